@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The decisions of sluice as pure functions of their inputs: what a hook
+ * does with a packet, and what the watchdog thinks of the agent. Nothing
+ * here touches a packet, a lock or the clock, so that the KUnit suites can
+ * walk every row of the tables.
+ */
+#include <linux/errno.h>
+#include <linux/jiffies.h>
+
+#include "sluice.h"
+
+/**
+ * sluice_decide - what to do with a packet of a flow
+ * @v: the flow's verdict bits from its conntrack mark
+ * @mode: the namespace's agent mode, heartbeat deadline already applied
+ * @fail_mode: what to do with undecided flows when no agent is live
+ *
+ * Decided flows never leave the kernel, whatever the agent does: that is
+ * what keeps established connections alive through an agent crash.
+ * Undecided and unvetted flows go to a live agent; without one, undecided
+ * flows follow the fail mode and unvetted ones (admitted while failing
+ * open) stay admitted, so that a hang never cuts what already works.
+ */
+enum sluice_action sluice_decide(enum sluice_flow_verdict v,
+				 enum sluice_mode mode,
+				 enum sluice_fail_mode fail_mode)
+{
+	switch (v) {
+	case SLUICE_FLOW_ALLOW:
+		return SLUICE_ACT_ACCEPT;
+	case SLUICE_FLOW_DENY:
+		return SLUICE_ACT_DROP;
+	case SLUICE_FLOW_UNVETTED:
+		/* The agent is back: let it re-check the flow. */
+		if (mode == SLUICE_MODE_ENFORCING)
+			return SLUICE_ACT_QUEUE;
+		return SLUICE_ACT_ACCEPT;
+	case SLUICE_FLOW_UNSET:
+	default:
+		if (mode == SLUICE_MODE_ENFORCING)
+			return SLUICE_ACT_QUEUE;
+		if (fail_mode == SLUICE_FAIL_CLOSED)
+			return SLUICE_ACT_FAIL_CLOSED;
+		return SLUICE_ACT_FAIL_OPEN;
+	}
+}
+
+/**
+ * sluice_agent_mode - the agent's mode at time @now
+ * @a: the agent
+ * @now: jiffies
+ * @timeout: heartbeat timeout in jiffies
+ *
+ * An agent is enforcing only while it is registered, not draining, and its
+ * last heartbeat is younger than @timeout. time_after() keeps this right
+ * across a jiffies wrap.
+ */
+enum sluice_mode sluice_agent_mode(const struct sluice_agent *a,
+				   unsigned long now, unsigned long timeout)
+{
+	if (!a->portid)
+		return SLUICE_MODE_NO_AGENT;
+	if (a->draining)
+		return SLUICE_MODE_DRAINING;
+	if (time_after(now, a->last_beat + timeout))
+		return SLUICE_MODE_HUNG;
+	return SLUICE_MODE_ENFORCING;
+}
+
+/* A new agent replaces any previous one: the last to register wins. */
+void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
+			   unsigned long now)
+{
+	a->portid = portid;
+	a->pid = pid;
+	a->last_beat = now;
+	a->draining = false;
+}
+
+int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
+			   unsigned long now)
+{
+	if (!a->portid)
+		return -ENOENT;
+	if (a->portid != portid)
+		return -EPERM;
+	a->last_beat = now;
+	return 0;
+}
+
+int sluice_agent_drain(struct sluice_agent *a, u32 portid)
+{
+	if (!a->portid)
+		return -ENOENT;
+	if (a->portid != portid)
+		return -EPERM;
+	a->draining = true;
+	return 0;
+}
+
+/*
+ * The agent's socket is gone (crash, exit or unregister). Returns true when
+ * it was the registered agent, so the caller fails over.
+ */
+bool sluice_agent_release(struct sluice_agent *a, u32 portid)
+{
+	if (!a->portid || a->portid != portid)
+		return false;
+	a->portid = 0;
+	a->pid = 0;
+	a->draining = false;
+	return true;
+}

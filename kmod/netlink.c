@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "sluice" generic netlink family: how the agent registers, proves it
+ * is alive, drains and leaves, and how sluicectl reads and sets the state.
+ * Every command needs CAP_NET_ADMIN and acts on the caller's namespace.
+ * Attributes are checked by the policy before a handler runs.
+ */
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+
+#include "sluice.h"
+
+static struct genl_family sluice_genl_family;
+
+static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
+	[SLUICE_A_QUEUE_NUM] = { .type = NLA_U16 },
+	[SLUICE_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_FAIL_CLOSED),
+	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_RANGE(NLA_U32,
+						  SLUICE_WATCHDOG_MS_MIN,
+						  SLUICE_WATCHDOG_MS_MAX),
+	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
+	[SLUICE_A_MARK_MASK] = { .type = NLA_U32 },
+	[SLUICE_A_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_MODE_DRAINING),
+	[SLUICE_A_AGENT_PID] = { .type = NLA_U32 },
+	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_U32 },
+	[SLUICE_A_STATS] = { .type = NLA_NESTED },
+};
+
+static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
+{
+	if (nla_put_u16(msg, SLUICE_A_QUEUE_NUM, READ_ONCE(sn->queue_num)) ||
+	    nla_put_u8(msg, SLUICE_A_FAIL_MODE, READ_ONCE(sluice_fail_mode)) ||
+	    nla_put_u32(msg, SLUICE_A_WATCHDOG_MS,
+			READ_ONCE(sluice_watchdog_ms)) ||
+	    nla_put_u32(msg, SLUICE_A_HOOKS, sluice_hooks_mask) ||
+	    nla_put_u32(msg, SLUICE_A_MARK_MASK, sluice_mark_mask))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int sluice_put_stats(struct sk_buff *msg, struct sluice_net *sn)
+{
+	unsigned long last_beat;
+	struct nlattr *nest;
+	enum sluice_mode mode;
+	u32 age = U32_MAX;
+	pid_t pid;
+	int s;
+
+	spin_lock_bh(&sn->lock);
+	mode = sluice_agent_mode(&sn->agent, jiffies,
+				 msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms)));
+	pid = sn->agent.pid;
+	last_beat = sn->agent.last_beat;
+	if (sn->agent.portid)
+		age = jiffies_to_msecs(jiffies - last_beat);
+	spin_unlock_bh(&sn->lock);
+
+	if (nla_put_u8(msg, SLUICE_A_MODE, mode) ||
+	    nla_put_u32(msg, SLUICE_A_AGENT_PID, pid) ||
+	    nla_put_u32(msg, SLUICE_A_HEARTBEAT_AGE_MS, age))
+		return -EMSGSIZE;
+
+	nest = nla_nest_start(msg, SLUICE_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (s = SLUICE_STAT_SEEN; s < SLUICE_STAT_PAD; s++)
+		if (nla_put_u64_64bit(msg, s, sluice_stat_read(sn, s),
+				      SLUICE_STAT_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Reply with the config, and the stats too when @stats. */
+static int sluice_reply(struct genl_info *info, u8 cmd, bool stats)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &sluice_genl_family, 0, cmd);
+	if (!hdr)
+		goto err_size;
+	if (sluice_put_config(msg, sn))
+		goto err_size;
+	if (stats && sluice_put_stats(msg, sn))
+		goto err_size;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_size:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int sluice_cmd_register(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	u16 queue = READ_ONCE(sluice_queue_num);
+
+	if (info->attrs[SLUICE_A_QUEUE_NUM])
+		queue = nla_get_u16(info->attrs[SLUICE_A_QUEUE_NUM]);
+
+	spin_lock_bh(&sn->lock);
+	WRITE_ONCE(sn->queue_num, queue);
+	sluice_agent_register(&sn->agent, info->snd_portid,
+			      task_tgid_vnr(current), jiffies);
+	sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
+
+	return sluice_reply(info, SLUICE_CMD_REGISTER, false);
+}
+
+static int sluice_agent_error(struct genl_info *info, int err)
+{
+	if (err == -ENOENT)
+		GENL_SET_ERR_MSG(info, "no sluice agent is registered");
+	else if (err == -EPERM)
+		GENL_SET_ERR_MSG(info, "this socket is not the registered agent");
+	return err;
+}
+
+static int sluice_cmd_unregister(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	bool released;
+
+	spin_lock_bh(&sn->lock);
+	released = sluice_agent_release(&sn->agent, info->snd_portid);
+	if (released)
+		sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
+
+	return released ? 0 : sluice_agent_error(info, -EPERM);
+}
+
+static int sluice_cmd_heartbeat(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	int err;
+
+	spin_lock_bh(&sn->lock);
+	err = sluice_agent_heartbeat(&sn->agent, info->snd_portid, jiffies);
+	if (!err)
+		sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
+
+	return sluice_agent_error(info, err);
+}
+
+static int sluice_cmd_drain(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	int err;
+
+	spin_lock_bh(&sn->lock);
+	err = sluice_agent_drain(&sn->agent, info->snd_portid);
+	if (!err)
+		sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
+
+	return sluice_agent_error(info, err);
+}
+
+static int sluice_cmd_get_config(struct sk_buff *skb, struct genl_info *info)
+{
+	return sluice_reply(info, SLUICE_CMD_GET_CONFIG, false);
+}
+
+/*
+ * fail_mode and watchdog_ms are the module's, shared by every namespace:
+ * GENL_ADMIN_PERM asks for CAP_NET_ADMIN in the initial user namespace,
+ * so a container cannot loosen them for the host.
+ */
+static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+
+	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_HOOKS] ||
+	    a[SLUICE_A_MARK_MASK]) {
+		GENL_SET_ERR_MSG(info,
+				 "queue, hooks and mark mask are fixed at module load");
+		return -EOPNOTSUPP;
+	}
+	if (a[SLUICE_A_FAIL_MODE])
+		WRITE_ONCE(sluice_fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));
+	if (a[SLUICE_A_WATCHDOG_MS])
+		WRITE_ONCE(sluice_watchdog_ms,
+			   nla_get_u32(a[SLUICE_A_WATCHDOG_MS]));
+	return sluice_reply(info, SLUICE_CMD_SET_CONFIG, false);
+}
+
+static int sluice_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	return sluice_reply(info, SLUICE_CMD_GET_STATS, true);
+}
+
+static const struct genl_small_ops sluice_genl_ops[] = {
+	{
+		.cmd = SLUICE_CMD_REGISTER,
+		.doit = sluice_cmd_register,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_UNREGISTER,
+		.doit = sluice_cmd_unregister,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_HEARTBEAT,
+		.doit = sluice_cmd_heartbeat,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_GET_CONFIG,
+		.doit = sluice_cmd_get_config,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_SET_CONFIG,
+		.doit = sluice_cmd_set_config,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_GET_STATS,
+		.doit = sluice_cmd_get_stats,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_DRAIN,
+		.doit = sluice_cmd_drain,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family sluice_genl_family __ro_after_init = {
+	.name = SLUICE_GENL_NAME,
+	.version = SLUICE_GENL_VERSION,
+	.maxattr = SLUICE_A_MAX,
+	.policy = sluice_genl_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = sluice_genl_ops,
+	.n_small_ops = ARRAY_SIZE(sluice_genl_ops),
+};
+
+int sluice_genl_register(void)
+{
+	return genl_register_family(&sluice_genl_family);
+}
+
+void sluice_genl_unregister(void)
+{
+	genl_unregister_family(&sluice_genl_family);
+}

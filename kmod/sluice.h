@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sluice: internal declarations of the kernel module.
+ *
+ * One file per responsibility:
+ *   main.c      module parameters, per-namespace state, init and exit
+ *   hooks.c     netfilter hooks: fast path and hand-off to the agent
+ *   decide.c    the pure decision table and watchdog state machine
+ *   watchdog.c  agent liveness: heartbeat timer, socket release notifier
+ *   netlink.c   the "sluice" generic netlink family
+ *   stats.c     per-cpu counters and /proc/net/sluice
+ */
+#ifndef _SLUICE_H
+#define _SLUICE_H
+
+#include <linux/types.h>
+#include <linux/timer.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "../uapi/sluice.h"
+
+/* What a hook does with one packet. */
+enum sluice_action {
+	SLUICE_ACT_ACCEPT,		/* fast path: the flow is allowed */
+	SLUICE_ACT_DROP,		/* fast path: the flow is denied */
+	SLUICE_ACT_QUEUE,		/* hand the packet to the agent */
+	SLUICE_ACT_FAIL_OPEN,		/* accept, mark the flow unvetted */
+	SLUICE_ACT_FAIL_CLOSED,		/* drop, no live agent */
+};
+
+/*
+ * The agent as the watchdog sees it. Pure data so that decide.c can be
+ * tested without a kernel network stack; the lock that guards it is in
+ * struct sluice_net.
+ */
+struct sluice_agent {
+	u32 portid;			/* netlink port of the agent, 0: none */
+	pid_t pid;			/* for people: who is the agent */
+	unsigned long last_beat;	/* jiffies of the last heartbeat */
+	bool draining;			/* agent asked to stop queueing */
+};
+
+enum sluice_action sluice_decide(enum sluice_flow_verdict v,
+				 enum sluice_mode mode,
+				 enum sluice_fail_mode fail_mode);
+enum sluice_mode sluice_agent_mode(const struct sluice_agent *a,
+				   unsigned long now, unsigned long timeout);
+void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
+			   unsigned long now);
+int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
+			   unsigned long now);
+int sluice_agent_drain(struct sluice_agent *a, u32 portid);
+bool sluice_agent_release(struct sluice_agent *a, u32 portid);
+
+struct sluice_stats {
+	u64 count[__SLUICE_STAT_MAX];
+};
+
+/* Per network namespace state, reached through net_generic(). */
+struct sluice_net {
+	struct net *net;
+
+	/*
+	 * @lock serialises every change of @agent and of the config below
+	 * (netlink handlers, the release notifier, the watchdog timer).
+	 * Hooks read without it: @mode is the one word they need, written
+	 * with WRITE_ONCE under @lock, and the heartbeat deadline is checked
+	 * against @beat_deadline so that a hung agent stops getting packets
+	 * at once even if the timer runs late.
+	 */
+	spinlock_t lock;
+	struct sluice_agent agent;
+	enum sluice_mode mode;
+	unsigned long beat_deadline;	/* jiffies; hooks read it lockless */
+
+	u16 queue_num;			/* the queue the agent was told */
+
+	struct timer_list watchdog;
+	struct sluice_stats __percpu *stats;
+	bool hooks_registered;
+};
+
+/*
+ * Module parameters. fail_mode and watchdog_ms may change at any time
+ * (sysfs or SLUICE_CMD_SET_CONFIG): readers use READ_ONCE. The others are
+ * fixed at load time.
+ */
+extern unsigned int sluice_net_id;
+extern unsigned int sluice_fail_mode;
+extern unsigned int sluice_watchdog_ms;
+extern unsigned short sluice_queue_num;
+extern unsigned int sluice_hooks_mask;
+extern u32 sluice_mark_mask;
+extern bool sluice_untracked_drop;
+
+#define SLUICE_WATCHDOG_MS_MIN	10
+#define SLUICE_WATCHDOG_MS_MAX	60000
+
+static inline struct sluice_net *sluice_pernet(const struct net *net)
+{
+	return net_generic(net, sluice_net_id);
+}
+
+/* hooks.c */
+int sluice_hooks_register(struct net *net);
+void sluice_hooks_unregister(struct net *net);
+
+/* watchdog.c */
+void sluice_watchdog_init(struct sluice_net *sn);
+void sluice_watchdog_stop(struct sluice_net *sn);
+void sluice_watchdog_update(struct sluice_net *sn);
+int sluice_notifier_register(void);
+void sluice_notifier_unregister(void);
+
+/* netlink.c */
+int sluice_genl_register(void);
+void sluice_genl_unregister(void);
+
+/* stats.c */
+static inline void sluice_count(struct sluice_net *sn, enum sluice_stat s)
+{
+	this_cpu_inc(sn->stats->count[s]);
+}
+
+u64 sluice_stat_read(const struct sluice_net *sn, enum sluice_stat s);
+int sluice_proc_init(struct net *net);
+void sluice_proc_exit(struct net *net);
+const char *sluice_mode_name(enum sluice_mode mode);
+
+#endif /* _SLUICE_H */

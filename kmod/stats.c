@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-cpu counters of each namespace, and /proc/net/sluice: the state of
+ * sluice readable by anyone, with or without an agent, one "key value" a
+ * line so that shell scripts can read it with awk.
+ */
+#include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/jiffies.h>
+
+#include "sluice.h"
+
+static const char *const sluice_stat_names[__SLUICE_STAT_MAX] = {
+	[SLUICE_STAT_SEEN] = "seen",
+	[SLUICE_STAT_QUEUED] = "queued",
+	[SLUICE_STAT_FAST_ACCEPTED] = "fast_accepted",
+	[SLUICE_STAT_FAST_DROPPED] = "fast_dropped",
+	[SLUICE_STAT_FAILED_OPEN] = "failed_open",
+	[SLUICE_STAT_FAILED_CLOSED] = "failed_closed",
+	[SLUICE_STAT_UNTRACKED] = "untracked",
+	[SLUICE_STAT_TRANSITIONS] = "transitions",
+};
+
+u64 sluice_stat_read(const struct sluice_net *sn, enum sluice_stat s)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(sn->stats, cpu)->count[s]);
+	return sum;
+}
+
+static int sluice_proc_show(struct seq_file *seq, void *v)
+{
+	struct sluice_net *sn = sluice_pernet(seq_file_single_net(seq));
+	unsigned long last_beat;
+	enum sluice_mode mode;
+	pid_t pid;
+	u32 portid;
+	int s;
+
+	spin_lock_bh(&sn->lock);
+	mode = sluice_agent_mode(&sn->agent, jiffies,
+				 msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms)));
+	portid = sn->agent.portid;
+	pid = sn->agent.pid;
+	last_beat = sn->agent.last_beat;
+	spin_unlock_bh(&sn->lock);
+
+	seq_printf(seq, "mode %s\n", sluice_mode_name(mode));
+	seq_printf(seq, "fail_mode %s\n",
+		   READ_ONCE(sluice_fail_mode) == SLUICE_FAIL_CLOSED ?
+		   "closed" : "open");
+	seq_printf(seq, "agent_pid %d\n", pid);
+	if (portid)
+		seq_printf(seq, "heartbeat_age_ms %u\n",
+			   jiffies_to_msecs(jiffies - last_beat));
+	else
+		seq_puts(seq, "heartbeat_age_ms -1\n");
+	seq_printf(seq, "queue_num %u\n", READ_ONCE(sn->queue_num));
+	seq_printf(seq, "watchdog_ms %u\n", READ_ONCE(sluice_watchdog_ms));
+	for (s = SLUICE_STAT_SEEN; s < __SLUICE_STAT_MAX; s++) {
+		if (!sluice_stat_names[s])
+			continue;
+		seq_printf(seq, "%s %llu\n", sluice_stat_names[s],
+			   sluice_stat_read(sn, s));
+	}
+	return 0;
+}
+
+int sluice_proc_init(struct net *net)
+{
+	if (!proc_create_net_single("sluice", 0444, net->proc_net,
+				    sluice_proc_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void sluice_proc_exit(struct net *net)
+{
+	remove_proc_entry("sluice", net->proc_net);
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The watchdog: sluice must never cut a machine off its network because
+ * its agent died, hung or is being replaced. The agent is live only while
+ * it is registered and heart-beating; the moment it is not, new flows
+ * follow the fail mode instead of waiting in a queue nobody reads.
+ *
+ * Crash: the agent's generic netlink socket is released, the netlink
+ * notifier below sees it and fails over at once.
+ * Hang: the socket stays open but heartbeats stop. The hooks compare the
+ * heartbeat deadline themselves, so no packet is queued to a hung agent
+ * even if this timer runs late; the timer only records the transition.
+ */
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/jiffies.h>
+#include <linux/printk.h>
+
+#include "sluice.h"
+
+const char *sluice_mode_name(enum sluice_mode mode)
+{
+	switch (mode) {
+	case SLUICE_MODE_ENFORCING:
+		return "enforcing";
+	case SLUICE_MODE_HUNG:
+		return "hung";
+	case SLUICE_MODE_DRAINING:
+		return "draining";
+	case SLUICE_MODE_NO_AGENT:
+	default:
+		return "no-agent";
+	}
+}
+
+static unsigned long sluice_watchdog_timeout(void)
+{
+	return msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms));
+}
+
+/*
+ * Recompute the mode after any change of the agent or of the clock.
+ * Called with sn->lock held. Each change between live and not live is
+ * logged once and counted.
+ */
+void sluice_watchdog_update(struct sluice_net *sn)
+{
+	unsigned long timeout = sluice_watchdog_timeout();
+	enum sluice_mode old = sn->mode;
+	enum sluice_mode new;
+	bool was_live, live;
+
+	new = sluice_agent_mode(&sn->agent, jiffies, timeout);
+	WRITE_ONCE(sn->beat_deadline, sn->agent.last_beat + timeout);
+	WRITE_ONCE(sn->mode, new);
+
+	if (new == SLUICE_MODE_ENFORCING)
+		mod_timer(&sn->watchdog, sn->agent.last_beat + timeout + 1);
+
+	if (old == new)
+		return;
+	was_live = old == SLUICE_MODE_ENFORCING;
+	live = new == SLUICE_MODE_ENFORCING;
+	if (was_live != live)
+		sluice_count(sn, SLUICE_STAT_TRANSITIONS);
+	pr_info("netns %u: %s -> %s (agent pid %d, fail_mode %s)\n",
+		sn->net->ns.inum, sluice_mode_name(old), sluice_mode_name(new),
+		sn->agent.pid,
+		READ_ONCE(sluice_fail_mode) == SLUICE_FAIL_CLOSED ?
+		"closed" : "open");
+}
+
+static void sluice_watchdog_fire(struct timer_list *t)
+{
+	struct sluice_net *sn = from_timer(sn, t, watchdog);
+
+	spin_lock(&sn->lock);
+	sluice_watchdog_update(sn);
+	spin_unlock(&sn->lock);
+}
+
+void sluice_watchdog_init(struct sluice_net *sn)
+{
+	spin_lock_init(&sn->lock);
+	sn->mode = SLUICE_MODE_NO_AGENT;
+	timer_setup(&sn->watchdog, sluice_watchdog_fire, 0);
+}
+
+void sluice_watchdog_stop(struct sluice_net *sn)
+{
+	del_timer_sync(&sn->watchdog);
+}
+
+/* The agent's control socket is gone: a crash looks exactly like this. */
+static int sluice_netlink_event(struct notifier_block *nb,
+				unsigned long event, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	struct sluice_net *sn;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+
+	sn = sluice_pernet(n->net);
+	spin_lock_bh(&sn->lock);
+	if (sluice_agent_release(&sn->agent, n->portid))
+		sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block sluice_netlink_notifier = {
+	.notifier_call = sluice_netlink_event,
+};
+
+int sluice_notifier_register(void)
+{
+	return netlink_register_notifier(&sluice_netlink_notifier);
+}
+
+void sluice_notifier_unregister(void)
+{
+	netlink_unregister_notifier(&sluice_netlink_notifier);
+}

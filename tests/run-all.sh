@@ -1,0 +1,40 @@
+#!/bin/sh
+# Every test tier, one after the other; a tier that fails does not stop the
+# others. Each tier ends with "<tier>: N passed, N failed"; the sum of them
+# is the last line. Usage: run-all.sh UNIT_TEST_BINARIES...
+set -u
+cd "$(dirname "$0")/.."
+
+total_p=0
+total_f=0
+summary=""
+
+tier() {
+	name=$1
+	shift
+	log=$(mktemp)
+	echo "=== tier $name"
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		# A tier that died before counting is one failure, not zero.
+		line="$name: 0 passed, 1 failed"
+		echo "$line (tier printed no summary)"
+	fi
+	p=$(echo "$line" | sed 's/^[a-z]*: \([0-9]*\) passed.*/\1/')
+	f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+	summary="$summary
+$line"
+	rm -f "$log"
+}
+
+tier unit sh tests/unit/run.sh "$@"
+tier check sh scripts/check-kmod.sh "${KDIR:-}"
+tier kunit sh tests/kunit/run.sh
+tier vm sh tests/vm/run.sh "${KREL:-}"
+
+echo "=== summary$summary"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * sluice: the one contract between the kernel module and the agent.
+ *
+ * Everything that crosses the boundary lives here once: the generic netlink
+ * family, its commands and attributes, and the layout of the flow verdict
+ * kept in the conntrack mark. Both kmod/ and agent/ include this file.
+ */
+#ifndef _UAPI_SLUICE_H
+#define _UAPI_SLUICE_H
+
+#include <linux/types.h>
+
+#define SLUICE_GENL_NAME	"sluice"
+#define SLUICE_GENL_VERSION	1
+
+/*
+ * Commands. All of them need CAP_NET_ADMIN in the caller's network
+ * namespace; each acts on the namespace of the calling socket.
+ *
+ * REGISTER	the caller becomes the namespace's agent. The sending socket's
+ *		port id is remembered: its release (agent crash) fails over at
+ *		once. Reply: SLUICE_CMD_REGISTER with the config attributes,
+ *		including SLUICE_A_QUEUE_NUM, the queue the agent must bind.
+ * UNREGISTER	orderly goodbye; only the registered socket may send it.
+ * HEARTBEAT	proves the agent's verdict loop is alive. A missing heartbeat
+ *		for SLUICE_A_WATCHDOG_MS fails over just like a crash.
+ * GET_CONFIG	reply: fail mode, watchdog, hooks, queue, mark mask.
+ * SET_CONFIG	any of SLUICE_A_FAIL_MODE, SLUICE_A_WATCHDOG_MS.
+ * GET_STATS	reply: mode, agent pid, heartbeat age and every counter.
+ * DRAIN	stop queueing new flows (they follow the fail mode) so that the
+ *		agent can answer what is queued and leave without loss.
+ */
+enum sluice_cmd {
+	SLUICE_CMD_UNSPEC,
+	SLUICE_CMD_REGISTER,
+	SLUICE_CMD_UNREGISTER,
+	SLUICE_CMD_HEARTBEAT,
+	SLUICE_CMD_GET_CONFIG,
+	SLUICE_CMD_SET_CONFIG,
+	SLUICE_CMD_GET_STATS,
+	SLUICE_CMD_DRAIN,
+
+	__SLUICE_CMD_MAX,
+};
+
+#define SLUICE_CMD_MAX (__SLUICE_CMD_MAX - 1)
+
+enum sluice_attr {
+	SLUICE_A_UNSPEC,
+	SLUICE_A_QUEUE_NUM,		/* u16 */
+	SLUICE_A_FAIL_MODE,		/* u8, enum sluice_fail_mode */
+	SLUICE_A_WATCHDOG_MS,		/* u32, 10 .. 60000 */
+	SLUICE_A_HOOKS,			/* u32, SLUICE_HOOK_* bits */
+	SLUICE_A_MARK_MASK,		/* u32, the two connmark bits of sluice */
+	SLUICE_A_MODE,			/* u8, enum sluice_mode */
+	SLUICE_A_AGENT_PID,		/* u32 */
+	SLUICE_A_HEARTBEAT_AGE_MS,	/* u32, U32_MAX when never */
+	SLUICE_A_STATS,			/* nest of SLUICE_STAT_* u64 */
+	SLUICE_A_PAD,
+
+	__SLUICE_A_MAX,
+};
+
+#define SLUICE_A_MAX (__SLUICE_A_MAX - 1)
+
+/* Counters, in SLUICE_A_STATS and /proc/net/sluice, per namespace. */
+enum sluice_stat {
+	SLUICE_STAT_UNSPEC,
+	SLUICE_STAT_SEEN,		/* packets that reached a sluice hook */
+	SLUICE_STAT_QUEUED,		/* handed to the agent */
+	SLUICE_STAT_FAST_ACCEPTED,	/* decided in the kernel: allow */
+	SLUICE_STAT_FAST_DROPPED,	/* decided in the kernel: deny */
+	SLUICE_STAT_FAILED_OPEN,	/* new flows accepted, no live agent */
+	SLUICE_STAT_FAILED_CLOSED,	/* new flows dropped, no live agent */
+	SLUICE_STAT_UNTRACKED,		/* no conntrack entry: see untracked= */
+	SLUICE_STAT_TRANSITIONS,	/* agent live <-> not live changes */
+	SLUICE_STAT_PAD,
+
+	__SLUICE_STAT_MAX,
+};
+
+#define SLUICE_STAT_MAX (__SLUICE_STAT_MAX - 1)
+
+enum sluice_fail_mode {
+	SLUICE_FAIL_OPEN,
+	SLUICE_FAIL_CLOSED,
+};
+
+/* What the namespace does with a new flow right now. */
+enum sluice_mode {
+	SLUICE_MODE_NO_AGENT,		/* nobody registered: fail mode applies */
+	SLUICE_MODE_ENFORCING,		/* live agent: new flows are queued */
+	SLUICE_MODE_HUNG,		/* registered, heartbeat late */
+	SLUICE_MODE_DRAINING,		/* agent is leaving in order */
+};
+
+/* Hook points, module parameter hooks= and SLUICE_A_HOOKS. */
+#define SLUICE_HOOK_IN		(1U << 0)	/* NF_INET_LOCAL_IN */
+#define SLUICE_HOOK_OUT		(1U << 1)	/* NF_INET_LOCAL_OUT */
+#define SLUICE_HOOK_FORWARD	(1U << 2)	/* NF_INET_FORWARD */
+#define SLUICE_HOOK_ALL		(SLUICE_HOOK_IN | SLUICE_HOOK_OUT | \
+				 SLUICE_HOOK_FORWARD)
+
+/*
+ * A flow's verdict lives in two adjacent bits of the conntrack mark,
+ * SLUICE_A_MARK_MASK (module parameter mark_mask, default below). The agent
+ * writes them with the NFQUEUE verdict (NFQA_CT carrying CTA_MARK and
+ * CTA_MARK_MASK), so every later packet of the flow is decided in the
+ * kernel. The other 30 bits of the mark are left to the administrator.
+ */
+#define SLUICE_MARK_MASK_DEFAULT	0xc0000000U
+
+enum sluice_flow_verdict {
+	SLUICE_FLOW_UNSET,	/* never decided: queue it */
+	SLUICE_FLOW_ALLOW,
+	SLUICE_FLOW_DENY,
+	SLUICE_FLOW_UNVETTED,	/* admitted while failing open: re-check */
+};
+
+/* Lowest set bit of a mask, for shifting a verdict into place. */
+static inline unsigned int sluice_mark_shift(__u32 mask)
+{
+	return mask ? __builtin_ctz(mask) : 0;
+}
+
+static inline __u32 sluice_mark_encode(__u32 mask, enum sluice_flow_verdict v)
+{
+	return ((__u32)v << sluice_mark_shift(mask)) & mask;
+}
+
+static inline enum sluice_flow_verdict sluice_mark_decode(__u32 mask,
+							  __u32 mark)
+{
+	return (enum sluice_flow_verdict)((mark & mask) >>
+					  sluice_mark_shift(mask));
+}
+
+/* A mask is usable when it is exactly two adjacent bits. */
+static inline int sluice_mark_mask_valid(__u32 mask)
+{
+	return mask && (mask >> sluice_mark_shift(mask)) == 3;
+}
+
+#endif /* _UAPI_SLUICE_H */
