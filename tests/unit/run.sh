@@ -9,8 +9,9 @@ for t in "$@"; do
 	"$t" >"$out" 2>&1
 	rc=$?
 	cat "$out"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+	# cmocka's summary may share a line with stderr output: match anywhere.
+	p=$(grep -o '\[  PASSED  \] [0-9]* test' "$out" | tail -n 1 | tr -dc 0-9)
+	f=$(grep -o '\[  FAILED  \] [0-9]* test' "$out" | tail -n 1 | tr -dc 0-9)
 	p=${p:-0}
 	f=${f:-0}
 	# A binary that crashed or was stopped by a sanitizer counts as a

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The bytes of a queued packet, as NFQUEUE hands them over (starting at
+ * the IP header), turned into the fields a policy matches on. Hostile
+ * input: every length is checked against what was actually copied.
+ */
+#ifndef SLUICE_PACKET_H
+#define SLUICE_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/policy.h"
+
+/*
+ * Fill family, proto, src, dst, sport and dport of @f from @pkt. Ports stay
+ * 0 for protocols without them, for non-first fragments, and when the copy
+ * ends before the transport header. Returns 0, or -1 when @pkt is not an
+ * IPv4 or IPv6 packet at all (too short, wrong version, bad header length).
+ */
+int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f);
+
+/* Offset of the transport payload (TCP/UDP data) in @pkt, or -1. */
+long sluice_packet_payload(const uint8_t *pkt, size_t len);
+
+#endif

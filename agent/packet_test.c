@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of agent/packet.c: headers as NFQUEUE hands them over. */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "agent/packet.h"
+
+/* 10.0.0.1:40000 -> 10.0.0.2:443, TCP, 20-byte TCP header, no data. */
+static const uint8_t v4_tcp_syn[] = {
+	0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0, 0,
+	10, 0, 0, 1, 10, 0, 0, 2,
+	0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff,
+	0xff, 0, 0, 0, 0,
+};
+
+static void parses_ipv4_tcp_addresses_and_ports(void **state)
+{
+	struct sluice_flow f;
+	const uint8_t src[4] = { 10, 0, 0, 1 }, dst[4] = { 10, 0, 0, 2 };
+
+	(void)state;
+	assert_int_equal(sluice_packet_parse(v4_tcp_syn, sizeof(v4_tcp_syn), &f), 0);
+	assert_int_equal(f.family, AF_INET);
+	assert_int_equal(f.proto, IPPROTO_TCP);
+	assert_memory_equal(f.src, src, 4);
+	assert_memory_equal(f.dst, dst, 4);
+	assert_int_equal(f.sport, 40000);
+	assert_int_equal(f.dport, 443);
+	assert_int_equal(sluice_packet_payload(v4_tcp_syn, sizeof(v4_tcp_syn)), 40);
+}
+
+static void ipv4_copy_cut_before_ports_keeps_addresses(void **state)
+{
+	struct sluice_flow f;
+
+	(void)state;
+	assert_int_equal(sluice_packet_parse(v4_tcp_syn, 22, &f), 0);
+	assert_int_equal(f.proto, IPPROTO_TCP);
+	assert_int_equal(f.sport, 0);
+	assert_int_equal(f.dport, 0);
+	assert_int_equal(sluice_packet_payload(v4_tcp_syn, 22), -1);
+}
+
+static void ipv4_later_fragment_has_no_ports(void **state)
+{
+	uint8_t pkt[sizeof(v4_tcp_syn)];
+	struct sluice_flow f;
+
+	(void)state;
+	memcpy(pkt, v4_tcp_syn, sizeof(pkt));
+	pkt[6] = 0x00;
+	pkt[7] = 0x10;		/* fragment offset 16 * 8 */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.dport, 0);
+}
+
+static void rejects_what_is_not_ip(void **state)
+{
+	uint8_t pkt[sizeof(v4_tcp_syn)];
+	struct sluice_flow f;
+
+	(void)state;
+	assert_int_equal(sluice_packet_parse(v4_tcp_syn, 0, &f), -1);
+	assert_int_equal(sluice_packet_parse(v4_tcp_syn, 19, &f), -1);
+	memcpy(pkt, v4_tcp_syn, sizeof(pkt));
+	pkt[0] = 0x44;		/* IHL 16 bytes: too short */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), -1);
+	pkt[0] = 0x4f;		/* IHL 60 bytes: longer than the copy */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), -1);
+	pkt[0] = 0x55;		/* version 5 */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), -1);
+}
+
+/* fd00::1 -> fd00::2, hop-by-hop header then UDP 5353 -> 53. */
+static const uint8_t v6_hbh_udp[] = {
+	0x60, 0, 0, 0, 0, 16, 0 /* HBH */, 64,
+	0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+	17 /* UDP */, 0, 1, 4, 0, 0, 0, 0,
+	0x14, 0xe9, 0x00, 0x35, 0, 8, 0, 0,
+};
+
+static void parses_ipv6_over_extension_headers(void **state)
+{
+	struct sluice_flow f;
+
+	(void)state;
+	assert_int_equal(sluice_packet_parse(v6_hbh_udp, sizeof(v6_hbh_udp), &f), 0);
+	assert_int_equal(f.family, AF_INET6);
+	assert_int_equal(f.proto, IPPROTO_UDP);
+	assert_int_equal(f.src[0], 0xfd);
+	assert_int_equal(f.src[15], 1);
+	assert_int_equal(f.dst[15], 2);
+	assert_int_equal(f.sport, 5353);
+	assert_int_equal(f.dport, 53);
+	assert_int_equal(sluice_packet_payload(v6_hbh_udp, sizeof(v6_hbh_udp)), 56);
+}
+
+static void ipv6_extension_chain_past_the_copy_has_no_ports(void **state)
+{
+	uint8_t pkt[sizeof(v6_hbh_udp)];
+	struct sluice_flow f;
+
+	(void)state;
+	memcpy(pkt, v6_hbh_udp, sizeof(pkt));
+	pkt[41] = 200;		/* HBH length far beyond the packet */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.dport, 0);
+	assert_int_equal(sluice_packet_parse(pkt, 41, &f), 0);
+	assert_int_equal(f.dport, 0);
+}
+
+static void ipv6_endless_extension_chain_is_bounded(void **state)
+{
+	uint8_t pkt[40 + 8 * 16];
+	struct sluice_flow f;
+	int i;
+
+	(void)state;
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x60;
+	pkt[6] = IPPROTO_DSTOPTS;
+	for (i = 0; i < 16; i++)
+		pkt[40 + i * 8] = IPPROTO_DSTOPTS;	/* next: again */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.dport, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parses_ipv4_tcp_addresses_and_ports),
+		cmocka_unit_test(ipv4_copy_cut_before_ports_keeps_addresses),
+		cmocka_unit_test(ipv4_later_fragment_has_no_ports),
+		cmocka_unit_test(rejects_what_is_not_ip),
+		cmocka_unit_test(parses_ipv6_over_extension_headers),
+		cmocka_unit_test(ipv6_extension_chain_past_the_copy_has_no_ports),
+		cmocka_unit_test(ipv6_endless_extension_chain_is_bounded),
+	};
+
+	return cmocka_run_group_tests_name("packet", tests, NULL, NULL);
+}

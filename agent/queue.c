@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shaped after libnetfilter_queue's examples/nf-queue.c, with every
+ * attribute checked before use.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "agent/packet.h"
+#include "agent/queue.h"
+#include "uapi/sluice.h"
+
+/* Packets decided per batch: one sendmsg answers all of them. */
+#define SLUICE_QUEUE_BATCH	64
+/* Enough of each packet for the IP and transport headers and a bit more. */
+#define SLUICE_COPY_RANGE	512
+#define SLUICE_RECV_BUF		(SLUICE_COPY_RANGE + 4096)
+#define SLUICE_SEND_BUF		(SLUICE_QUEUE_BATCH * 256)
+
+struct sluice_queue {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint16_t num;
+	uint32_t mark_mask;
+	char *rbuf;
+	struct mnl_nlmsg_batch *batch;
+	char *sbuf;
+	/* state of the current batch, for the parse callback */
+	sluice_decide_fn decide;
+	void *ctx;
+	int answered;
+};
+
+static int send_config(struct sluice_queue *q, struct nlmsghdr *nlh)
+{
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	/* Configuration is acked: read the answer to see errors. */
+	for (;;) {
+		int n = mnl_socket_recvfrom(q->nl, q->rbuf, SLUICE_RECV_BUF);
+
+		if (n < 0)
+			return -1;
+		n = mnl_cb_run(q->rbuf, n, nlh->nlmsg_seq, q->portid, NULL,
+			       NULL);
+		if (n <= 0)
+			return n;
+	}
+}
+
+struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
+				       char *err, size_t errlen)
+{
+	struct sluice_queue *q;
+	struct nlmsghdr *nlh;
+	unsigned int seq = 1;
+	int one = 1, rcvbuf = 8 << 20;
+	const char *what;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		goto err_alloc;
+	q->num = num;
+	q->mark_mask = mark_mask;
+	q->rbuf = malloc(SLUICE_RECV_BUF);
+	q->sbuf = malloc(SLUICE_SEND_BUF);
+	if (!q->rbuf || !q->sbuf)
+		goto err_alloc;
+
+	what = "open a netfilter netlink socket";
+	q->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!q->nl)
+		goto err_sys;
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err_sys;
+	q->portid = mnl_socket_get_portid(q->nl);
+
+	/* A slow moment must not put the socket in error and lose it. */
+	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		   &rcvbuf, sizeof(rcvbuf));
+
+	what = "bind the queue (is another program bound to it?)";
+	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, num);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq++;
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	if (send_config(q, nlh) < 0)
+		goto err_sys;
+
+	what = "configure the queue";
+	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, num);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq++;
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, SLUICE_COPY_RANGE);
+	/*
+	 * FAIL_OPEN: a full queue accepts rather than drops. GSO: no
+	 * checksum work for us. CONNTRACK: the flow's mark comes along.
+	 * UID_GID: the owner of the local socket, for uid rules.
+	 */
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS,
+			 htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
+			       NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+			 htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
+			       NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID));
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(4096));
+	if (send_config(q, nlh) < 0)
+		goto err_sys;
+
+	q->batch = mnl_nlmsg_batch_start(q->sbuf, SLUICE_SEND_BUF);
+	if (!q->batch)
+		goto err_alloc;
+	return q;
+
+err_sys:
+	snprintf(err, errlen, "cannot %s %u: %s", what, num, strerror(errno));
+	sluice_queue_close(q);
+	return NULL;
+err_alloc:
+	snprintf(err, errlen, "out of memory opening queue %u", num);
+	sluice_queue_close(q);
+	return NULL;
+}
+
+void sluice_queue_close(struct sluice_queue *q)
+{
+	if (!q)
+		return;
+	if (q->batch)
+		mnl_nlmsg_batch_stop(q->batch);
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	free(q->rbuf);
+	free(q->sbuf);
+	free(q);
+}
+
+int sluice_queue_fd(const struct sluice_queue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask)
+{
+	q->mark_mask = mask;
+}
+
+static uint8_t hook_direction(uint8_t hook)
+{
+	switch (hook) {
+	case NF_INET_LOCAL_IN:
+		return SLUICE_DIR_IN;
+	case NF_INET_FORWARD:
+		return SLUICE_DIR_FORWARD;
+	default:
+		return SLUICE_DIR_OUT;
+	}
+}
+
+/* The conntrack mark of the queued packet's flow, from NFQA_CT. */
+static int ct_mark_cb(const struct nlattr *attr, void *data)
+{
+	uint32_t *mark = data;
+
+	if (mnl_attr_get_type(attr) == CTA_MARK &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		*mark = ntohl(mnl_attr_get_u32(attr));
+	return MNL_CB_OK;
+}
+
+static void put_verdict(struct sluice_queue *q, uint32_t id, int verdict)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	int nf = verdict == SLUICE_FLOW_DENY ? NF_DROP : NF_ACCEPT;
+
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->batch),
+			    NFQNL_MSG_VERDICT, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, nf);
+	if (q->mark_mask) {
+		/* Only sluice's bits of the mark change. */
+		nest = mnl_attr_nest_start(nlh, NFQA_CT);
+		mnl_attr_put_u32(nlh, CTA_MARK,
+				 htonl(sluice_mark_encode(q->mark_mask,
+				       (enum sluice_flow_verdict)verdict)));
+		mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(q->mark_mask));
+		mnl_attr_nest_end(nlh, nest);
+	}
+	if (!mnl_nlmsg_batch_next(q->batch)) {
+		/* Full: what fits goes now, the last message starts anew. */
+		mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->batch),
+				  mnl_nlmsg_batch_size(q->batch));
+		mnl_nlmsg_batch_reset(q->batch);
+	}
+}
+
+static int packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct sluice_queue *q = data;
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	struct sluice_packet p;
+	int verdict;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
+		return MNL_CB_OK;	/* nothing we could even answer */
+
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(&p, 0, sizeof(p));
+	p.id = ntohl(ph->packet_id);
+	p.hook = ph->hook;
+	p.flow.uid = -1;
+	p.flow.direction = hook_direction(ph->hook);
+	if (attr[NFQA_PAYLOAD]) {
+		p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	if (attr[NFQA_UID] &&
+	    mnl_attr_validate(attr[NFQA_UID], MNL_TYPE_U32) >= 0)
+		p.flow.uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
+	if (attr[NFQA_CT]) {
+		p.has_ct = 1;
+		mnl_attr_parse_nested(attr[NFQA_CT], ct_mark_cb, &p.ct_mark);
+	}
+
+	if (!p.data || sluice_packet_parse(p.data, p.len, &p.flow) < 0)
+		verdict = SLUICE_FLOW_ALLOW;	/* not IP: not ours to judge */
+	else
+		verdict = q->decide(q->ctx, &p);
+	put_verdict(q, p.id, verdict);
+	q->answered++;
+	return MNL_CB_OK;
+}
+
+int sluice_queue_run_once(struct sluice_queue *q, int timeout_ms,
+			  sluice_decide_fn decide, void *ctx)
+{
+	struct pollfd pfd = { .fd = sluice_queue_fd(q), .events = POLLIN };
+	int i, n;
+
+	n = poll(&pfd, 1, timeout_ms);
+	if (n <= 0)
+		return n < 0 && errno != EINTR ? -1 : 0;
+
+	q->decide = decide;
+	q->ctx = ctx;
+	q->answered = 0;
+	for (i = 0; i < SLUICE_QUEUE_BATCH; i++) {
+		n = (int)recv(pfd.fd, q->rbuf, SLUICE_RECV_BUF, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (errno == ENOBUFS)
+				continue;
+			return -1;
+		}
+		/*
+		 * An error message here answers an earlier verdict whose
+		 * packet was gone (its flow was destroyed): not fatal.
+		 */
+		mnl_cb_run(q->rbuf, n, 0, q->portid, packet_cb, q);
+	}
+	if (mnl_nlmsg_batch_size(q->batch) > 0) {
+		if (mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->batch),
+				      mnl_nlmsg_batch_size(q->batch)) < 0) {
+			mnl_nlmsg_batch_reset(q->batch);
+			return -1;
+		}
+		mnl_nlmsg_batch_reset(q->batch);
+	}
+	return q->answered;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The NFQUEUE engine: binds one queue, reads the packets the module hands
+ * over, asks a callback for each one's verdict and answers them in one
+ * batch, writing the flow's verdict into its conntrack mark so that every
+ * later packet of the flow is decided in the kernel.
+ *
+ * The hot path (sluice_queue_run_once) allocates nothing: both buffers are
+ * allocated once at open.
+ */
+#ifndef SLUICE_QUEUE_H
+#define SLUICE_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/policy.h"
+
+struct sluice_queue;
+
+/* One queued packet, as the decide callback sees it. */
+struct sluice_packet {
+	uint32_t id;
+	uint8_t hook;			/* NF_INET_* */
+	const uint8_t *data;		/* from the IP header on */
+	size_t len;			/* bytes copied */
+	struct sluice_flow flow;	/* parsed; direction and uid filled */
+	uint32_t ct_mark;		/* the flow's conntrack mark */
+	int has_ct;
+};
+
+/* What the callback answers: enum sluice_flow_verdict of uapi/sluice.h. */
+typedef int (*sluice_decide_fn)(void *ctx, struct sluice_packet *p);
+
+/*
+ * Bind queue @num. @mark_mask is where the verdict goes in the conntrack
+ * mark (0: leave the mark alone). NULL and one sentence in @err on error.
+ */
+struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
+				       char *err, size_t errlen);
+void sluice_queue_close(struct sluice_queue *q);
+int sluice_queue_fd(const struct sluice_queue *q);
+void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask);
+
+/*
+ * Wait up to @timeout_ms for packets, decide every packet already waiting
+ * (up to a batch) and send all verdicts at once. Returns the number of
+ * packets answered (0 on timeout), or -1 with errno on a socket error.
+ */
+int sluice_queue_run_once(struct sluice_queue *q, int timeout_ms,
+			  sluice_decide_fn decide, void *ctx);
+
+#endif
