@@ -129,15 +129,18 @@ static int sluice_agent_error(struct genl_info *info, int err)
 static int sluice_cmd_unregister(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
-	bool released;
+	int err = 0;
 
 	spin_lock_bh(&sn->lock);
-	released = sluice_agent_release(&sn->agent, info->snd_portid);
-	if (released)
+	if (!sn->agent.portid)
+		err = -ENOENT;
+	else if (!sluice_agent_release(&sn->agent, info->snd_portid))
+		err = -EPERM;
+	else
 		sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
-	return released ? 0 : sluice_agent_error(info, -EPERM);
+	return sluice_agent_error(info, err);
 }
 
 static int sluice_cmd_heartbeat(struct sk_buff *skb, struct genl_info *info)
