@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy: the SQLite file people edit (rules, settings; see
+ * policy/schema.sql), its compiled in-memory form that decides every new
+ * flow, and the hot reload that swaps a new compiled policy in while keeping
+ * the last good one when an edit does not compile.
+ *
+ * Threads: a compiled struct sluice_policy is immutable and may be matched
+ * from any number of threads at once. A sqlite3 handle and a
+ * struct sluice_policy_loader belong to one thread (the reload thread);
+ * only sluice_policy_loader_current() may be called from others.
+ */
+#ifndef SLUICE_POLICY_H
+#define SLUICE_POLICY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+/* PRAGMA user_version of policy/schema.sql. */
+#define SLUICE_POLICY_SCHEMA_VERSION 1
+
+/* struct sluice_flow.direction; 0 is never a flow's direction. */
+#define SLUICE_DIR_IN		1
+#define SLUICE_DIR_OUT		2
+#define SLUICE_DIR_FORWARD	3
+
+struct sluice_flow {			/* one new flow, as the queue engine sees it */
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t proto;			/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, other */
+	uint8_t direction;		/* SLUICE_DIR_IN, SLUICE_DIR_OUT, SLUICE_DIR_FORWARD */
+	uint8_t src[16], dst[16];	/* network byte order; v4 in the first 4 bytes */
+	uint16_t sport, dport;		/* host byte order; 0 when the proto has none */
+	int64_t uid;			/* -1 unknown */
+	const char *exe;		/* NULL unknown */
+	const char *domain;		/* NULL unknown */
+};
+
+struct sluice_decision {
+	int allow;			/* 1 allow, 0 deny */
+	int64_t rule_id;		/* rules.id that decided; 0 = default_action */
+};
+
+struct sluice_policy;			/* compiled, immutable, shareable between threads */
+
+/*
+ * Open the policy database at path for the agent: create it from the built-in
+ * schema and default policy when it is missing or empty (creating the parent
+ * directory), migrate an older schema (after copying the file to
+ * PATH.bak-v<N>), refuse a newer one or a file that is not a sound SQLite
+ * database. On failure err gets one sentence naming the file and the problem,
+ * and -1 is returned; on success *db is the open handle and 0 is returned.
+ */
+int sluice_policy_open(const char *path, sqlite3 **db, char *err, size_t errlen);
+
+/*
+ * Compile every enabled rule and the settings, read in one transaction, into
+ * a new policy. On a bad row: NULL, and err names the row, column and value
+ * and why ("rules row 7: dst '10.0.0.300/8' is not a CIDR: ...").
+ */
+struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errlen);
+
+/* Decide one flow: no allocation, no locks, no SQL. p NULL: allow (fail open). */
+struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
+					   const struct sluice_flow *f);
+
+void sluice_policy_free(struct sluice_policy *p);
+
+/* Number of enabled rules compiled into p. */
+size_t sluice_policy_rule_count(const struct sluice_policy *p);
+
+/* settings.default_action of p: 1 allow, 0 deny. */
+int sluice_policy_default_allow(const struct sluice_policy *p);
+
+/* What sluice_policy_changed() saw last. Zero it before first use. */
+struct sluice_policy_watch {
+	int primed;
+	int data_version;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+#define SLUICE_POLICY_UNCHANGED	0	/* nothing to do */
+#define SLUICE_POLICY_CHANGED	1	/* a commit happened: compile again */
+#define SLUICE_POLICY_REPLACED	2	/* another file now has the path: reopen, compile */
+
+/*
+ * Cheap check whether the database changed since the last call: PRAGMA
+ * data_version catches commits by other connections (the sqlite3 CLI), the
+ * file's identity, size and mtime catch a file replaced or rewritten under
+ * the same name. The first call on a zeroed watch returns CHANGED. Returns
+ * one of SLUICE_POLICY_*, or -1 when the file cannot be checked (for
+ * example it was removed); the watch is then left as it was.
+ */
+int sluice_policy_changed(sqlite3 *db, struct sluice_policy_watch *w);
+
+/*
+ * Hot reload that keeps the last good policy. The reload thread calls
+ * sluice_policy_loader_poll() a few times a second (and with force=1 on
+ * SIGHUP); verdict threads read sluice_policy_loader_current(). A policy
+ * that does not compile never replaces the current one: the reason stays in
+ * error[] until a later compile succeeds.
+ */
+struct sluice_policy_loader {
+	char *path;
+	sqlite3 *db;
+	struct sluice_policy_watch watch;
+	struct sluice_policy *_Atomic current;	/* last good, NULL before the first */
+	uint64_t generation;			/* successful swaps so far */
+	char error[512];			/* why the last reload failed, "" if it did not */
+};
+
+#define SLUICE_RELOAD_FAILED	-1	/* error[] says why; current is unchanged */
+#define SLUICE_RELOAD_NONE	0	/* nothing changed */
+#define SLUICE_RELOAD_SWAPPED	1	/* current is a new policy; *retired the old one */
+
+/* Open path (see sluice_policy_open); current stays NULL until the first poll. */
+int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
+			      char *err, size_t errlen);
+
+/*
+ * When the database changed (or force), compile it and swap the result in.
+ * On SWAPPED, *retired is the policy that was current (may be NULL): the
+ * caller frees it once no verdict thread can still be matching against it.
+ * retired may be NULL when no reader can exist yet (start-up): the old
+ * policy is then freed at once.
+ */
+int sluice_policy_loader_poll(struct sluice_policy_loader *l, int force,
+			      struct sluice_policy **retired);
+
+/* The policy in force, for any thread; NULL before the first good compile. */
+static inline const struct sluice_policy *
+sluice_policy_loader_current(struct sluice_policy_loader *l)
+{
+	return atomic_load_explicit(&l->current, memory_order_acquire);
+}
+
+/* Close the database and free the current policy (no reader may be left). */
+void sluice_policy_loader_close(struct sluice_policy_loader *l);
+
+#endif
