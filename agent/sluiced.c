@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sluiced: the agent. Binds the NFQUEUE the module hands new flows to,
+ * decides each one from the SQLite policy, and proves to the module's
+ * watchdog that its verdict loop is alive.
+ *
+ * Threads, and what each one owns:
+ *   verdict    the queue socket; reads packets, matches, answers
+ *   heartbeat  the control socket to the module; registers, beats, and
+ *              re-registers when the module comes back after an unload.
+ *              It beats only while the verdict loop makes progress, so a
+ *              stuck loop looks dead to the watchdog and the kernel fails
+ *              over instead of queueing to nobody.
+ *   main       signals, policy reloads, the status file, shutdown
+ *
+ * Exit status: 0 orderly stop; 1 runtime failure (queue, kernel); 2 usage;
+ * 3 the policy database cannot be used (unreadable, corrupt, newer schema,
+ * no rule compiles). Whatever the status, the module fails open without us.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "agent/control.h"
+#include "agent/decision_log.h"
+#include "agent/policy.h"
+#include "agent/queue.h"
+#include "agent/revoke.h"
+
+#define SLUICED_VERSION		"0.1.0"
+#define DEFAULT_DB		"/var/lib/sluice/policy.db"
+#define DEFAULT_STATUS		"/run/sluice/status"
+#define RELOAD_POLL_MS		200
+
+enum {
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_POLICY = 3,
+};
+
+/* Everything the agent knows, in one place. */
+struct sluiced {
+	const char *db_path;
+	const char *log_db_path;
+	const char *status_path;
+	int queue_opt;			/* --queue, -1: the module's */
+	int threads;
+	int verbose;
+
+	struct sluice_policy_loader loader;
+	struct sluice_log *log;
+	struct sluice_queue *queue;
+	uint16_t queue_num;
+	uint32_t mark_mask;
+	uint32_t watchdog_ms;
+
+	/* Shared between threads. */
+	atomic_uint_fast64_t tick_ms;	/* verdict loop's last progress */
+	atomic_uint_fast64_t quiescent;	/* verdict loop iterations */
+	atomic_int stop_verdict;
+	atomic_int stop_heartbeat;
+	atomic_int registered;
+	atomic_int displaced;		/* another agent took our place */
+	atomic_uint_fast64_t allowed, denied;
+
+	/* Owned by the heartbeat thread until it is joined. */
+	struct sluice_ctl *ctl;
+};
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("sluiced: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The verdict callback: the hot path. No allocation, no lock, no SQL. */
+static int decide(void *ctx, struct sluice_packet *p)
+{
+	struct sluiced *d = ctx;
+	const struct sluice_policy *pol;
+	struct sluice_decision dec;
+
+	pol = sluice_policy_loader_current(&d->loader);
+	if (!pol)
+		return SLUICE_FLOW_ALLOW;
+	dec = sluice_policy_match(pol, &p->flow);
+	if (d->log)
+		sluice_log_push(d->log, &p->flow, &dec);
+	if (dec.allow) {
+		atomic_fetch_add(&d->allowed, 1);
+		return SLUICE_FLOW_ALLOW;
+	}
+	atomic_fetch_add(&d->denied, 1);
+	return SLUICE_FLOW_DENY;
+}
+
+static unsigned int verdict_poll_ms(const struct sluiced *d)
+{
+	unsigned int ms = d->watchdog_ms / 4;
+
+	return ms < 5 ? 5 : ms > 50 ? 50 : ms;
+}
+
+static void *verdict_thread(void *arg)
+{
+	struct sluiced *d = arg;
+
+	while (!atomic_load(&d->stop_verdict)) {
+		atomic_store(&d->tick_ms, now_ms());
+		if (sluice_queue_run_once(d->queue, (int)verdict_poll_ms(d),
+					  decide, d) < 0) {
+			say("reading queue %u failed: %s", d->queue_num,
+			    strerror(errno));
+			sleep_ms(10);
+		}
+		atomic_fetch_add(&d->quiescent, 1);
+	}
+	return NULL;
+}
+
+/* Register with the module; returns 0 or a negative errno. */
+static int agent_register(struct sluiced *d)
+{
+	struct sluice_config cfg;
+	int err;
+
+	err = sluice_ctl_register_queue(d->ctl, d->queue_num, &cfg);
+	if (err)
+		return err;
+	if (cfg.mark_mask != d->mark_mask)
+		say("module mark_mask 0x%08x differs from 0x%08x in use; restart sluiced to follow it",
+		    cfg.mark_mask, d->mark_mask);
+	d->watchdog_ms = cfg.watchdog_ms;
+	atomic_store(&d->registered, 1);
+	say("registered with the sluice module: queue %u, watchdog %u ms, fail mode %s",
+	    d->queue_num, cfg.watchdog_ms,
+	    sluice_fail_mode_name(cfg.fail_mode));
+	return 0;
+}
+
+static void ctl_lost(struct sluiced *d, const char *why)
+{
+	say("%s; failing open until it is back", why);
+	sluice_ctl_close(d->ctl);
+	d->ctl = NULL;
+	atomic_store(&d->registered, 0);
+}
+
+static void *heartbeat_thread(void *arg)
+{
+	struct sluiced *d = arg;
+	char err[256];
+	int waiting_said = 0;
+
+	while (!atomic_load(&d->stop_heartbeat)) {
+		unsigned int interval = d->watchdog_ms / 4;
+		uint64_t stalled;
+		int rc;
+
+		if (interval < 5)
+			interval = 5;
+
+		if (!d->ctl) {
+			d->ctl = sluice_ctl_open(err, sizeof(err));
+			if (!d->ctl) {
+				if (!waiting_said++)
+					say("%s; serving queue %u without it",
+					    err, d->queue_num);
+				sleep_ms(250);
+				continue;
+			}
+			waiting_said = 0;
+		}
+		if (!atomic_load(&d->registered)) {
+			rc = agent_register(d);
+			if (rc == -ENOENT) {
+				ctl_lost(d, "the sluice module went away");
+				continue;
+			}
+			if (rc) {
+				say("cannot register with the sluice module: %s",
+				    sluice_ctl_error(d->ctl));
+				sleep_ms(250);
+				continue;
+			}
+		}
+
+		/* A verdict loop that stopped moving must look dead. */
+		stalled = now_ms() - atomic_load(&d->tick_ms);
+		if (stalled > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
+			sleep_ms(interval);
+			continue;
+		}
+
+		rc = sluice_ctl_heartbeat(d->ctl);
+		if (rc == -ENOENT) {
+			ctl_lost(d, "the sluice module went away");
+			continue;
+		} else if (rc == -ENOTCONN) {
+			say("the module forgot us (it was reloaded?); registering again");
+			atomic_store(&d->registered, 0);
+			continue;
+		} else if (rc == -EBUSY) {
+			say("another sluiced registered in our place; leaving");
+			atomic_store(&d->displaced, 1);
+			return NULL;
+		} else if (rc) {
+			say("heartbeat failed: %s", sluice_ctl_error(d->ctl));
+		} else {
+			sd_notify(0, "WATCHDOG=1");
+		}
+		sleep_ms(interval);
+	}
+	return NULL;
+}
+
+static void write_status(struct sluiced *d)
+{
+	const struct sluice_policy *pol = sluice_policy_loader_current(&d->loader);
+	char tmp[PATH_MAX];
+	uint64_t logged = 0, dropped = 0, errors = 0;
+	FILE *f;
+
+	if (!d->status_path)
+		return;
+	if (d->log)
+		sluice_log_stats(d->log, &logged, &dropped, &errors);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->status_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "agent_pid=%ld\n", (long)getpid());
+	fprintf(f, "policy_db=%s\n", d->db_path);
+	fprintf(f, "policy_rules=%zu\n", pol ? sluice_policy_rule_count(pol) : 0);
+	fprintf(f, "policy_generation=%llu\n",
+		(unsigned long long)d->loader.generation);
+	fprintf(f, "policy_error=%s\n", d->loader.error);
+	fprintf(f, "policy_loaded_at=%lld\n", (long long)time(NULL));
+	fprintf(f, "queue=%u\n", d->queue_num);
+	fprintf(f, "registered=%d\n", atomic_load(&d->registered));
+	fprintf(f, "decided_allow=%llu\n",
+		(unsigned long long)atomic_load(&d->allowed));
+	fprintf(f, "decided_deny=%llu\n",
+		(unsigned long long)atomic_load(&d->denied));
+	fprintf(f, "decisions_logged=%llu\n", (unsigned long long)logged);
+	fprintf(f, "decisions_dropped=%llu\n", (unsigned long long)dropped);
+	if (fclose(f) == 0)
+		rename(tmp, d->status_path);
+}
+
+/*
+ * Wait until the verdict thread has passed a point where it holds no
+ * policy pointer it read before the swap, then free the retired policy.
+ */
+static void retire_policy(struct sluiced *d, struct sluice_policy *old)
+{
+	uint64_t q0 = atomic_load(&d->quiescent);
+	int i;
+
+	if (!old)
+		return;
+	for (i = 0; i < 400; i++) {
+		if (atomic_load(&d->quiescent) != q0) {
+			sluice_policy_free(old);
+			return;
+		}
+		sleep_ms(5);
+	}
+	say("verdict loop did not move for 2 s; keeping the old policy in memory");
+}
+
+static void reload(struct sluiced *d, int force)
+{
+	struct sluice_policy *retired = NULL;
+	struct sluice_revoke_stats st = { 0 };
+	char err[256];
+	int rc;
+
+	rc = sluice_policy_loader_poll(&d->loader, force, &retired);
+	if (rc == SLUICE_RELOAD_FAILED) {
+		say("%s; the previous policy stays in force", d->loader.error);
+	} else if (rc == SLUICE_RELOAD_SWAPPED) {
+		say("policy %s loaded: %zu rules", d->db_path,
+		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
+		retire_policy(d, retired);
+		/* Flows decided under the old policy are judged again. */
+		if (d->mark_mask &&
+		    sluice_revoke_apply(sluice_policy_loader_current(&d->loader),
+					d->mark_mask, &st, err, sizeof(err)) < 0)
+			say("re-checking established flows failed: %s", err);
+		else if (st.flipped_to_deny || st.flipped_to_allow || st.vetted)
+			say("established flows re-checked: %llu now denied, %llu now allowed, %llu unvetted judged",
+			    (unsigned long long)st.flipped_to_deny,
+			    (unsigned long long)st.flipped_to_allow,
+			    (unsigned long long)st.vetted);
+	}
+	if (rc != SLUICE_RELOAD_NONE || force)
+		write_status(d);
+}
+
+/* SIGTERM: stop queueing, answer what is queued, leave. Nothing is lost. */
+static void shutdown_agent(struct sluiced *d, pthread_t hb, pthread_t vt)
+{
+	uint64_t idle_since, deadline;
+
+	sd_notify(0, "STOPPING=1");
+	atomic_store(&d->stop_heartbeat, 1);
+	pthread_join(hb, NULL);
+
+	if (d->ctl && atomic_load(&d->registered) && !atomic_load(&d->displaced)) {
+		if (sluice_ctl_drain(d->ctl))
+			say("drain request failed: %s", sluice_ctl_error(d->ctl));
+	}
+
+	/* The module queues nothing new now: wait for the queue to empty. */
+	idle_since = now_ms();
+	deadline = idle_since + 2000;
+	for (;;) {
+		uint64_t before = atomic_load(&d->allowed) + atomic_load(&d->denied);
+		uint64_t t;
+
+		sleep_ms(20);
+		t = now_ms();
+		if (atomic_load(&d->allowed) + atomic_load(&d->denied) != before)
+			idle_since = t;
+		if (t - idle_since >= 100 || t >= deadline)
+			break;
+	}
+	atomic_store(&d->stop_verdict, 1);
+	pthread_join(vt, NULL);
+
+	if (d->ctl && atomic_load(&d->registered) && !atomic_load(&d->displaced))
+		sluice_ctl_unregister(d->ctl);
+	sluice_ctl_close(d->ctl);
+	d->ctl = NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sluiced [--db PATH] [--log-db PATH] [--queue N] [--threads N]\n"
+		"               [--status-file PATH] [--verbose]\n"
+		"\n"
+		"Decides the new flows that the sluice kernel module queues, from the\n"
+		"SQLite policy at --db (default %s, created\n"
+		"with the default policy when missing). Runs in the foreground; edits\n"
+		"made with sqlite3 take effect within a second; SIGHUP reloads, SIGTERM\n"
+		"drains and stops.\n",
+		DEFAULT_DB);
+}
+
+static int parse_uint(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(struct sluiced *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "log-db", required_argument, NULL, 'l' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "status-file", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:l:q:t:s:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			d->db_path = optarg;
+			break;
+		case 'l':
+			d->log_db_path = optarg;
+			break;
+		case 'q':
+			if (parse_uint(optarg, 65535, &v)) {
+				say("--queue '%s' is not a queue number (0..65535)", optarg);
+				return EXIT_USAGE;
+			}
+			d->queue_opt = (int)v;
+			break;
+		case 't':
+			if (parse_uint(optarg, 64, &v) || v < 1) {
+				say("--threads '%s' is not a thread count (1..64)", optarg);
+				return EXIT_USAGE;
+			}
+			d->threads = (int)v;
+			break;
+		case 's':
+			d->status_path = optarg[0] ? optarg : NULL;
+			break;
+		case 'v':
+			d->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sluiced %s\n", SLUICED_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		say("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (d->threads > 1)
+		say("--threads %d: one verdict thread per queue is not built yet; using 1",
+		    d->threads);
+	return 0;
+}
+
+/* Pick the queue before registering, so that it is bound when flows come. */
+static void pick_queue(struct sluiced *d)
+{
+	struct sluice_config cfg;
+	char err[256];
+
+	d->queue_num = d->queue_opt >= 0 ? (uint16_t)d->queue_opt : 0;
+	d->mark_mask = SLUICE_MARK_MASK_DEFAULT;
+	d->watchdog_ms = 250;
+	d->ctl = sluice_ctl_open(err, sizeof(err));
+	if (!d->ctl)
+		return;
+	if (sluice_ctl_get_config(d->ctl, &cfg) == 0) {
+		if (d->queue_opt < 0)
+			d->queue_num = cfg.queue_num;
+		d->mark_mask = cfg.mark_mask;
+		d->watchdog_ms = cfg.watchdog_ms;
+	}
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so only main sees them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int main(int argc, char **argv)
+{
+	struct sluiced d = {
+		.db_path = DEFAULT_DB,
+		.status_path = DEFAULT_STATUS,
+		.queue_opt = -1,
+		.threads = 1,
+	};
+	struct sluice_log_options lo = { 0 };
+	pthread_t hb, vt;
+	char err[512];
+	int sfd, rc;
+
+	rc = parse_args(&d, argc, argv);
+	if (rc)
+		return rc;
+
+	sfd = setup_signals();
+	if (sfd < 0) {
+		say("cannot set up signal handling: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+
+	if (sluice_policy_loader_open(&d.loader, d.db_path, err, sizeof(err))) {
+		say("%s", err);
+		return EXIT_POLICY;
+	}
+	if (sluice_policy_loader_poll(&d.loader, 1, NULL) != SLUICE_RELOAD_SWAPPED) {
+		say("%s; nothing to enforce, exiting (the module fails open)",
+		    d.loader.error);
+		return EXIT_POLICY;
+	}
+
+	if (d.log_db_path) {
+		sluice_log_options_default(&lo);
+		d.log = sluice_log_open(d.log_db_path, &lo, err, sizeof(err));
+		if (!d.log) {
+			say("%s", err);
+			return EXIT_RUNTIME;
+		}
+	}
+
+	if (d.status_path) {
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", d.status_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir(dir, 0755);
+		}
+	}
+
+	pick_queue(&d);
+	d.queue = sluice_queue_open(d.queue_num, d.mark_mask, err, sizeof(err));
+	if (!d.queue) {
+		say("%s", err);
+		return EXIT_RUNTIME;
+	}
+
+	atomic_store(&d.tick_ms, now_ms());
+	if (pthread_create(&vt, NULL, verdict_thread, &d)) {
+		say("cannot start the verdict thread");
+		return EXIT_RUNTIME;
+	}
+	/* Registered before READY, so that "started" means "enforcing". */
+	if (d.ctl && agent_register(&d))
+		say("cannot register with the sluice module: %s",
+		    sluice_ctl_error(d.ctl));
+	if (pthread_create(&hb, NULL, heartbeat_thread, &d)) {
+		say("cannot start the heartbeat thread");
+		return EXIT_RUNTIME;
+	}
+	write_status(&d);
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu rules on queue %u",
+		   sluice_policy_rule_count(sluice_policy_loader_current(&d.loader)),
+		   d.queue_num);
+	say("serving queue %u with policy %s", d.queue_num, d.db_path);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+
+		if (poll(&pfd, 1, RELOAD_POLL_MS) > 0 &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				say("SIGHUP: reloading %s", d.db_path);
+				reload(&d, 1);
+				continue;
+			}
+			say("%s: draining and stopping",
+			    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			break;
+		}
+		if (atomic_load(&d.displaced))
+			break;
+		reload(&d, 0);
+	}
+
+	shutdown_agent(&d, hb, vt);
+	sluice_queue_close(d.queue);
+	if (d.log)
+		sluice_log_close(d.log);
+	say("stopped: %llu flows allowed, %llu denied",
+	    (unsigned long long)atomic_load(&d.allowed),
+	    (unsigned long long)atomic_load(&d.denied));
+	if (d.status_path)
+		unlink(d.status_path);
+	sluice_policy_loader_close(&d.loader);
+	close(sfd);
+	return 0;
+}
