@@ -859,7 +859,14 @@ static bool domain_matches(const struct rule *r, const char *name)
 	return true;
 }
 
-static bool rule_matches(const struct rule *r, const struct sluice_flow *f)
+/*
+ * Does rule r match flow f? A condition on uid, exe or domain that the flow
+ * does not know (uid -1, exe or domain NULL) does not match; *unknown is
+ * then set when everything else did, so a caller re-judging a flow with
+ * less information than the first verdict had can tell.
+ */
+static bool rule_matches(const struct rule *r, const struct sluice_flow *f,
+			 bool *unknown)
 {
 	if (!r->has)
 		return true;
@@ -869,11 +876,17 @@ static bool rule_matches(const struct rule *r, const struct sluice_flow *f)
 		return false;
 	if ((r->has & HAS_PORT) && (f->dport < r->port_lo || f->dport > r->port_hi))
 		return false;
+	if (((r->has & HAS_UID) && f->uid < 0) ||
+	    ((r->has & HAS_EXE) && !f->exe) ||
+	    ((r->has & HAS_DOMAIN) && !f->domain)) {
+		*unknown = true;
+		return false;
+	}
 	if ((r->has & HAS_UID) && f->uid != (int64_t)r->uid)
 		return false;
-	if ((r->has & HAS_EXE) && (!f->exe || strcmp(f->exe, r->exe) != 0))
+	if ((r->has & HAS_EXE) && strcmp(f->exe, r->exe) != 0)
 		return false;
-	if ((r->has & HAS_DOMAIN) && (!f->domain || !domain_matches(r, f->domain)))
+	if ((r->has & HAS_DOMAIN) && !domain_matches(r, f->domain))
 		return false;
 	return true;
 }
@@ -881,8 +894,9 @@ static bool rule_matches(const struct rule *r, const struct sluice_flow *f)
 struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 					   const struct sluice_flow *f)
 {
-	struct sluice_decision d = { .allow = 1, .rule_id = 0 };
+	struct sluice_decision d = { .allow = 1, .rule_id = 0, .partial = 0 };
 	int fam = family_index(f->family);
+	bool unknown = false;
 	uint32_t i, b;
 
 	if (!p)
@@ -895,12 +909,13 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 	for (i = p->start[b]; i < p->start[b + 1]; i++) {
 		const struct rule *r = &p->rules[p->order[i]];
 
-		if (rule_matches(r, f)) {
+		if (rule_matches(r, f, &unknown)) {
 			d.allow = r->allow;
 			d.rule_id = r->id;
 			break;
 		}
 	}
+	d.partial = unknown;
 	return d;
 }
 

@@ -43,6 +43,8 @@ struct sluice_flow {			/* one new flow, as the queue engine sees it */
 struct sluice_decision {
 	int allow;			/* 1 allow, 0 deny */
 	int64_t rule_id;		/* rules.id that decided; 0 = default_action */
+	int partial;			/* a rule before it was skipped only because
+					 * the flow's uid, exe or domain is unknown */
 };
 
 struct sluice_policy;			/* compiled, immutable, shareable between threads */

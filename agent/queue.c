@@ -60,6 +60,27 @@ static int send_config(struct sluice_queue *q, struct nlmsghdr *nlh)
 	}
 }
 
+static int configure(struct sluice_queue *q, unsigned int *seq, int ct)
+{
+	/*
+	 * FAIL_OPEN: a full queue accepts rather than drops. GSO: no
+	 * checksum work for us. CONNTRACK: the flow's mark comes along and
+	 * verdicts can write it. UID_GID: the owner of the local socket.
+	 */
+	uint32_t flags = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
+			 NFQA_CFG_F_UID_GID | (ct ? NFQA_CFG_F_CONNTRACK : 0);
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, q->num);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = (*seq)++;
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, SLUICE_COPY_RANGE);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(4096));
+	return send_config(q, nlh);
+}
+
 struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 				       char *err, size_t errlen)
 {
@@ -101,24 +122,20 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 		goto err_sys;
 
 	what = "configure the queue";
-	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, num);
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	nlh->nlmsg_seq = seq++;
-	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, SLUICE_COPY_RANGE);
-	/*
-	 * FAIL_OPEN: a full queue accepts rather than drops. GSO: no
-	 * checksum work for us. CONNTRACK: the flow's mark comes along.
-	 * UID_GID: the owner of the local socket, for uid rules.
-	 */
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS,
-			 htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
-			       NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
-			 htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
-			       NFQA_CFG_F_CONNTRACK | NFQA_CFG_F_UID_GID));
-	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(4096));
-	if (send_config(q, nlh) < 0)
-		goto err_sys;
+	if (configure(q, &seq, 1) < 0) {
+		/*
+		 * EAGAIN: the kernel just loaded nf_conntrack_netlink for us.
+		 * EOPNOTSUPP: it has no conntrack glue for NFQUEUE at all;
+		 * verdicts then cannot be stored in the flow, and every
+		 * queued packet is decided on its own.
+		 */
+		if (errno == EAGAIN && configure(q, &seq, 1) == 0)
+			;
+		else if (errno == EOPNOTSUPP && configure(q, &seq, 0) == 0)
+			q->mark_mask = 0;
+		else
+			goto err_sys;
+	}
 
 	q->batch = mnl_nlmsg_batch_start(q->sbuf, SLUICE_SEND_BUF);
 	if (!q->batch)
@@ -156,6 +173,11 @@ int sluice_queue_fd(const struct sluice_queue *q)
 void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask)
 {
 	q->mark_mask = mask;
+}
+
+uint32_t sluice_queue_mark_mask(const struct sluice_queue *q)
+{
+	return q->mark_mask;
 }
 
 static uint8_t hook_direction(uint8_t hook)

@@ -42,6 +42,9 @@ void sluice_queue_close(struct sluice_queue *q);
 int sluice_queue_fd(const struct sluice_queue *q);
 void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask);
 
+/* The mask verdicts write; 0 when the kernel cannot store them. */
+uint32_t sluice_queue_mark_mask(const struct sluice_queue *q);
+
 /*
  * Wait up to @timeout_ms for packets, decide every packet already waiting
  * (up to a batch) and send all verdicts at once. Returns the number of

@@ -503,6 +503,12 @@ static int entry_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	f.direction = sluice_revoke_direction(&c->local, f.family, f.src, f.dst);
 	d = sluice_policy_match(c->policy, &f);
+	/*
+	 * Conntrack knows no uid, program or domain: when a rule on those
+	 * might have decided, the verdict the flow got with them stands.
+	 */
+	if (d.partial)
+		return MNL_CB_OK;
 	act = sluice_revoke_action(stored, d.allow);
 	if (act == SLUICE_REVOKE_KEEP)
 		return MNL_CB_OK;

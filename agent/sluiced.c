@@ -558,6 +558,10 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
+	if (d.mark_mask && !sluice_queue_mark_mask(d.queue)) {
+		say("this kernel cannot store verdicts in conntrack from NFQUEUE (no nfnetlink_queue conntrack glue); every queued packet is decided on its own");
+		d.mark_mask = 0;
+	}
 	atomic_store(&d.tick_ms, now_ms());
 	if (pthread_create(&vt, NULL, verdict_thread, &d)) {
 		say("cannot start the verdict thread");

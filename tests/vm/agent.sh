@@ -1,0 +1,84 @@
+# shellcheck shell=sh
+#
+# Helpers for cases that run the real agent, sourced after lib.sh.
+# One sluiced per namespace: each serves the namespace it runs in.
+
+SLUICED=$REPO/agent/sluiced
+SLUICECTL=$REPO/agent/sluicectl
+
+# wait_mode NS MODE [TENTHS]: until NS's /proc/net/sluice shows MODE
+# (default at most 10 s).
+wait_mode() {
+	_i=0
+	while [ $_i -lt "${3:-100}" ]; do
+		[ "$(sluice_stat "$1" mode)" = "$2" ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "$1: mode is '$(sluice_stat "$1" mode)', not '$2'" >&2
+	return 1
+}
+
+# policy_init DB [SQL]: a policy made from the shipped schema and default
+# policy with the plain sqlite3 CLI, plus SQL.
+policy_init() {
+	sqlite3 -bail "$1" <"$REPO/policy/schema.sql" &&
+		sqlite3 -bail "$1" <"$REPO/policy/default.sql" &&
+		sqlite3 -bail "$1" "${2:-SELECT 1;}" >/dev/null
+}
+
+# agent_start NS DB [ARGS...]: sluiced in NS; waits until NS enforces.
+# Sets AGENT_PID; the agent's log is $WORK/sluiced.NS.log.
+agent_start() {
+	_ans=$1
+	_adb=$2
+	shift 2
+	ip netns exec "$_ans" "$SLUICED" --db "$_adb" \
+		--status-file "$WORK/status.$_ans" "$@" \
+		>>"$WORK/sluiced.$_ans.log" 2>&1 &
+	AGENT_PID=$!
+	_pids="$_pids $AGENT_PID"
+	wait_mode "$_ans" enforcing
+}
+
+# agent_stop: SIGTERM the agent and wait; its exit status is returned.
+agent_stop() {
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+}
+
+agent_log() {
+	cat "$WORK/sluiced.$1.log" >&2
+}
+
+# connects NS URL: curl gets the URL within 3 s.
+connects() {
+	in_ns "$1" curl -sf --max-time 3 -o /dev/null "$2"
+}
+
+# refused NS URL: curl does not get the URL within 2 s.
+refused() {
+	! in_ns "$1" curl -sf --max-time 2 -o /dev/null "$2"
+}
+
+# fast_connect NS URL: the TCP handshake completed in under 0.5 s, so no
+# SYN was lost and retransmitted (the first retransmit waits 1 s).
+fast_connect() {
+	_t=$(in_ns "$1" curl -s --max-time 3 -o /dev/null \
+		-w '%{time_connect}' "$2") || return 1
+	echo "time_connect $_t" >&2
+	awk -v t="$_t" 'BEGIN { exit !(t > 0 && t < 0.5) }'
+}
+
+# eventually TENTHS COMMAND...: COMMAND succeeds within TENTHS/10 s.
+eventually() {
+	_n=$1
+	shift
+	_i=0
+	while [ $_i -lt "$_n" ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	"$@"
+}

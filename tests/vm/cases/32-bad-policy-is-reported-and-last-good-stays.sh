@@ -1,0 +1,55 @@
+#!/bin/sh
+# A bad row is refused by sqlite3 itself; one that bypasses the checks is
+# reported by the agent (row and reason, in its log and sluicectl status)
+# and the previous policy stays in force. A corrupt database at start
+# gives a clear error and the machine keeps working (fail open).
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/vm/agent.sh
+. "$(dirname "$0")/../agent.sh"
+
+topo_up
+dmesg_mark
+http_server_start "$NS_SERVER" 8080
+http_server_start "$NS_SERVER" 8081
+check "sluice.ko loads" sluice_load
+policy_init "$WORK/policy.db" \
+	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
+check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+check "8081 denied" refused "$NS_CLIENT" "http://$SERVER4:8081/"
+
+sqlite3 "$WORK/policy.db" "INSERT INTO rules(action, dst) VALUES ('deny', '10.0.0.300/8');" \
+	>"$WORK/insert.out" 2>&1
+check "sqlite3 refuses a bad CIDR at insert time" [ $? -ne 0 ]
+cat "$WORK/insert.out" >&2
+check "with a message naming the column" grep -q "dst" "$WORK/insert.out"
+
+# Around the checks: sqlite3 can be told to ignore them.
+sqlite3 "$WORK/policy.db" "PRAGMA ignore_check_constraints = 1;
+INSERT INTO rules(id, action, dst, dst_port) VALUES (77, 'deny', '10.0.0.300/8', '8080');" >&2
+check "the bad row is in the file" \
+	[ "$(sqlite3 "$WORK/policy.db" "SELECT count(*) FROM rules WHERE id = 77")" -eq 1 ]
+sleep 1.5
+check "the agent names the row in its log" grep -q "77" "$WORK/sluiced.$NS_CLIENT.log"
+check "sluicectl status shows the policy error" \
+	sh -c "SLUICE_STATUS_FILE=$WORK/status.$NS_CLIENT ip netns exec $NS_CLIENT $SLUICECTL status --json | grep -q 300"
+check "the previous policy stays in force: 8081 still denied" \
+	refused "$NS_CLIENT" "http://$SERVER4:8081/"
+check "and 8080 still allowed" connects "$NS_CLIENT" "http://$SERVER4:8080/"
+check "SIGTERM stops the agent with status 0" agent_stop
+
+head -c 8192 /dev/urandom >"$WORK/corrupt.db"
+ip netns exec "$NS_CLIENT" "$SLUICED" --db "$WORK/corrupt.db" --status-file "" \
+	>"$WORK/corrupt.out" 2>&1
+rc=$?
+cat "$WORK/corrupt.out" >&2
+check "a corrupt database stops sluiced with status 3" [ "$rc" -eq 3 ]
+check "saying which file is at fault" grep -q "corrupt.db" "$WORK/corrupt.out"
+check "in one line" [ "$(wc -l <"$WORK/corrupt.out")" -le 2 ]
+check "the file was left as it was" [ "$(wc -c <"$WORK/corrupt.db")" -eq 8192 ]
+check "and the machine is not cut off (fail open)" \
+	connects "$NS_CLIENT" "http://$SERVER4:8081/"
+check "rmmod sluice" sluice_unload
+check "kernel log clean" dmesg_clean
+agent_log "$NS_CLIENT"
+tap_done

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SIGTERM while connections keep coming: the agent drains (the module
+# stops queueing), answers every packet still queued and leaves. Every
+# packet the module queued got a verdict, and no connection failed.
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/vm/agent.sh
+. "$(dirname "$0")/../agent.sh"
+
+topo_up
+dmesg_mark
+http_server_start "$NS_SERVER" 8080
+check "sluice.ko loads" sluice_load
+policy_init "$WORK/policy.db"
+q0=$(sluice_stat "$NS_CLIENT" queued)
+check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+flows_start "$NS_CLIENT" "$SERVER4:8080" "[$SERVER6]:8080"
+sleep 3
+check "SIGTERM under traffic: status 0" agent_stop
+sleep 1
+flows_stop
+q1=$(sluice_stat "$NS_CLIENT" queued)
+answered=$(sed -n 's/.*stopped: \([0-9]*\) flows allowed, \([0-9]*\) denied.*/\1 \2/p' \
+	"$WORK/sluiced.$NS_CLIENT.log" | awk '{ print $1 + $2 }')
+check "every queued packet was answered (queued $((q1 - q0)), answered ${answered:-?})" \
+	[ "$((q1 - q0))" -eq "${answered:--1}" ]
+check "connections made: $(flows_ok)" [ "$(flows_ok)" -gt 3 ]
+check "no connection failed ($(flows_failed))" [ "$(flows_failed)" -eq 0 ]
+check "mode no-agent after the drain" wait_mode "$NS_CLIENT" no-agent
+check "rmmod sluice" sluice_unload
+check "kernel log clean" dmesg_clean
+agent_log "$NS_CLIENT"
+tap_done

@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Helpers for the VM test cases (tests/vm/cases/*.sh), sourced by each case
+# inside the guest. Modelled on WireGuard's selftests netns.sh: network
+# namespaces joined by veth pairs play the hosts, and every address used
+# lives only inside namespaces created here, so no packet can leave them.
+#
+#  +-----------------+      +-----------------------------------+      +-----------------+
+#  | $NS_CLIENT      |      | $NS_ROUTER   (forwards v4 + v6)   |      | $NS_SERVER      |
+#  |                 |      |                                   |      |                 |
+#  | veth0           |------| veth1             veth2           |------| veth3           |
+#  | 10.91.1.2/24    |      | 10.91.1.1/24      10.91.2.1/24    |      | 10.91.2.2/24    |
+#  | fd00:91:1::2/64 |      | fd00:91:1::1/64   fd00:91:2::1/64 |      | fd00:91:2::2/64 |
+#  +-----------------+      +-----------------------------------+      +-----------------+
+#
+# A case is tests/vm/cases/NN-what-it-proves.sh: it sources this file,
+# builds what it needs (topo_up, http_server_start, sluice_load, ...),
+# says what it checks with check/tap_ok/tap_not_ok, and ends with
+# tap_done. Everything it started is stopped and every namespace it made
+# is deleted when it exits, however it exits.
+#
+# Output is TAP: check/tap_ok/tap_not_ok print "ok N - ..." lines on
+# stdout; diagnostics go to stderr (saved by the runner next to the TAP
+# file) or as "# ..." lines. run.sh renumbers the lines of all cases.
+
+set -u
+
+NS_CLIENT=sl-client
+NS_ROUTER=sl-router
+NS_SERVER=sl-server
+CLIENT4=10.91.1.2
+ROUTER4_C=10.91.1.1
+ROUTER4_S=10.91.2.1
+SERVER4=10.91.2.2
+CLIENT6=fd00:91:1::2
+ROUTER6_C=fd00:91:1::1
+ROUTER6_S=fd00:91:2::1
+SERVER6=fd00:91:2::2
+
+SLUICE_KO=$REPO/kmod/sluice.ko
+# Modules sluice.ko uses (conntrack, NFQUEUE, ctnetlink); insmod does
+# not load dependencies.
+SLUICE_DEPS="nf_conntrack nfnetlink nfnetlink_queue nf_conntrack_netlink"
+
+WORK=$(mktemp -d /tmp/case.XXXXXX)
+_tap_n=0
+_tap_failed=0
+_pids=""
+_netns=""
+
+tap_ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+tap_not_ok() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $*"
+}
+diag() { echo "# $*"; }
+
+# check DESCRIPTION COMMAND...: one TAP line for the command's success;
+# its output goes to stderr, where a failure can be read afterwards.
+check() {
+	_desc=$1
+	shift
+	read -r _up _ </proc/uptime
+	echo "--- [$_up] $_desc: $*" >&2
+	if "$@" >&2; then
+		tap_ok "$_desc"
+	else
+		tap_not_ok "$_desc"
+	fi
+}
+
+# tap_done: the end of a case (also an early end after a fatal failure).
+# Exit status 0 says "the case ended where it meant to"; its failures are
+# in the "not ok" lines. Any other ending (a crash, a timeout, an exit 1)
+# is counted by run.sh as one more failure.
+tap_done() {
+	read -r _up _ </proc/uptime
+	echo "--- [$_up] end, $_tap_failed failed" >&2
+	exit 0
+}
+
+in_ns() {
+	_ns=$1
+	shift
+	ip netns exec "$_ns" "$@"
+}
+
+# Every case cleans up after itself, even when it stops half-way: the
+# runner goes on with the next case in the same kernel.
+_cleanup() {
+	for _p in $_pids; do
+		kill "$_p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	topo_down
+	rm -rf "$WORK"
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM
+
+# bg COMMAND...: run in the background, killed at the end of the case.
+bg() {
+	"$@" &
+	_pids="$_pids $!"
+}
+
+# Under software emulation every program started costs a few hundred ms,
+# so the set-up uses "ip -n" (no "ip netns exec" + second exec) and one
+# shell per namespace for its sysctls.
+ns_add() {
+	ip netns add "$1" || return 1
+	_netns="$_netns $1"
+	ip -n "$1" link set lo up
+	# No duplicate address detection: addresses work at once instead of
+	# after a second of "tentative". $2: also route between interfaces.
+	# shellcheck disable=SC2016 # $1 of the inner shell
+	in_ns "$1" sh -c '
+		echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad
+		echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad
+		[ "$1" != forward ] && exit
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' - "${2:-}"
+}
+
+# veth_pair NS_A IF_A ADDR4_A ADDR6_A NS_B IF_B ADDR4_B ADDR6_B
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$6" netns "$5" ||
+		return 1
+	printf 'addr add %s/24 dev %s\naddr add %s/64 dev %s nodad\nlink set %s up\n' \
+		"$3" "$2" "$4" "$2" "$2" | ip -n "$1" -batch - &&
+	printf 'addr add %s/24 dev %s\naddr add %s/64 dev %s nodad\nlink set %s up\n' \
+		"$7" "$6" "$8" "$6" "$6" | ip -n "$5" -batch -
+}
+
+# topo_up: build the three hosts of the diagram above.
+topo_up() {
+	ns_add "$NS_CLIENT"
+	ns_add "$NS_ROUTER" forward
+	ns_add "$NS_SERVER"
+	veth_pair "$NS_CLIENT" veth0 "$CLIENT4" "$CLIENT6" \
+		  "$NS_ROUTER" veth1 "$ROUTER4_C" "$ROUTER6_C"
+	veth_pair "$NS_ROUTER" veth2 "$ROUTER4_S" "$ROUTER6_S" \
+		  "$NS_SERVER" veth3 "$SERVER4" "$SERVER6"
+	printf 'route add default via %s\nroute add default via %s\n' \
+		"$ROUTER4_C" "$ROUTER6_C" | ip -n "$NS_CLIENT" -batch -
+	printf 'route add default via %s\nroute add default via %s\n' \
+		"$ROUTER4_S" "$ROUTER6_S" | ip -n "$NS_SERVER" -batch -
+}
+
+# topo_down: delete every namespace that ns_add made.
+topo_down() {
+	for _ns in $_netns; do
+		ip netns delete "$_ns" 2>/dev/null
+	done
+	_netns=""
+}
+
+# wait_listen NS PORT: until a TCP socket listens on PORT (at most ~15 s).
+wait_listen() {
+	_i=0
+	while [ $_i -lt 60 ]; do
+		ss -N "$1" -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.25
+		_i=$((_i + 1))
+	done
+	echo "nothing listens on port $2 in $1" >&2
+	return 1
+}
+
+# http_server_start NS PORT: an HTTP server on [::]:PORT (IPv4 too)
+# serving $WORK/www, which holds index.html. busybox httpd rather than
+# python's http.server: it starts in milliseconds instead of seconds under
+# emulation, and forks a process per connection.
+http_server_start() {
+	mkdir -p "$WORK/www"
+	echo "sluice vm test" >"$WORK/www/index.html"
+	bg in_ns "$1" busybox httpd -f -p "$2" -h "$WORK/www" \
+		>"$WORK/http-$2.log" 2>&1
+	wait_listen "$1" "$2"
+}
+
+# sluice_load [PARAM=VALUE...]: insmod the freshly built module.
+sluice_load() {
+	for _m in $SLUICE_DEPS; do
+		modprobe "$_m" || return 1
+	done
+	insmod "$SLUICE_KO" "$@"
+}
+
+sluice_unload() {
+	rmmod sluice
+}
+
+sluice_loaded() {
+	[ -d /sys/module/sluice ]
+}
+
+# sluice_stat NS KEY: one value of NS's /proc/net/sluice ("" if absent).
+sluice_stat() {
+	# shellcheck disable=SC2016 # awk's own $1/$2
+	in_ns "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/sluice 2>/dev/null
+}
+
+# dmesg_mark / dmesg_clean: is the kernel log free of trouble since the
+# mark? (The host checks the whole log again after the run.)
+dmesg_mark() {
+	_dmesg_mark=$(dmesg | wc -l)
+}
+dmesg_clean() {
+	_bad='Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|refcount_t|list_add corruption|list_del corruption'
+	if dmesg | tail -n +"$((_dmesg_mark + 1))" | grep -E "$_bad" >&2; then
+		return 1
+	fi
+	return 0
+}
+
+# flows_start NS HOST:PORT...: tests/vm/flows.py in NS, one new TCP
+# connection per request, until flows_stop. flows_ok / flows_failed read
+# its running counts; failures are described in $WORK/flows.err.
+flows_start() {
+	_ns=$1
+	shift
+	rm -f "$WORK/flows.stop"
+	echo "0 0" >"$WORK/flows.counts"
+	bg in_ns "$_ns" python3 "$REPO/tests/vm/flows.py" "$WORK/flows.stop" \
+		"$WORK/flows.counts" "$@" 2>"$WORK/flows.err"
+	_flows_pid=$!
+}
+flows_stop() {
+	touch "$WORK/flows.stop"
+	wait "$_flows_pid"
+}
+flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo "$_ok"; }
+flows_failed() { read -r _ _failed <"$WORK/flows.counts"; echo "$_failed"; }
+
+# flows_wait_more N: until N more requests succeeded than now (at most
+# 30 s); false if traffic does not get through.
+flows_wait_more() {
+	_goal=$(($(flows_ok) + $1))
+	_i=0
+	while [ "$(flows_ok)" -lt "$_goal" ]; do
+		[ $_i -ge 300 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}

@@ -1,0 +1,230 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# VM integration tier: boots Debian's stock kernel /boot/vmlinuz-KREL under
+# qemu (software emulation; KVM hangs on these machines) and runs
+# tests/vm/cases/*.sh inside it with the host's own tools, the host's root
+# file system being shared read-only over virtio-9p.
+#
+# Usage: tests/vm/run.sh [--selftest-oops] [KREL]
+#   KREL  kernel release to boot; default (and when /boot/vmlinuz-KREL does
+#         not exist): the release kmod/sluice.ko was built for, else the
+#         newest /lib/modules/*/build.
+#   --selftest-oops  crash the guest kernel on purpose before any case runs;
+#         the run must then FAIL (exit 1, "kernel log clean" not ok). This
+#         proves that a panic or oops is never taken for success.
+# Environment:
+#   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
+#   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 300)
+#   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 120)
+#   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
+#
+# Output: each case's TAP lines, renumbered, then exactly one line
+# "vm: N passed, N failed". Exit status 0 only if nothing failed, the guest
+# finished every case, and the kernel log shows no oops/BUG/WARN/panic.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+REPO=$(pwd -P)
+
+selftest=""
+if [ "${1:-}" = "--selftest-oops" ]; then
+	selftest=oops
+	shift
+fi
+# The release to boot is the one kmod/sluice.ko was built for (its
+# vermagic): a kernel build tree's "make kernelrelease" may name another
+# string (Debian's headers say 6.1.192 for 6.1.0-56-amd64), and a module
+# only loads into the kernel of its vermagic.
+KREL=${1:-}
+ko_rel=$(modinfo -F vermagic kmod/sluice.ko 2>/dev/null | cut -d' ' -f1)
+if [ -z "$KREL" ] || [ ! -r "/boot/vmlinuz-$KREL" ]; then
+	if [ -n "$ko_rel" ] && [ -r "/boot/vmlinuz-$ko_rel" ]; then
+		[ -n "$KREL" ] && echo "vm: no /boot/vmlinuz-$KREL; booting $ko_rel, the release of kmod/sluice.ko"
+		KREL=$ko_rel
+	elif [ -z "$KREL" ]; then
+		KREL=$(for d in /lib/modules/*/build; do
+			[ -d "$d" ] && basename "${d%/build}"
+		done | sort -V | tail -n 1)
+	fi
+fi
+
+passed=0
+failed=0
+n=0
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+finish() {
+	echo "vm: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+KERNEL=/boot/vmlinuz-$KREL
+for need in qemu-system-x86_64 busybox cpio modinfo timeout; do
+	if ! command -v "$need" >/dev/null 2>&1; then
+		not_ok "host has $need (run: make deps)"
+		finish
+	fi
+done
+if [ -z "$KREL" ] || [ ! -r "$KERNEL" ]; then
+	not_ok "test kernel /boot/vmlinuz-$KREL exists (install linux-image-amd64 of the same version as the headers)"
+	finish
+fi
+
+# Modules needed to reach the host's root file system over virtio-9p, in
+# load order (busybox insmod resolves no dependencies).
+MODS="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+netfs fscache 9pnet 9pnet_virtio 9p"
+
+# The initramfs is cached outside the repo and rebuilt only when one of its
+# inputs changes (kernel release, module files, busybox, init script).
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/sluice/vm
+mkdir -p "$CACHE" || exit 1
+busybox=$(command -v busybox)
+# The initramfs has no libraries: only a static busybox can run there.
+if readelf -l "$busybox" 2>/dev/null | grep -q INTERP; then
+	not_ok "$busybox is statically linked (install busybox-static)"
+	finish
+fi
+modpaths=""
+for m in $MODS; do
+	p=$(modinfo -k "$KREL" -n "$m" 2>/dev/null)
+	if [ -z "$p" ] || [ ! -r "$p" ]; then
+		not_ok "module $m of $KREL found (install linux-image-$KREL)"
+		finish
+	fi
+	modpaths="$modpaths $p"
+done
+# shellcheck disable=SC2086
+key=$( { echo "$KREL $MODS"; cat tests/vm/initramfs-init "$busybox" $modpaths; } |
+      sha256sum | cut -c1-16)
+INITRD=$CACHE/initramfs-$KREL-$key.cpio.gz
+if [ ! -s "$INITRD" ]; then
+	echo "vm: building initramfs for $KREL"
+	stage=$(mktemp -d)
+	mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/proc" "$stage/sys" \
+		"$stage/dev"
+	cp "$busybox" "$stage/bin/busybox"
+	ln -s busybox "$stage/bin/sh"
+	cp tests/vm/initramfs-init "$stage/init"
+	chmod 0755 "$stage/init"
+	for p in $modpaths; do
+		m=$(basename "$p")
+		m=${m%%.ko*}
+		case "$p" in
+		*.ko) cp "$p" "$stage/lib/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$p" >"$stage/lib/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$p" >"$stage/lib/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$p" >"$stage/lib/modules/$m.ko" ;;
+		esac
+		echo "$m" >>"$stage/modules"
+	done
+	# Written under a temporary name and renamed, so that concurrent runs
+	# never boot a half-written initramfs.
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) \
+		>"$INITRD.$$" && mv "$INITRD.$$" "$INITRD"
+	rm -rf "$stage"
+	find "$CACHE" -name "initramfs-$KREL-*.cpio.gz" ! -name "${INITRD##*/}" \
+		-delete
+fi
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/sluice-vm.XXXXXX")
+RES=$RUN/results
+mkdir -p "$RES"
+cat >"$RES/env" <<ENV
+REPO='$REPO'
+SLUICE_VM_KREL='$KREL'
+SLUICE_VM_SELFTEST='$selftest'
+SLUICE_VM_CASES='${SLUICE_VM_CASES:-}'
+SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-120}'
+ENV
+
+# panic_on_warn + oops=panic turn any WARN or oops into a panic, and
+# panic=-1 with -no-reboot turns the panic into the end of qemu: a broken
+# kernel stops the run at once instead of limping on.
+APPEND="console=ttyS0 printk.time=1 panic_on_warn=1 oops=panic panic=-1"
+APPEND="$APPEND softlockup_panic=1 quiet loglevel=4"
+tmo=${SLUICE_VM_TIMEOUT:-300}
+echo "vm: booting $KERNEL (timeout ${tmo}s)"
+t0=$(date +%s)
+timeout -k 10 "$tmo" qemu-system-x86_64 \
+	-nodefaults -display none -no-reboot -monitor none \
+	-machine pc -accel tcg,thread=multi -cpu "${SLUICE_VM_CPU:-max}" -smp 2 -m 1G \
+	-kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
+	-serial "file:$RUN/console.log" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,multidevs=remap" \
+	-virtfs "local,path=$RES,mount_tag=results,security_model=none" \
+	</dev/null >"$RUN/qemu.log" 2>&1
+qrc=$?
+t1=$(date +%s)
+echo "vm: qemu exited with $qrc after $((t1 - t0)) s"
+[ -s "$RUN/qemu.log" ] && sed 's/^/# qemu: /' "$RUN/qemu.log"
+
+# The cases' own TAP lines, renumbered into one sequence. A case that
+# printed nothing, exited non-zero, or never finished (its exit status is
+# missing: the kernel died under it) is one more failure.
+cases=0
+for tap in "$RES"/*.tap; do
+	[ -e "$tap" ] || break
+	cases=$((cases + 1))
+	name=$(basename "$tap" .tap)
+	echo "# case $name ($(cat "$RES/$name.secs" 2>/dev/null || echo "?") s)"
+	lines=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*|"not ok "*)
+			lines=$((lines + 1))
+			desc=$(echo "$line" | sed 's/^\(not \)\{0,1\}ok [0-9]* *-\{0,1\} *//')
+			case "$line" in
+			ok*) ok "$name: $desc" ;;
+			*) not_ok "$name: $desc" ;;
+			esac
+			;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$tap"
+	status=$(cat "$RES/$name.rc" 2>/dev/null)
+	if [ -z "$status" ]; then
+		not_ok "$name: case ran to its end (it never finished)"
+	elif [ "$lines" -eq 0 ] || [ "$status" -ne 0 ]; then
+		not_ok "$name: case ran to its end (exit $status, $lines results)"
+	else
+		continue
+	fi
+	[ -s "$RES/$name.err" ] && tail -n 20 "$RES/$name.err" | sed 's/^/#   /'
+done
+[ "$cases" -gt 0 ] || not_ok "at least one case ran${SLUICE_VM_CASES:+ (SLUICE_VM_CASES=$SLUICE_VM_CASES)}"
+
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	not_ok "VM finished within ${tmo}s"
+elif [ -e "$RES/done" ]; then
+	ok "guest ran every case and powered off"
+else
+	not_ok "guest ran every case and powered off (no done marker: crash or panic)"
+fi
+
+# Kernel trouble in the serial console (printed even when the guest never
+# got to save its dmesg) or in the guest's final dmesg (which also holds
+# messages below the console log level). Only kernel lines, which carry a
+# [ seconds ] stamp, are matched, so test output cannot trip it.
+bad='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|soft lockup|hung_task|INFO: task .* blocked)'
+trouble=$(tr -d '\r' <"$RUN/console.log" | cat - "$RES/dmesg" 2>/dev/null |
+	  grep -E "$bad" | head -n 20)
+if [ -n "$trouble" ]; then
+	not_ok "kernel log clean (no oops, BUG, WARN or panic)"
+	echo "$trouble" | sed 's/^/#   /'
+else
+	ok "kernel log clean (no oops, BUG, WARN or panic)"
+fi
+
+if [ "$failed" -ne 0 ]; then
+	echo "# last lines of the serial console ($RUN/console.log):"
+	tr -d '\r' <"$RUN/console.log" | tail -n 40 | sed 's/^/#   /'
+fi
+if [ "$failed" -ne 0 ] || [ -n "${SLUICE_VM_KEEP:-}" ]; then
+	echo "# run directory kept: $RUN"
+else
+	rm -rf "$RUN"
+fi
+finish
