@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites of sluice's pure logic: the hook decision table, the
+ * watchdog state machine and the verdict bits in the conntrack mark.
+ *
+ * They are linked into sluice.ko only when the build passes
+ * CONFIG_SLUICE_KUNIT_TEST=y (see kmod/Kbuild), which tests/kunit/run.sh
+ * does against its own KUnit kernel; they run when the module is loaded.
+ *
+ * The expected values below are written from the contract (DESIGN.md and
+ * the comments of uapi/sluice.h and kmod/decide.c), not copied from the
+ * code under test, and every table is checked to be complete: a new verdict
+ * or mode that nobody thought about fails a test instead of slipping by.
+ */
+#include <kunit/test.h>
+#include <linux/errno.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+
+#include "sluice.h"
+
+#define SLUICE_NR_VERDICTS	4	/* two mark bits: UNSET .. UNVETTED */
+#define SLUICE_NR_MODES		4	/* NO_AGENT .. DRAINING */
+#define SLUICE_NR_FAIL_MODES	2	/* OPEN, CLOSED */
+
+static const char *const verdict_names[SLUICE_NR_VERDICTS] = {
+	[SLUICE_FLOW_UNSET] = "unset",
+	[SLUICE_FLOW_ALLOW] = "allow",
+	[SLUICE_FLOW_DENY] = "deny",
+	[SLUICE_FLOW_UNVETTED] = "unvetted",
+};
+
+static const char *const mode_names[SLUICE_NR_MODES] = {
+	[SLUICE_MODE_NO_AGENT] = "no_agent",
+	[SLUICE_MODE_ENFORCING] = "enforcing",
+	[SLUICE_MODE_HUNG] = "hung",
+	[SLUICE_MODE_DRAINING] = "draining",
+};
+
+static const char *const fail_mode_names[SLUICE_NR_FAIL_MODES] = {
+	[SLUICE_FAIL_OPEN] = "open",
+	[SLUICE_FAIL_CLOSED] = "closed",
+};
+
+/* ------------------------------------------------------------------ */
+/* sluice_decide: what a hook does with a packet                       */
+/* ------------------------------------------------------------------ */
+
+struct decide_case {
+	enum sluice_flow_verdict verdict;
+	enum sluice_mode mode;
+	enum sluice_fail_mode fail_mode;
+	enum sluice_action want;
+};
+
+#define D(v, m, f, a) { SLUICE_FLOW_##v, SLUICE_MODE_##m, SLUICE_FAIL_##f, \
+			SLUICE_ACT_##a }
+
+/*
+ * Every verdict x mode x fail mode. Decided flows never depend on the
+ * agent (that is what keeps established connections alive through a
+ * crash); undecided flows go to a live agent and otherwise follow the fail
+ * mode; unvetted flows (admitted while failing open) go back to a live
+ * agent for a re-check and otherwise stay admitted, so that a hang never
+ * cuts what already works.
+ */
+static const struct decide_case decide_cases[] = {
+	D(UNSET,    NO_AGENT,  OPEN,   FAIL_OPEN),
+	D(UNSET,    NO_AGENT,  CLOSED, FAIL_CLOSED),
+	D(UNSET,    ENFORCING, OPEN,   QUEUE),
+	D(UNSET,    ENFORCING, CLOSED, QUEUE),
+	D(UNSET,    HUNG,      OPEN,   FAIL_OPEN),
+	D(UNSET,    HUNG,      CLOSED, FAIL_CLOSED),
+	D(UNSET,    DRAINING,  OPEN,   FAIL_OPEN),
+	D(UNSET,    DRAINING,  CLOSED, FAIL_CLOSED),
+
+	D(ALLOW,    NO_AGENT,  OPEN,   ACCEPT),
+	D(ALLOW,    NO_AGENT,  CLOSED, ACCEPT),
+	D(ALLOW,    ENFORCING, OPEN,   ACCEPT),
+	D(ALLOW,    ENFORCING, CLOSED, ACCEPT),
+	D(ALLOW,    HUNG,      OPEN,   ACCEPT),
+	D(ALLOW,    HUNG,      CLOSED, ACCEPT),
+	D(ALLOW,    DRAINING,  OPEN,   ACCEPT),
+	D(ALLOW,    DRAINING,  CLOSED, ACCEPT),
+
+	D(DENY,     NO_AGENT,  OPEN,   DROP),
+	D(DENY,     NO_AGENT,  CLOSED, DROP),
+	D(DENY,     ENFORCING, OPEN,   DROP),
+	D(DENY,     ENFORCING, CLOSED, DROP),
+	D(DENY,     HUNG,      OPEN,   DROP),
+	D(DENY,     HUNG,      CLOSED, DROP),
+	D(DENY,     DRAINING,  OPEN,   DROP),
+	D(DENY,     DRAINING,  CLOSED, DROP),
+
+	D(UNVETTED, NO_AGENT,  OPEN,   ACCEPT),
+	D(UNVETTED, NO_AGENT,  CLOSED, ACCEPT),
+	D(UNVETTED, ENFORCING, OPEN,   QUEUE),
+	D(UNVETTED, ENFORCING, CLOSED, QUEUE),
+	D(UNVETTED, HUNG,      OPEN,   ACCEPT),
+	D(UNVETTED, HUNG,      CLOSED, ACCEPT),
+	D(UNVETTED, DRAINING,  OPEN,   ACCEPT),
+	D(UNVETTED, DRAINING,  CLOSED, ACCEPT),
+};
+
+#undef D
+
+static void decide_case_desc(const struct decide_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s_%s_fail_%s",
+		 verdict_names[c->verdict], mode_names[c->mode],
+		 fail_mode_names[c->fail_mode]);
+}
+
+KUNIT_ARRAY_PARAM(decide, decide_cases, decide_case_desc);
+
+static void decide_follows_table(struct kunit *test)
+{
+	const struct decide_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, sluice_decide(c->verdict, c->mode, c->fail_mode),
+			c->want);
+}
+
+/* The table above must hold every combination exactly once. */
+static void decide_table_covers_every_state(struct kunit *test)
+{
+	int seen[SLUICE_NR_VERDICTS][SLUICE_NR_MODES][SLUICE_NR_FAIL_MODES];
+	size_t i;
+	int v, m, f;
+
+	memset(seen, 0, sizeof(seen));
+	KUNIT_ASSERT_EQ(test, ARRAY_SIZE(decide_cases),
+			(size_t)(SLUICE_NR_VERDICTS * SLUICE_NR_MODES *
+				 SLUICE_NR_FAIL_MODES));
+	for (i = 0; i < ARRAY_SIZE(decide_cases); i++) {
+		const struct decide_case *c = &decide_cases[i];
+
+		KUNIT_ASSERT_LT(test, (int)c->verdict, SLUICE_NR_VERDICTS);
+		KUNIT_ASSERT_LT(test, (int)c->mode, SLUICE_NR_MODES);
+		KUNIT_ASSERT_LT(test, (int)c->fail_mode, SLUICE_NR_FAIL_MODES);
+		seen[c->verdict][c->mode][c->fail_mode]++;
+	}
+	for (v = 0; v < SLUICE_NR_VERDICTS; v++)
+		for (m = 0; m < SLUICE_NR_MODES; m++)
+			for (f = 0; f < SLUICE_NR_FAIL_MODES; f++)
+				KUNIT_EXPECT_EQ_MSG(test, seen[v][m][f], 1,
+						    "%s/%s/%s",
+						    verdict_names[v],
+						    mode_names[m],
+						    fail_mode_names[f]);
+}
+
+/*
+ * The guarantees, stated once more as properties over the whole space, so
+ * that a wrong row added to the table cannot hide them.
+ */
+static void decide_queues_only_to_enforcing_agent(struct kunit *test)
+{
+	int v, m, f;
+
+	for (v = 0; v < SLUICE_NR_VERDICTS; v++)
+		for (m = 0; m < SLUICE_NR_MODES; m++)
+			for (f = 0; f < SLUICE_NR_FAIL_MODES; f++) {
+				enum sluice_action a = sluice_decide(v, m, f);
+
+				if (m != SLUICE_MODE_ENFORCING)
+					KUNIT_EXPECT_NE_MSG(test, a,
+							    SLUICE_ACT_QUEUE,
+							    "%s/%s/%s",
+							    verdict_names[v],
+							    mode_names[m],
+							    fail_mode_names[f]);
+			}
+}
+
+static void decide_fail_open_never_drops_new_flows(struct kunit *test)
+{
+	int v, m;
+
+	for (v = 0; v < SLUICE_NR_VERDICTS; v++)
+		for (m = 0; m < SLUICE_NR_MODES; m++) {
+			enum sluice_action a;
+
+			if (v == SLUICE_FLOW_DENY)
+				continue;
+			a = sluice_decide(v, m, SLUICE_FAIL_OPEN);
+			KUNIT_EXPECT_NE_MSG(test, a, SLUICE_ACT_DROP, "%s/%s",
+					    verdict_names[v], mode_names[m]);
+			KUNIT_EXPECT_NE_MSG(test, a, SLUICE_ACT_FAIL_CLOSED,
+					    "%s/%s", verdict_names[v],
+					    mode_names[m]);
+		}
+}
+
+static struct kunit_case sluice_decide_cases[] = {
+	KUNIT_CASE_PARAM(decide_follows_table, decide_gen_params),
+	KUNIT_CASE(decide_table_covers_every_state),
+	KUNIT_CASE(decide_queues_only_to_enforcing_agent),
+	KUNIT_CASE(decide_fail_open_never_drops_new_flows),
+	{}
+};
+
+static struct kunit_suite sluice_decide_suite = {
+	.name = "sluice_decide",
+	.test_cases = sluice_decide_cases,
+};
+
+/* ------------------------------------------------------------------ */
+/* sluice_agent_*: the watchdog state machine                          */
+/* ------------------------------------------------------------------ */
+
+#define PORT_A		100
+#define PORT_B		200
+#define PID_A		1000
+#define PID_B		2000
+#define TIMEOUT		25	/* jiffies */
+
+/* Field by field: a struct copy need not copy the padding memcmp sees. */
+static void expect_agent_unchanged(struct kunit *test,
+				   const struct sluice_agent *a,
+				   const struct sluice_agent *before,
+				   const char *what)
+{
+	KUNIT_EXPECT_EQ_MSG(test, a->portid, before->portid, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, a->pid, before->pid, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, a->last_beat, before->last_beat, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, a->draining, before->draining, "%s", what);
+}
+
+static void watchdog_starts_without_agent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 0, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, ULONG_MAX, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+}
+
+static void watchdog_register_makes_agent_enforcing(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 500);
+	KUNIT_EXPECT_EQ(test, a.portid, (u32)PORT_A);
+	KUNIT_EXPECT_EQ(test, a.pid, (pid_t)PID_A);
+	KUNIT_EXPECT_EQ(test, a.last_beat, 500UL);
+	KUNIT_EXPECT_FALSE(test, a.draining);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 500, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+}
+
+static void watchdog_heartbeat_without_agent_is_enoent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+	struct sluice_agent before;
+
+	before = a;
+	KUNIT_EXPECT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, 10), -ENOENT);
+	KUNIT_EXPECT_EQ(test, sluice_agent_drain(&a, PORT_A), -ENOENT);
+	expect_agent_unchanged(test, &a, &before, "no agent");
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 10, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+}
+
+static void watchdog_heartbeat_from_other_port_is_eperm(struct kunit *test)
+{
+	struct sluice_agent a = {};
+	struct sluice_agent before;
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	before = a;
+	KUNIT_EXPECT_EQ(test, sluice_agent_heartbeat(&a, PORT_B, 120), -EPERM);
+	KUNIT_EXPECT_EQ(test, sluice_agent_drain(&a, PORT_B), -EPERM);
+	/* An impostor neither keeps the agent alive nor drains it. */
+	expect_agent_unchanged(test, &a, &before, "impostor");
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100 + TIMEOUT + 1, TIMEOUT),
+			SLUICE_MODE_HUNG);
+}
+
+static void watchdog_heartbeat_keeps_agent_enforcing(struct kunit *test)
+{
+	struct sluice_agent a = {};
+	unsigned long t = 1000;
+	int i;
+
+	sluice_agent_register(&a, PORT_A, PID_A, t);
+	/* Beats just inside the timeout, many times its length in total. */
+	for (i = 0; i < 10; i++) {
+		t += TIMEOUT;
+		KUNIT_ASSERT_EQ(test, sluice_agent_mode(&a, t, TIMEOUT),
+				SLUICE_MODE_ENFORCING);
+		KUNIT_ASSERT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, t), 0);
+		KUNIT_EXPECT_EQ(test, a.last_beat, t);
+	}
+}
+
+struct timeout_case {
+	const char *name;
+	unsigned long last_beat;
+	unsigned long now;
+	unsigned long timeout;
+	enum sluice_mode want;
+};
+
+/*
+ * The heartbeat timeout at its edges, also across a wrap of jiffies, and
+ * from INITIAL_JIFFIES (5 minutes before the 32-bit wrap, on purpose to
+ * catch code that forgets about it).
+ */
+static const struct timeout_case timeout_cases[] = {
+	{ "at_beat", 1000, 1000, TIMEOUT, SLUICE_MODE_ENFORCING },
+	{ "just_inside", 1000, 1000 + TIMEOUT - 1, TIMEOUT,
+	  SLUICE_MODE_ENFORCING },
+	{ "at_timeout", 1000, 1000 + TIMEOUT, TIMEOUT, SLUICE_MODE_ENFORCING },
+	{ "one_past", 1000, 1000 + TIMEOUT + 1, TIMEOUT, SLUICE_MODE_HUNG },
+	{ "long_past", 1000, 1000 + 100 * TIMEOUT, TIMEOUT, SLUICE_MODE_HUNG },
+	/* A beat noted on another CPU after "now" was read is not a hang. */
+	{ "clock_behind_beat", 1000, 999, TIMEOUT, SLUICE_MODE_ENFORCING },
+	{ "zero_timeout_at_beat", 1000, 1000, 0, SLUICE_MODE_ENFORCING },
+	{ "zero_timeout_past", 1000, 1001, 0, SLUICE_MODE_HUNG },
+	{ "wrap_inside", ULONG_MAX - 10, 5, TIMEOUT, SLUICE_MODE_ENFORCING },
+	{ "wrap_at_timeout", ULONG_MAX - 10, TIMEOUT - 11, TIMEOUT,
+	  SLUICE_MODE_ENFORCING },
+	{ "wrap_one_past", ULONG_MAX - 10, TIMEOUT - 10, TIMEOUT,
+	  SLUICE_MODE_HUNG },
+	{ "beat_at_max", ULONG_MAX, TIMEOUT - 1, TIMEOUT,
+	  SLUICE_MODE_ENFORCING },
+	{ "beat_at_max_past", ULONG_MAX, TIMEOUT, TIMEOUT, SLUICE_MODE_HUNG },
+	{ "initial_jiffies", INITIAL_JIFFIES, INITIAL_JIFFIES + TIMEOUT,
+	  TIMEOUT, SLUICE_MODE_ENFORCING },
+	{ "initial_jiffies_past", INITIAL_JIFFIES,
+	  INITIAL_JIFFIES + TIMEOUT + 1, TIMEOUT, SLUICE_MODE_HUNG },
+	{ "wrap32_inside", 0xfffffff0UL, 0xfffffff0UL + TIMEOUT, TIMEOUT,
+	  SLUICE_MODE_ENFORCING },
+	{ "wrap32_past", 0xfffffff0UL, 0xfffffff0UL + TIMEOUT + 1, TIMEOUT,
+	  SLUICE_MODE_HUNG },
+};
+
+static void timeout_case_desc(const struct timeout_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(timeout, timeout_cases, timeout_case_desc);
+
+static void watchdog_timeout_marks_agent_hung(struct kunit *test)
+{
+	const struct timeout_case *c = test->param_value;
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, c->last_beat);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, c->now, c->timeout),
+			c->want);
+}
+
+static void watchdog_heartbeat_revives_hung_agent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+	unsigned long t = ULONG_MAX - 5;
+
+	/* SIGSTOP across a jiffies wrap, then SIGCONT. */
+	sluice_agent_register(&a, PORT_A, PID_A, t);
+	t += TIMEOUT + 1;
+	KUNIT_ASSERT_EQ(test, sluice_agent_mode(&a, t, TIMEOUT),
+			SLUICE_MODE_HUNG);
+	KUNIT_ASSERT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, t), 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, t, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, t + TIMEOUT, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+}
+
+/* An upgrade: the new agent registers while the old one still runs. */
+static void watchdog_reregister_replaces_agent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	/* Long after A went quiet: B is fresh, not hung, not draining. */
+	sluice_agent_register(&a, PORT_B, PID_B, 100 + 10 * TIMEOUT);
+	KUNIT_EXPECT_EQ(test, a.portid, (u32)PORT_B);
+	KUNIT_EXPECT_EQ(test, a.pid, (pid_t)PID_B);
+	KUNIT_EXPECT_FALSE(test, a.draining);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100 + 10 * TIMEOUT,
+						TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	/* The old agent has no say any more. */
+	KUNIT_EXPECT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, 400), -EPERM);
+	KUNIT_EXPECT_EQ(test, sluice_agent_drain(&a, PORT_A), -EPERM);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_EQ(test, a.portid, (u32)PORT_B);
+}
+
+static void watchdog_drain_stops_enforcing(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	KUNIT_EXPECT_TRUE(test, a.draining);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_DRAINING);
+	/* Heartbeats while draining do not resume queueing ... */
+	KUNIT_EXPECT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, 110), 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 110, TIMEOUT),
+			SLUICE_MODE_DRAINING);
+	/* ... nor does a missing one turn draining into hung. */
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 110 + TIMEOUT + 1, TIMEOUT),
+			SLUICE_MODE_DRAINING);
+	/* Draining twice is harmless. */
+	KUNIT_EXPECT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 110, TIMEOUT),
+			SLUICE_MODE_DRAINING);
+}
+
+/* The crash path: the netlink notifier reports the agent's socket gone. */
+static void watchdog_release_of_agent_fails_over(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_EQ(test, a.portid, 0U);
+	KUNIT_EXPECT_EQ(test, a.pid, 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	KUNIT_EXPECT_EQ(test, sluice_agent_heartbeat(&a, PORT_A, 101), -ENOENT);
+	/* A second release of the same port is not a second failover. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+}
+
+static void watchdog_release_of_draining_agent_fails_over(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_FALSE(test, a.draining);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	/* The next agent starts clean. */
+	sluice_agent_register(&a, PORT_B, PID_B, 150);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 150, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+}
+
+/* Every generic netlink socket that closes is reported, not only ours. */
+static void watchdog_release_of_other_port_changes_nothing(struct kunit *test)
+{
+	static const u32 others[] = { PORT_B, 0, PORT_A + 1, U32_MAX };
+	struct sluice_agent a = {};
+	struct sluice_agent before;
+	size_t i;
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	before = a;
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		KUNIT_EXPECT_FALSE_MSG(test, sluice_agent_release(&a, others[i]),
+				       "port %u", others[i]);
+		expect_agent_unchanged(test, &a, &before, "other port");
+	}
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+}
+
+static void watchdog_release_without_agent_changes_nothing(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	/* Port 0 is the kernel's own: it must never look like our agent. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, 0));
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 0, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+}
+
+/* A whole agent life, step by step, as the netlink handlers drive it. */
+enum step_op { REG, BEAT, DRAIN, RELEASE, MODE };
+
+struct step {
+	enum step_op op;
+	u32 portid;
+	unsigned long now;
+	int want_ret;		/* errno, or 1/0 for release */
+	enum sluice_mode want_mode;
+};
+
+static const struct step life[] = {
+	{ MODE,    0,      0,   0,       SLUICE_MODE_NO_AGENT },
+	{ BEAT,    PORT_A, 10,  -ENOENT, SLUICE_MODE_NO_AGENT },
+	{ REG,     PORT_A, 20,  0,       SLUICE_MODE_ENFORCING },
+	{ BEAT,    PORT_A, 40,  0,       SLUICE_MODE_ENFORCING },
+	{ MODE,    0,      65,  0,       SLUICE_MODE_ENFORCING },
+	{ MODE,    0,      66,  0,       SLUICE_MODE_HUNG },
+	{ BEAT,    PORT_B, 67,  -EPERM,  SLUICE_MODE_HUNG },
+	{ BEAT,    PORT_A, 70,  0,       SLUICE_MODE_ENFORCING },
+	{ DRAIN,   PORT_B, 71,  -EPERM,  SLUICE_MODE_ENFORCING },
+	{ DRAIN,   PORT_A, 72,  0,       SLUICE_MODE_DRAINING },
+	{ REG,     PORT_B, 80,  0,       SLUICE_MODE_ENFORCING },
+	{ RELEASE, PORT_A, 81,  0,       SLUICE_MODE_ENFORCING },
+	{ BEAT,    PORT_B, 90,  0,       SLUICE_MODE_ENFORCING },
+	{ RELEASE, PORT_B, 91,  1,       SLUICE_MODE_NO_AGENT },
+	{ BEAT,    PORT_B, 92,  -ENOENT, SLUICE_MODE_NO_AGENT },
+	{ REG,     PORT_A, 100, 0,       SLUICE_MODE_ENFORCING },
+	{ MODE,    0,      200, 0,       SLUICE_MODE_HUNG },
+	{ RELEASE, PORT_A, 201, 1,       SLUICE_MODE_NO_AGENT },
+};
+
+static void watchdog_agent_life_follows_script(struct kunit *test)
+{
+	struct sluice_agent a = {};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(life); i++) {
+		const struct step *s = &life[i];
+		int ret = 0;
+
+		switch (s->op) {
+		case REG:
+			sluice_agent_register(&a, s->portid, s->portid * 10,
+					      s->now);
+			break;
+		case BEAT:
+			ret = sluice_agent_heartbeat(&a, s->portid, s->now);
+			break;
+		case DRAIN:
+			ret = sluice_agent_drain(&a, s->portid);
+			break;
+		case RELEASE:
+			ret = sluice_agent_release(&a, s->portid);
+			break;
+		case MODE:
+			break;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, ret, s->want_ret, "step %zu", i);
+		KUNIT_EXPECT_EQ_MSG(test,
+				    sluice_agent_mode(&a, s->now, TIMEOUT),
+				    s->want_mode, "step %zu", i);
+	}
+}
+
+static struct kunit_case sluice_watchdog_cases[] = {
+	KUNIT_CASE(watchdog_starts_without_agent),
+	KUNIT_CASE(watchdog_register_makes_agent_enforcing),
+	KUNIT_CASE(watchdog_heartbeat_without_agent_is_enoent),
+	KUNIT_CASE(watchdog_heartbeat_from_other_port_is_eperm),
+	KUNIT_CASE(watchdog_heartbeat_keeps_agent_enforcing),
+	KUNIT_CASE_PARAM(watchdog_timeout_marks_agent_hung,
+			 timeout_gen_params),
+	KUNIT_CASE(watchdog_heartbeat_revives_hung_agent),
+	KUNIT_CASE(watchdog_reregister_replaces_agent),
+	KUNIT_CASE(watchdog_drain_stops_enforcing),
+	KUNIT_CASE(watchdog_release_of_agent_fails_over),
+	KUNIT_CASE(watchdog_release_of_draining_agent_fails_over),
+	KUNIT_CASE(watchdog_release_of_other_port_changes_nothing),
+	KUNIT_CASE(watchdog_release_without_agent_changes_nothing),
+	KUNIT_CASE(watchdog_agent_life_follows_script),
+	{}
+};
+
+static struct kunit_suite sluice_watchdog_suite = {
+	.name = "sluice_watchdog",
+	.test_cases = sluice_watchdog_cases,
+};
+
+/* ------------------------------------------------------------------ */
+/* sluice_mark_*: the flow verdict in two bits of the conntrack mark   */
+/* ------------------------------------------------------------------ */
+
+struct mask_case {
+	u32 mask;
+	bool valid;
+};
+
+static const struct mask_case mask_cases[] = {
+	{ SLUICE_MARK_MASK_DEFAULT, true },
+	{ 0x00000003, true },
+	{ 0x00000006, true },
+	{ 0x00000030, true },
+	{ 0x00018000, true },
+	{ 0x60000000, true },
+	{ 0x00000000, false },	/* no bits */
+	{ 0x00000001, false },	/* one bit */
+	{ 0x80000000, false },	/* one bit, the top one */
+	{ 0x00000005, false },	/* two bits, not adjacent */
+	{ 0x80000001, false },	/* two bits, adjacent only if it wrapped */
+	{ 0x00000007, false },	/* three bits */
+	{ 0x000000f0, false },	/* four bits */
+	{ 0x00000033, false },	/* two pairs */
+	{ 0xffffffff, false },	/* everything */
+};
+
+static void mask_case_desc(const struct mask_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "0x%08x_%s", c->mask,
+		 c->valid ? "valid" : "invalid");
+}
+
+KUNIT_ARRAY_PARAM(mask, mask_cases, mask_case_desc);
+
+static void mark_mask_valid_only_for_two_adjacent_bits(struct kunit *test)
+{
+	const struct mask_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, !!sluice_mark_mask_valid(c->mask), c->valid);
+}
+
+/* The masks the round trips run on: the default and two small ones. */
+static const u32 valid_masks[] = { SLUICE_MARK_MASK_DEFAULT, 0x3, 0x30 };
+
+static void valid_mask_desc(const u32 *mask, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "mask_0x%08x", *mask);
+}
+
+KUNIT_ARRAY_PARAM(valid_mask, valid_masks, valid_mask_desc);
+
+/*
+ * Known answers: the agent writes these bits through NFQA_CT, so the
+ * values are ABI and must not move.
+ */
+struct encode_case {
+	u32 mask;
+	enum sluice_flow_verdict verdict;
+	u32 mark;
+};
+
+static const struct encode_case encode_cases[] = {
+	{ 0xc0000000, SLUICE_FLOW_UNSET,    0x00000000 },
+	{ 0xc0000000, SLUICE_FLOW_ALLOW,    0x40000000 },
+	{ 0xc0000000, SLUICE_FLOW_DENY,     0x80000000 },
+	{ 0xc0000000, SLUICE_FLOW_UNVETTED, 0xc0000000 },
+	{ 0x00000003, SLUICE_FLOW_UNSET,    0x00000000 },
+	{ 0x00000003, SLUICE_FLOW_ALLOW,    0x00000001 },
+	{ 0x00000003, SLUICE_FLOW_DENY,     0x00000002 },
+	{ 0x00000003, SLUICE_FLOW_UNVETTED, 0x00000003 },
+	{ 0x00000030, SLUICE_FLOW_UNSET,    0x00000000 },
+	{ 0x00000030, SLUICE_FLOW_ALLOW,    0x00000010 },
+	{ 0x00000030, SLUICE_FLOW_DENY,     0x00000020 },
+	{ 0x00000030, SLUICE_FLOW_UNVETTED, 0x00000030 },
+};
+
+static void encode_case_desc(const struct encode_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "0x%08x_%s", c->mask,
+		 verdict_names[c->verdict]);
+}
+
+KUNIT_ARRAY_PARAM(encode, encode_cases, encode_case_desc);
+
+static void mark_encode_matches_known_answer(struct kunit *test)
+{
+	const struct encode_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, sluice_mark_encode(c->mask, c->verdict), c->mark);
+	KUNIT_EXPECT_EQ(test, sluice_mark_decode(c->mask, c->mark), c->verdict);
+}
+
+static void mark_default_mask_is_valid(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, sluice_mark_mask_valid(SLUICE_MARK_MASK_DEFAULT));
+	KUNIT_EXPECT_EQ(test, SLUICE_MARK_MASK_DEFAULT, 0xc0000000U);
+}
+
+static void mark_round_trips_every_verdict(struct kunit *test)
+{
+	const u32 mask = *(const u32 *)test->param_value;
+	int v;
+
+	KUNIT_ASSERT_TRUE(test, sluice_mark_mask_valid(mask));
+	for (v = 0; v < SLUICE_NR_VERDICTS; v++) {
+		u32 bits = sluice_mark_encode(mask, v);
+
+		KUNIT_EXPECT_EQ_MSG(test, bits & ~mask, 0U, "%s",
+				    verdict_names[v]);
+		KUNIT_EXPECT_EQ_MSG(test, sluice_mark_decode(mask, bits), v,
+				    "%s", verdict_names[v]);
+	}
+}
+
+/* A fresh conntrack entry (mark 0) is an undecided flow. */
+static void mark_zero_is_unset(struct kunit *test)
+{
+	const u32 mask = *(const u32 *)test->param_value;
+
+	KUNIT_EXPECT_EQ(test, sluice_mark_decode(mask, 0), SLUICE_FLOW_UNSET);
+	KUNIT_EXPECT_EQ(test, sluice_mark_encode(mask, SLUICE_FLOW_UNSET), 0U);
+}
+
+/*
+ * The other 30 bits belong to the administrator: whatever they hold, the
+ * verdict reads the same, and writing a verdict the way the agent does
+ * (mark & ~mask | encode) keeps them.
+ */
+static void mark_other_bits_untouched(struct kunit *test)
+{
+	static const u32 others[] = { 0, 0xffffffff, 0x12345678, 0xa5a5a5a5 };
+	const u32 mask = *(const u32 *)test->param_value;
+	size_t i;
+	int v, w;
+
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		u32 other = others[i] & ~mask;
+
+		for (v = 0; v < SLUICE_NR_VERDICTS; v++) {
+			u32 mark = other | sluice_mark_encode(mask, v);
+
+			KUNIT_EXPECT_EQ_MSG(test, sluice_mark_decode(mask, mark),
+					    v, "other 0x%08x", other);
+			for (w = 0; w < SLUICE_NR_VERDICTS; w++) {
+				u32 next = (mark & ~mask) |
+					   sluice_mark_encode(mask, w);
+
+				KUNIT_EXPECT_EQ(test, next & ~mask, other);
+				KUNIT_EXPECT_EQ(test,
+						sluice_mark_decode(mask, next),
+						w);
+			}
+		}
+	}
+}
+
+static struct kunit_case sluice_mark_cases[] = {
+	KUNIT_CASE_PARAM(mark_mask_valid_only_for_two_adjacent_bits,
+			 mask_gen_params),
+	KUNIT_CASE(mark_default_mask_is_valid),
+	KUNIT_CASE_PARAM(mark_encode_matches_known_answer, encode_gen_params),
+	KUNIT_CASE_PARAM(mark_round_trips_every_verdict,
+			 valid_mask_gen_params),
+	KUNIT_CASE_PARAM(mark_zero_is_unset, valid_mask_gen_params),
+	KUNIT_CASE_PARAM(mark_other_bits_untouched, valid_mask_gen_params),
+	{}
+};
+
+static struct kunit_suite sluice_mark_suite = {
+	.name = "sluice_mark",
+	.test_cases = sluice_mark_cases,
+};
+
+kunit_test_suites(&sluice_decide_suite, &sluice_watchdog_suite,
+		  &sluice_mark_suite);
