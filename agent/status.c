@@ -17,44 +17,33 @@
 
 #include "agent/status.h"
 
-/* Same names as the module's /proc/net/sluice lines (kmod/stats.c). */
-static const char *const sluice_stat_names[__SLUICE_STAT_MAX] = {
-	[SLUICE_STAT_SEEN] = "seen",
-	[SLUICE_STAT_QUEUED] = "queued",
-	[SLUICE_STAT_FAST_ACCEPTED] = "fast_accepted",
-	[SLUICE_STAT_FAST_DROPPED] = "fast_dropped",
-	[SLUICE_STAT_FAILED_OPEN] = "failed_open",
-	[SLUICE_STAT_FAILED_CLOSED] = "failed_closed",
-	[SLUICE_STAT_UNTRACKED] = "untracked",
-	[SLUICE_STAT_TRANSITIONS] = "transitions",
-};
+/* The module's names for them, from uapi/sluice.h. */
+static const char *const sluice_stat_names[__SLUICE_STAT_MAX] = SLUICE_STAT_NAMES;
 
 const char *sluice_stat_name(unsigned int stat)
 {
 	return stat < __SLUICE_STAT_MAX ? sluice_stat_names[stat] : NULL;
 }
 
-/* For people, and the tokens of /proc/net/sluice (kmod/watchdog.c). */
-static const struct {
-	const char *name;
-	const char *token;
-} sluice_modes[] = {
-	[SLUICE_MODE_NO_AGENT] = { "no agent", "no-agent" },
-	[SLUICE_MODE_ENFORCING] = { "enforcing", "enforcing" },
-	[SLUICE_MODE_HUNG] = { "hung", "hung" },
-	[SLUICE_MODE_DRAINING] = { "draining", "draining" },
+/* The tokens of /proc/net/sluice, from uapi/sluice.h, and for people. */
+static const char *const sluice_mode_tokens[] = SLUICE_MODE_TOKENS;
+static const char *const sluice_mode_names[] = {
+	[SLUICE_MODE_NO_AGENT] = "no agent",
+	[SLUICE_MODE_ENFORCING] = "enforcing",
+	[SLUICE_MODE_HUNG] = "hung",
+	[SLUICE_MODE_DRAINING] = "draining",
 };
 
-#define SLUICE_N_MODES (sizeof(sluice_modes) / sizeof(sluice_modes[0]))
+#define SLUICE_N_MODES (sizeof(sluice_mode_tokens) / sizeof(sluice_mode_tokens[0]))
 
 const char *sluice_mode_name(uint8_t mode)
 {
-	return mode < SLUICE_N_MODES ? sluice_modes[mode].name : "unknown";
+	return mode < SLUICE_N_MODES ? sluice_mode_names[mode] : "unknown";
 }
 
 const char *sluice_mode_token(uint8_t mode)
 {
-	return mode < SLUICE_N_MODES ? sluice_modes[mode].token : "unknown";
+	return mode < SLUICE_N_MODES ? sluice_mode_tokens[mode] : "unknown";
 }
 
 const char *sluice_fail_mode_name(uint8_t fail_mode)
@@ -217,7 +206,7 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 	switch (k) {
 	case SLUICE_PK_MODE:
 		for (v = 0; v < SLUICE_N_MODES; v++)
-			if (!strcmp(value, sluice_modes[v].token))
+			if (!strcmp(value, sluice_mode_tokens[v]))
 				break;
 		if (v == SLUICE_N_MODES) {
 			snprintf(err, errlen, "%s line %u: unknown mode \"%s\"",

@@ -11,16 +11,8 @@
 
 #include "sluice.h"
 
-static const char *const sluice_stat_names[__SLUICE_STAT_MAX] = {
-	[SLUICE_STAT_SEEN] = "seen",
-	[SLUICE_STAT_QUEUED] = "queued",
-	[SLUICE_STAT_FAST_ACCEPTED] = "fast_accepted",
-	[SLUICE_STAT_FAST_DROPPED] = "fast_dropped",
-	[SLUICE_STAT_FAILED_OPEN] = "failed_open",
-	[SLUICE_STAT_FAILED_CLOSED] = "failed_closed",
-	[SLUICE_STAT_UNTRACKED] = "untracked",
-	[SLUICE_STAT_TRANSITIONS] = "transitions",
-};
+static const char *const sluice_stat_names[__SLUICE_STAT_MAX] =
+	SLUICE_STAT_NAMES;
 
 u64 sluice_stat_read(const struct sluice_net *sn, enum sluice_stat s)
 {

@@ -18,19 +18,13 @@
 
 #include "sluice.h"
 
+static const char *const sluice_mode_tokens[] = SLUICE_MODE_TOKENS;
+
 const char *sluice_mode_name(enum sluice_mode mode)
 {
-	switch (mode) {
-	case SLUICE_MODE_ENFORCING:
-		return "enforcing";
-	case SLUICE_MODE_HUNG:
-		return "hung";
-	case SLUICE_MODE_DRAINING:
-		return "draining";
-	case SLUICE_MODE_NO_AGENT:
-	default:
-		return "no-agent";
-	}
+	if ((unsigned int)mode >= ARRAY_SIZE(sluice_mode_tokens))
+		return "unknown";
+	return sluice_mode_tokens[mode];
 }
 
 static unsigned long sluice_watchdog_timeout(void)

@@ -82,6 +82,18 @@ enum sluice_stat {
 
 #define SLUICE_STAT_MAX (__SLUICE_STAT_MAX - 1)
 
+/* The counters' names in /proc/net/sluice and sluicectl, indexed by stat. */
+#define SLUICE_STAT_NAMES {					\
+	[SLUICE_STAT_SEEN] = "seen",				\
+	[SLUICE_STAT_QUEUED] = "queued",			\
+	[SLUICE_STAT_FAST_ACCEPTED] = "fast_accepted",		\
+	[SLUICE_STAT_FAST_DROPPED] = "fast_dropped",		\
+	[SLUICE_STAT_FAILED_OPEN] = "failed_open",		\
+	[SLUICE_STAT_FAILED_CLOSED] = "failed_closed",		\
+	[SLUICE_STAT_UNTRACKED] = "untracked",			\
+	[SLUICE_STAT_TRANSITIONS] = "transitions",		\
+}
+
 enum sluice_fail_mode {
 	SLUICE_FAIL_OPEN,
 	SLUICE_FAIL_CLOSED,
@@ -94,6 +106,14 @@ enum sluice_mode {
 	SLUICE_MODE_HUNG,		/* registered, heartbeat late */
 	SLUICE_MODE_DRAINING,		/* agent is leaving in order */
 };
+
+/* The modes' tokens in /proc/net/sluice, indexed by mode. */
+#define SLUICE_MODE_TOKENS {					\
+	[SLUICE_MODE_NO_AGENT] = "no-agent",			\
+	[SLUICE_MODE_ENFORCING] = "enforcing",			\
+	[SLUICE_MODE_HUNG] = "hung",				\
+	[SLUICE_MODE_DRAINING] = "draining",			\
+}
 
 /* Hook points, module parameter hooks= and SLUICE_A_HOOKS. */
 #define SLUICE_HOOK_IN		(1U << 0)	/* NF_INET_LOCAL_IN */
