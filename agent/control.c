@@ -708,6 +708,23 @@ int sluice_ctl_set_config(struct sluice_ctl *c, int fail_mode,
 	return err;
 }
 
+int sluice_ctl_set_hooks(struct sluice_ctl *c, uint32_t hooks)
+{
+	struct nl_msg *msg;
+	int err;
+
+	msg = sluice_msg_new(c, SLUICE_CMD_SET_CONFIG);
+	if (!msg)
+		return sluice_fail(c, SLUICE_CMD_SET_CONFIG, -ENOMEM);
+	if (nla_put_u32(msg, SLUICE_A_HOOKS, hooks) < 0) {
+		nlmsg_free(msg);
+		return sluice_fail(c, SLUICE_CMD_SET_CONFIG, -ENOMEM);
+	}
+	err = sluice_transact(c, msg, SLUICE_CMD_SET_CONFIG, NULL, NULL);
+	nlmsg_free(msg);
+	return err;
+}
+
 int sluice_ctl_get_status(struct sluice_ctl *c, struct sluice_status *out)
 {
 	struct sluice_status st = { 0 };

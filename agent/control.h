@@ -125,6 +125,9 @@ int sluice_ctl_set_config(struct sluice_ctl *c, int fail_mode,
 			  int64_t watchdog_ms);
 int sluice_ctl_get_status(struct sluice_ctl *c, struct sluice_status *out);
 
+/* The hooks of the caller's namespace, SLUICE_HOOK_* bits (not 0). */
+int sluice_ctl_set_hooks(struct sluice_ctl *c, uint32_t hooks);
+
 /* The last failure of @c as one sentence, "" when the last request worked. */
 const char *sluice_ctl_error(const struct sluice_ctl *c);
 

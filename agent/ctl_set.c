@@ -14,13 +14,14 @@
 
 static void sluicectl_set_usage(FILE *f)
 {
-	fprintf(f, "Usage: sluicectl set [fail-mode open|closed] [watchdog-ms <ms>]\n"
+	fprintf(f, "Usage: sluicectl set [fail-mode open|closed] [watchdog-ms <ms>] [hooks in,out,forward]\n"
 		"\n"
 		"  fail-mode open     without a live agent, new flows are accepted\n"
 		"                     (and re-checked when the agent is back)\n"
 		"  fail-mode closed   without a live agent, new flows are dropped\n"
 		"  watchdog-ms <ms>   an agent silent this long counts as hung\n"
-		"                     (the module accepts 10 to 60000)\n");
+		"                     (the module accepts 10 to 60000)\n"
+		"  hooks <list>       where this namespace is filtered: in, out, forward\n");
 }
 
 static int sluicectl_set_usage_error(const char *fmt, const char *arg)
@@ -32,9 +33,34 @@ static int sluicectl_set_usage_error(const char *fmt, const char *arg)
 	return SLUICECTL_EXIT_USAGE;
 }
 
+/* "in,out,forward" (any order, any subset) to SLUICE_HOOK_* bits; -1. */
+static int64_t parse_hooks(const char *value)
+{
+	char buf[64], *save = NULL, *tok;
+	int64_t mask = 0;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	strcpy(buf, value);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "in"))
+			mask |= SLUICE_HOOK_IN;
+		else if (!strcmp(tok, "out"))
+			mask |= SLUICE_HOOK_OUT;
+		else if (!strcmp(tok, "forward"))
+			mask |= SLUICE_HOOK_FORWARD;
+		else if (!strcmp(tok, "all"))
+			mask |= SLUICE_HOOK_ALL;
+		else
+			return -1;
+	}
+	return mask ? mask : -1;
+}
+
 int sluicectl_set_main(int argc, char *argv[])
 {
 	int64_t watchdog_ms = -1;
+	int64_t hooks = -1;
 	struct sluice_ctl *c;
 	int fail_mode = -1;
 	char err[320];
@@ -50,13 +76,19 @@ int sluicectl_set_main(int argc, char *argv[])
 	for (i = 1; i < argc; i += 2) {
 		const char *key = argv[i], *value = argv[i + 1];
 
-		if (strcmp(key, "fail-mode") && strcmp(key, "watchdog-ms"))
-			return sluicectl_set_usage_error("\"%s\" is not a setting; the settings are fail-mode and watchdog-ms",
+		if (strcmp(key, "fail-mode") && strcmp(key, "watchdog-ms") &&
+		    strcmp(key, "hooks"))
+			return sluicectl_set_usage_error("\"%s\" is not a setting; the settings are fail-mode, watchdog-ms and hooks",
 							 key);
 		if (!value)
 			return sluicectl_set_usage_error("%s needs a value", key);
 
-		if (!strcmp(key, "fail-mode")) {
+		if (!strcmp(key, "hooks")) {
+			hooks = parse_hooks(value);
+			if (hooks <= 0)
+				return sluicectl_set_usage_error("hooks must be a comma list of in, out and forward, not \"%s\"",
+								 value);
+		} else if (!strcmp(key, "fail-mode")) {
 			if (!strcmp(value, "open"))
 				fail_mode = SLUICE_FAIL_OPEN;
 			else if (!strcmp(value, "closed"))
@@ -82,7 +114,11 @@ int sluicectl_set_main(int argc, char *argv[])
 		fprintf(stderr, "sluicectl: %s\n", err);
 		return SLUICECTL_EXIT_FAILED;
 	}
-	ret = sluice_ctl_set_config(c, fail_mode, watchdog_ms);
+	ret = 0;
+	if (fail_mode >= 0 || watchdog_ms >= 0)
+		ret = sluice_ctl_set_config(c, fail_mode, watchdog_ms);
+	if (!ret && hooks > 0)
+		ret = sluice_ctl_set_hooks(c, (uint32_t)hooks);
 	if (ret)
 		fprintf(stderr, "sluicectl: %s\n", sluice_ctl_error(c));
 	sluice_ctl_close(c);

@@ -18,7 +18,17 @@
  * Measured (-O2, one core): 10,000 /24 rules compile in ~30 ms; a flow that
  * misses all ~6,700 rules of its bucket costs ~130 us, about 20 ns a rule.
  *
- * Why no tries or hashes yet: first match wins across rules of every kind,
+ * Domains. Every rule's domain and every pattern of every enabled list go
+ * into one compiled domain set (domains.h) whose payload is the entry's
+ * index in rules[]. Lists are entries of rules[] too (a list is a rule whose
+ * only condition is its patterns), merged in by priority, rules before
+ * lists on equal priority. A match asks the set once for the lowest index
+ * >= i whose pattern matches the flow's name and walks the bucket, which
+ * is in index order; only when it passes that index does it ask again. So
+ * a million list entries cost one hash walk over the name's labels, and
+ * each further domain rule a probe only when an earlier one matched.
+ *
+ * Why no tries or hashes for addresses yet: first match wins across rules of every kind,
  * so an index on one column must still report the earliest rule among all
  * candidates; the buckets cut the candidates without changing that order.
  * The next step for large policies is, per bucket, a sorted array of
@@ -39,6 +49,7 @@
 #include <netinet/in.h>
 
 #include "agent/cidr.h"
+#include "agent/domains.h"
 #include "agent/policy_sql.h"
 
 #define NFAMILIES	2	/* AF_INET, AF_INET6 */
@@ -64,16 +75,16 @@ struct rule {
 	uint8_t family;			/* AF_INET or AF_INET6 from src/dst, 0 = any */
 	uint16_t port_lo, port_hi;	/* inclusive */
 	uint32_t uid;
-	bool domain_wild;		/* domain is ".example.com", from "*.example.com" */
-	size_t domain_len;
 	struct sluice_cidr src, dst;
-	char *exe;
-	char *domain;			/* lower case, no trailing dot */
+	char *exe;			/* the domain (HAS_DOMAIN) is in policy.names */
 };
 
 struct sluice_policy {
-	size_t nrules;
-	struct rule *rules;		/* by priority, then id */
+	size_t nrules;			/* entries of rules[]: table rows and lists */
+	size_t ntable_rules, nlists;
+	struct rule *rules;		/* by priority, rules before lists, then id;
+					 * a list's id is -lists.id */
+	struct sluice_domains *names;	/* payload: index into rules[] */
 	uint32_t *order;		/* rule indexes, bucket after bucket */
 	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b] .. start[b + 1]) */
 	int default_allow;
@@ -103,15 +114,23 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 
 /*
- * Schema migrations: entry N brings a database from user_version N to N + 1.
- * Version 1 is built by policy/schema.sql itself, so creating a database is
- * migrating it from the empty version 0. A later version appends its SQL
- * here (ALTER TABLE, new triggers, ...) and updates policy/schema.sql to
- * describe the result, and bumps SLUICE_POLICY_SCHEMA_VERSION.
+ * Schema migrations. policy/schema.sql always describes the newest version
+ * and is built up of parts: what version 1 had, then for each later version
+ * N a part that starts at the line "-- @@ schema version N @@" and holds the
+ * SQL that brings version N - 1 to N (new tables, triggers, views). Creating
+ * a database runs the whole file; a database at version V >= 1 runs
+ * everything after the marker of version V + 1. So the migration of every
+ * version is the very text that builds a new database, never a copy of it.
  */
-static const char *const migrations[SLUICE_POLICY_SCHEMA_VERSION] = {
-	[0] = sluice_schema_sql,
-};
+static const char *migration_sql(int from)
+{
+	char marker[48];
+
+	if (from == 0)
+		return sluice_schema_sql;
+	snprintf(marker, sizeof(marker), "\n-- @@ schema version %d @@\n", from + 1);
+	return strstr(sluice_schema_sql, marker);
+}
 
 static const char *db_path(sqlite3 *db)
 {
@@ -231,18 +250,20 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 {
 	char *msg = NULL;
 	char sql[64];
-	int v;
 
 	if (from > 0 && backup_before_migration(db, path, from, err, errlen) < 0)
 		return -1;
+	if (!migration_sql(from)) {
+		seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
+		       path, from, from + 1);
+		return -1;
+	}
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	for (v = from; v < SLUICE_POLICY_SCHEMA_VERSION; v++) {
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-			goto fail;
-	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SLUICE_POLICY_SCHEMA_VERSION);
+	if (sqlite3_exec(db, migration_sql(from), NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
 	if (from == 0 && sqlite3_exec(db, sluice_default_sql, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
@@ -476,59 +497,26 @@ static int compile_cidr(const struct row *r, int col, struct sluice_cidr *c,
 	return 0;
 }
 
-/* A DNS name: letters, digits, '-', '_', dots between non-empty labels. */
-static bool valid_name(const char *s, size_t n)
+/* The rule's domain goes into the policy's name set under its index. */
+static int compile_domain(const struct row *r, struct rule *rule,
+			  struct sluice_domains *names, uint32_t index)
 {
-	size_t i;
-
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-		if (!(c == '.' || c == '-' || c == '_' || (c >= '0' && c <= '9') ||
-		      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-			return false;
-	}
-	return true;
-}
-
-static char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static int compile_domain(const struct row *r, struct rule *rule)
-{
-	const char *text, *name;
-	size_t n, i;
+	const char *text, *why;
+	int rc;
 
 	if (row_text(r, COL_DOMAIN, &text) < 0)
 		return -1;
 	if (!text)
 		return 0;
-	n = strlen(text);
-	if (n && text[n - 1] == '.')
-		n--;
-	rule->domain_wild = n > 2 && text[0] == '*' && text[1] == '.';
-	/* Keep the dot of "*.": ".example.com" matches as a suffix. */
-	name = rule->domain_wild ? text + 1 : text;
-	n -= (size_t)(name - text);
-	if (!valid_name(name + rule->domain_wild, n - rule->domain_wild)) {
-		row_error(r, COL_DOMAIN, "is not a DNS name such as example.com or *.example.com");
+	rc = sluice_domains_add(names, text, strlen(text), index, &why);
+	if (rc == -EINVAL) {
+		row_error(r, COL_DOMAIN, why);
 		return -1;
 	}
-	rule->domain = malloc(n + 1);
-	if (!rule->domain) {
+	if (rc < 0) {
 		seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		rule->domain[i] = ascii_lower(name[i]);
-	rule->domain[n] = '\0';
-	rule->domain_len = n;
 	rule->has |= HAS_DOMAIN;
 	return 0;
 }
@@ -622,11 +610,14 @@ static int compile_kind(const struct row *r, struct rule *rule)
 static void rule_release(struct rule *rule)
 {
 	free(rule->exe);
-	free(rule->domain);
 }
 
-/* Parse the current row into rule; -1 with r->err set when it is bad. */
-static int compile_row(const struct row *r, struct rule *rule)
+/*
+ * Parse the current row into rule, which will be rules[index]; -1 with
+ * r->err set when it is bad.
+ */
+static int compile_row(const struct row *r, struct rule *rule,
+		       struct sluice_domains *names, uint32_t index)
 {
 	memset(rule, 0, sizeof(*rule));
 	rule->id = r->id;
@@ -634,7 +625,7 @@ static int compile_row(const struct row *r, struct rule *rule)
 	    compile_cidr(r, COL_SRC, &rule->src, HAS_SRC, rule) < 0 ||
 	    compile_cidr(r, COL_DST, &rule->dst, HAS_DST, rule) < 0 ||
 	    compile_port(r, rule) < 0 ||
-	    compile_domain(r, rule) < 0 ||
+	    compile_domain(r, rule, names, index) < 0 ||
 	    compile_uid_exe(r, rule) < 0) {
 		rule_release(rule);
 		return -1;
@@ -655,9 +646,132 @@ static int row_enabled(const struct row *r)
 	return -1;
 }
 
-static int read_rules(sqlite3 *db, struct sluice_policy *p, char *err, size_t errlen)
+/*
+ * End of a read of the lists: rc the last sqlite3_step(), ok whether the
+ * rows were good (err set when not). 0 or -1; st is finalized either way.
+ */
+static int lists_read_end(sqlite3 *db, sqlite3_stmt *st, int rc, bool ok,
+			  char *err, size_t errlen)
+{
+	if (ok && rc != SQLITE_DONE) {
+		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		ok = false;
+	}
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* An enabled list as read before the rules, to be merged among them. */
+struct list_head {
+	int64_t id, priority;
+	uint8_t allow;
+	uint32_t index;			/* its entry in rules[] */
+	char name[64];			/* for error messages */
+};
+
+struct list_heads {
+	struct list_head *v;		/* by priority, then id */
+	size_t n, next;			/* next: first not yet merged */
+};
+
+/* One more entry at the end of p->rules; NULL when out of memory. */
+static struct rule *grow_rules(struct sluice_policy *p, size_t *cap)
+{
+	if (p->nrules == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct rule *n = ncap <= UINT32_MAX - 1 ?
+			realloc(p->rules, ncap * sizeof(*n)) : NULL;
+
+		if (!n)
+			return NULL;
+		p->rules = n;
+		*cap = ncap;
+	}
+	return &p->rules[p->nrules];
+}
+
+/* Append the lists that come before priority (all lists: INT64_MAX + 1). */
+static int merge_lists(struct sluice_policy *p, struct list_heads *lh, size_t *cap,
+		       int64_t priority, bool all)
+{
+	while (lh->next < lh->n && (all || lh->v[lh->next].priority < priority)) {
+		struct list_head *h = &lh->v[lh->next++];
+		struct rule *rule = grow_rules(p, cap);
+
+		if (!rule)
+			return -1;
+		memset(rule, 0, sizeof(*rule));
+		rule->id = -h->id;
+		rule->allow = h->allow;
+		rule->proto = -1;
+		rule->has = HAS_DOMAIN;
+		h->index = (uint32_t)p->nrules++;
+	}
+	return 0;
+}
+
+/* Every enabled list, by priority then id; checks what the schema checks. */
+static int read_lists(sqlite3 *db, struct list_heads *lh, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, priority, action, enabled, name FROM lists"
+			       " ORDER BY priority, id", -1, &st, NULL) != SQLITE_OK) {
+		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *action = (const char *)sqlite3_column_text(st, 2);
+		const char *name = (const char *)sqlite3_column_text(st, 4);
+		struct list_head *h;
+
+		if (sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+		    (sqlite3_column_int64(st, 3) != 0 && sqlite3_column_int64(st, 3) != 1)) {
+			seterr(err, errlen, "lists row %lld: enabled is not 1 (in force) or 0 (ignored)",
+			       (long long)id);
+			goto fail;
+		}
+		if (!sqlite3_column_int64(st, 3))
+			continue;
+		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER) {
+			seterr(err, errlen, "lists row %lld: priority is not an integer", (long long)id);
+			goto fail;
+		}
+		if (!action || (strcmp(action, "allow") && strcmp(action, "deny"))) {
+			seterr(err, errlen, "lists row %lld: action '%.80s' is not 'allow' or 'deny'",
+			       (long long)id, action ? action : "NULL");
+			goto fail;
+		}
+		if (lh->n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct list_head *n = realloc(lh->v, ncap * sizeof(*n));
+
+			if (!n) {
+				seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
+				goto fail;
+			}
+			lh->v = n;
+			cap = ncap;
+		}
+		h = &lh->v[lh->n++];
+		h->id = id;
+		h->priority = sqlite3_column_int64(st, 1);
+		h->allow = strcmp(action, "allow") == 0;
+		snprintf(h->name, sizeof(h->name), "%s", name ? name : "");
+	}
+	return lists_read_end(db, st, rc, true, err, errlen);
+fail:
+	return lists_read_end(db, st, rc, false, err, errlen);
+}
+
+static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *lh,
+		      char *err, size_t errlen)
 {
 	struct row r = { .err = err, .errlen = errlen };
+	struct rule *rule;
 	size_t cap = 0;
 	int rc, on;
 
@@ -672,31 +786,93 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, char *err, size_t er
 			goto fail;
 		if (!on)
 			continue;
-		if (p->nrules == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct rule *n = ncap <= UINT32_MAX ?
-				realloc(p->rules, ncap * sizeof(*n)) : NULL;
-
-			if (!n) {
-				seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
-				goto fail;
-			}
-			p->rules = n;
-			cap = ncap;
-		}
-		if (compile_row(&r, &p->rules[p->nrules]) < 0)
+		/* Lists of a lower priority go first; a list never beats a rule of its own priority. */
+		if (sqlite3_column_type(r.st, COL_PRIORITY) == SQLITE_INTEGER &&
+		    merge_lists(p, lh, &cap, sqlite3_column_int64(r.st, COL_PRIORITY), false) < 0)
+			goto oom;
+		rule = grow_rules(p, &cap);
+		if (!rule)
+			goto oom;
+		if (compile_row(&r, rule, p->names, (uint32_t)p->nrules) < 0)
 			goto fail;
 		p->nrules++;
+		p->ntable_rules++;
 	}
 	if (rc != SQLITE_DONE) {
 		seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
 		goto fail;
 	}
+	if (merge_lists(p, lh, &cap, 0, true) < 0)
+		goto oom;
+	p->nlists = lh->n;
 	sqlite3_finalize(r.st);
 	return 0;
+oom:
+	seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 fail:
 	sqlite3_finalize(r.st);
 	return -1;
+}
+
+static int list_head_by_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, other = ((const struct list_head *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+static int list_head_cmp_id(const void *a, const void *b)
+{
+	return list_head_by_id(&((const struct list_head *)a)->id, b);
+}
+
+/* Every pattern of every enabled list into p->names under its list's index. */
+static int read_list_domains(sqlite3 *db, struct sluice_policy *p, struct list_heads *lh,
+			     char *err, size_t errlen)
+{
+	const struct list_head *h = NULL;
+	sqlite3_stmt *st;
+	int64_t id, last = 0;
+	const char *name, *why;
+	int rc, added;
+
+	if (!lh->n)
+		return 0;
+	qsort(lh->v, lh->n, sizeof(*lh->v), list_head_cmp_id);
+	if (sqlite3_prepare_v2(db, "SELECT list_id, domain FROM list_domains", -1, &st,
+			       NULL) != SQLITE_OK) {
+		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (!h || id != last) {		/* rows come grouped by list_id */
+			h = bsearch(&id, lh->v, lh->n, sizeof(*lh->v), list_head_by_id);
+			last = id;
+		}
+		if (!h)
+			continue;		/* a disabled list, or no list at all */
+		name = (const char *)sqlite3_column_text(st, 1);
+		if (!name || sqlite3_column_type(st, 1) != SQLITE_TEXT) {
+			seterr(err, errlen, "list '%s' (lists row %lld): a domain is not text",
+			       h->name, (long long)id);
+			goto fail;
+		}
+		added = sluice_domains_add(p->names, name, (size_t)sqlite3_column_bytes(st, 1),
+					   h->index, &why);
+		if (added == -EINVAL) {
+			seterr(err, errlen, "list '%s' (lists row %lld): domain '%.80s' %s",
+			       h->name, (long long)id, name, why);
+			goto fail;
+		}
+		if (added < 0) {
+			seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
+			goto fail;
+		}
+	}
+	return lists_read_end(db, st, rc, true, err, errlen);
+fail:
+	return lists_read_end(db, st, rc, false, err, errlen);
 }
 
 /* settings.default_action; a missing key means 'allow' (fail open). */
@@ -790,10 +966,14 @@ static int build_buckets(struct sluice_policy *p)
 struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errlen)
 {
 	struct sluice_policy *p = calloc(1, sizeof(*p));
+	struct list_heads lists = { 0 };
 	int ok;
 
-	if (!p) {
+	if (p)
+		p->names = sluice_domains_new(0);
+	if (!p || !p->names) {
 		seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
+		free(p);
 		return NULL;
 	}
 	/* One read transaction: rules and settings from the same commit. */
@@ -802,8 +982,16 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		free(p);
 		return NULL;
 	}
-	ok = read_rules(db, p, err, errlen) == 0 && read_settings(db, p, err, errlen) == 0;
+	ok = read_lists(db, &lists, err, errlen) == 0 &&
+	     read_rules(db, p, &lists, err, errlen) == 0 &&
+	     read_list_domains(db, p, &lists, err, errlen) == 0 &&
+	     read_settings(db, p, err, errlen) == 0;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	free(lists.v);
+	if (ok && sluice_domains_finish(p->names) < 0) {
+		seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
+		ok = 0;
+	}
 	if (ok && build_buckets(p) < 0) {
 		seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 		ok = 0;
@@ -825,12 +1013,23 @@ void sluice_policy_free(struct sluice_policy *p)
 		rule_release(&p->rules[i]);
 	free(p->rules);
 	free(p->order);
+	sluice_domains_free(p->names);
 	free(p);
 }
 
 size_t sluice_policy_rule_count(const struct sluice_policy *p)
 {
-	return p ? p->nrules : 0;
+	return p ? p->ntable_rules : 0;
+}
+
+size_t sluice_policy_list_count(const struct sluice_policy *p)
+{
+	return p ? p->nlists : 0;
+}
+
+size_t sluice_policy_domain_count(const struct sluice_policy *p)
+{
+	return p ? sluice_domains_count(p->names) : 0;
 }
 
 int sluice_policy_default_allow(const struct sluice_policy *p)
@@ -842,32 +1041,41 @@ int sluice_policy_default_allow(const struct sluice_policy *p)
 /* Matching (hot path: no allocation, no locks, no SQL)                 */
 /* ------------------------------------------------------------------ */
 
-/* Does the flow's name equal the rule's, or end in it for "*.": ASCII case. */
-static bool domain_matches(const struct rule *r, const char *name)
-{
-	size_t n = strlen(name), i;
-	const char *tail;
+/*
+ * The flow's name against the domain set, asked lazily: next is the lowest
+ * entry index >= the last one asked about whose pattern matches the name
+ * (SLUICE_DOMAINS_NONE: no further one). Buckets list entries in index
+ * order, so the set is asked again only after the scan passed next.
+ */
+struct name_cursor {
+	const char *name;
+	size_t len;
+	uint32_t next;
+	bool asked;
+};
 
-	if (n && name[n - 1] == '.')
-		n--;
-	if (r->domain_wild ? n <= r->domain_len : n != r->domain_len)
-		return false;
-	tail = name + n - r->domain_len;
-	for (i = 0; i < r->domain_len; i++)
-		if (ascii_lower(tail[i]) != r->domain[i])
-			return false;
-	return true;
+static bool domain_matches(const struct sluice_policy *p, uint32_t index,
+			   struct name_cursor *c)
+{
+	if (!c->asked || (c->next < index)) {
+		c->next = sluice_domains_lookup_from(p->names, c->name, c->len, index);
+		c->asked = true;
+	}
+	return c->next == index;
 }
 
 /*
- * Does rule r match flow f? A condition on uid, exe or domain that the flow
- * does not know (uid -1, exe or domain NULL) does not match; *unknown is
- * then set when everything else did, so a caller re-judging a flow with
- * less information than the first verdict had can tell.
+ * Does entry index of p match flow f? A condition on uid, exe or domain
+ * that the flow does not know (uid -1, exe or domain NULL) does not match;
+ * *unknown is then set when everything else did, so a caller re-judging a
+ * flow with less information than the first verdict had can tell.
  */
-static bool rule_matches(const struct rule *r, const struct sluice_flow *f,
+static bool rule_matches(const struct sluice_policy *p, uint32_t index,
+			 const struct sluice_flow *f, struct name_cursor *c,
 			 bool *unknown)
 {
+	const struct rule *r = &p->rules[index];
+
 	if (!r->has)
 		return true;
 	if ((r->has & HAS_SRC) && !sluice_cidr_contains(&r->src, f->family, f->src))
@@ -886,7 +1094,7 @@ static bool rule_matches(const struct rule *r, const struct sluice_flow *f,
 		return false;
 	if ((r->has & HAS_EXE) && strcmp(f->exe, r->exe) != 0)
 		return false;
-	if ((r->has & HAS_DOMAIN) && !domain_matches(r, f->domain))
+	if ((r->has & HAS_DOMAIN) && !domain_matches(p, index, c))
 		return false;
 	return true;
 }
@@ -896,6 +1104,7 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 {
 	struct sluice_decision d = { .allow = 1, .rule_id = 0, .partial = 0 };
 	int fam = family_index(f->family);
+	struct name_cursor c = { .name = f->domain };
 	bool unknown = false;
 	uint32_t i, b;
 
@@ -905,11 +1114,13 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 	/* A flow no bucket can hold (bad family or direction) gets the default. */
 	if (fam < 0 || f->direction < SLUICE_DIR_IN || f->direction > SLUICE_DIR_FORWARD)
 		return d;
+	if (f->domain)
+		c.len = strlen(f->domain);
 	b = (uint32_t)bucket_index(fam, f->direction - 1, proto_class(f->proto));
 	for (i = p->start[b]; i < p->start[b + 1]; i++) {
 		const struct rule *r = &p->rules[p->order[i]];
 
-		if (rule_matches(r, f, &unknown)) {
+		if (rule_matches(p, p->order[i], f, &c, &unknown)) {
 			d.allow = r->allow;
 			d.rule_id = r->id;
 			break;

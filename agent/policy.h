@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The policy: the SQLite file people edit (rules, settings; see
+ * The policy: the SQLite file people edit (rules, settings, lists; see
  * policy/schema.sql), its compiled in-memory form that decides every new
  * flow, and the hot reload that swaps a new compiled policy in while keeping
  * the last good one when an edit does not compile.
@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 /* PRAGMA user_version of policy/schema.sql. */
-#define SLUICE_POLICY_SCHEMA_VERSION 1
+#define SLUICE_POLICY_SCHEMA_VERSION 2
 
 /* struct sluice_flow.direction; 0 is never a flow's direction. */
 #define SLUICE_DIR_IN		1
@@ -42,7 +42,8 @@ struct sluice_flow {			/* one new flow, as the queue engine sees it */
 
 struct sluice_decision {
 	int allow;			/* 1 allow, 0 deny */
-	int64_t rule_id;		/* rules.id that decided; 0 = default_action */
+	int64_t rule_id;		/* rules.id that decided; 0 = default_action;
+					 * negative: the list lists.id = -rule_id */
 	int partial;			/* a rule before it was skipped only because
 					 * the flow's uid, exe or domain is unknown */
 };
@@ -60,9 +61,13 @@ struct sluice_policy;			/* compiled, immutable, shareable between threads */
 int sluice_policy_open(const char *path, sqlite3 **db, char *err, size_t errlen);
 
 /*
- * Compile every enabled rule and the settings, read in one transaction, into
- * a new policy. On a bad row: NULL, and err names the row, column and value
- * and why ("rules row 7: dst '10.0.0.300/8' is not a CIDR: ...").
+ * Compile every enabled rule, every enabled list with its domains and the
+ * settings, read in one transaction, into a new policy. Rules and lists form
+ * one first-match order: by priority, a rule before a list of the same
+ * priority, then by id; a list matches a flow whose domain matches one of
+ * its patterns (domains.h). On a bad row: NULL, and err names the row,
+ * column and value and why ("rules row 7: dst '10.0.0.300/8' is not a
+ * CIDR: ...", "list 'ads' (lists row 3): domain 'a..b' is not ...").
  */
 struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errlen);
 
@@ -72,8 +77,14 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 
 void sluice_policy_free(struct sluice_policy *p);
 
-/* Number of enabled rules compiled into p. */
+/* Number of enabled rules (rows of the rules table) compiled into p. */
 size_t sluice_policy_rule_count(const struct sluice_policy *p);
+
+/* Number of enabled lists compiled into p. */
+size_t sluice_policy_list_count(const struct sluice_policy *p);
+
+/* Distinct domain patterns of p's rules and enabled lists. */
+size_t sluice_policy_domain_count(const struct sluice_policy *p);
 
 /* settings.default_action of p: 1 allow, 0 deny. */
 int sluice_policy_default_allow(const struct sluice_policy *p);

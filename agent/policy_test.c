@@ -709,7 +709,7 @@ static void test_open_refuses_newer_schema_version(void **state)
 	struct fixture *fx = *state;
 
 	assert_int_equal(sqlite_cli(fx, fx->path, "PRAGMA user_version = 99;", NULL, 0), 0);
-	expect_open_refused(fx, fx->path, "has policy schema version 99, newer than version 1");
+	expect_open_refused(fx, fx->path, "has policy schema version 99, newer than version 2");
 }
 
 static void test_open_refuses_other_sqlite_database(void **state)
@@ -777,6 +777,349 @@ static void test_replaced_file_is_reopened_by_loader(void **state)
 	sluice_policy_loader_close(&l);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* (f) lists: blocklists of domains, sqlite3 .import, migration 1 -> 2   */
+/* ------------------------------------------------------------------ */
+
+/* The decision for a TCP/443 flow out to 192.0.2.1 with name domain. */
+static struct sluice_decision decide_name(const struct sluice_policy *p, const char *domain,
+					  int dport)
+{
+	struct sluice_flow f = { .family = AF_INET, .proto = TCP, .direction = OUT,
+				 .dport = (uint16_t)dport, .uid = -1, .domain = domain };
+
+	f.dst[0] = 192;
+	f.dst[3] = 1;
+	return sluice_policy_match(p, &f);
+}
+
+static struct sluice_policy *compile_ok(struct fixture *fx)
+{
+	struct sluice_policy *p = sluice_policy_compile(fx->db, fx->err, sizeof(fx->err));
+
+	if (!p)
+		fail_msg("compile: %s", fx->err);
+	return p;
+}
+
+static void test_lists_compile_and_match_by_domain(void **state)
+{
+	static const struct {
+		const char *domain;
+		int64_t want_rule;
+		int want_allow;
+	} cases[] = {
+		{ "ads.example.com", -1, 0 },
+		{ "ADS.example.com.", -1, 0 },
+		{ "x.ads.example.com", 0, 1 },		/* exact pattern only */
+		{ "a.b.Tracker.test.", -1, 0 },
+		{ "tracker.test", 0, 1 },		/* "*." is not the suffix itself */
+		{ "cdn.good.test", -2, 1 },		/* allowlist */
+		{ "off.example.com", 0, 1 },		/* its list is disabled */
+		{ "elsewhere.test", 0, 1 },
+		{ NULL, 0, 1 },				/* no name: lists cannot match */
+	};
+	struct fixture *fx = *state;
+	struct sluice_policy *p;
+	struct sluice_decision d;
+	size_t i;
+
+	exec_ok(fx->db,
+		"INSERT INTO lists(id, name) VALUES (1, 'ads');"
+		"INSERT INTO list_domains VALUES (1, 'ads.example.com'), (1, '*.tracker.test');"
+		"INSERT INTO lists(id, name, action) VALUES (2, 'good', 'allow');"
+		"INSERT INTO list_domains VALUES (2, '*.good.test');"
+		"INSERT INTO lists(id, name, enabled) VALUES (3, 'off', 0);"
+		"INSERT INTO list_domains VALUES (3, 'off.example.com');");
+	p = compile_ok(fx);
+	assert_int_equal(sluice_policy_rule_count(p), 0);
+	assert_int_equal(sluice_policy_list_count(p), 2);
+	assert_int_equal(sluice_policy_domain_count(p), 3);
+	for (i = 0; i < NCASES(cases); i++) {
+		d = decide_name(p, cases[i].domain, 443);
+		if (d.rule_id != cases[i].want_rule || d.allow != cases[i].want_allow)
+			fail_msg("%s: rule %lld allow %d, want rule %lld allow %d",
+				 cases[i].domain ? cases[i].domain : "(no name)", (long long)d.rule_id,
+				 d.allow, (long long)cases[i].want_rule, cases[i].want_allow);
+	}
+	/* A list that could have matched a flow without a name makes it partial. */
+	assert_int_equal(decide_name(p, NULL, 443).partial, 1);
+	sluice_policy_free(p);
+}
+
+/*
+ * One first-match order: priority, then rules before lists, then id. A
+ * rule that names the domain but fails on another column lets the scan
+ * go on to the list.
+ */
+static void test_lists_and_rules_interleave_by_priority(void **state)
+{
+	static const struct {
+		const char *domain;
+		int dport;
+		int64_t want_rule;
+		int want_allow;
+	} cases[] = {
+		{ "mail.ads.test", 80, 10, 1 },		/* rule 10 (prio 100) beats list 1 (prio 100) */
+		{ "www.ads.test", 80, -1, 0 },		/* only list 1 */
+		{ "cdn.ads.test", 80, -2, 1 },		/* list 2 (prio 50) beats list 1 */
+		{ "pay.ads.test", 443, 11, 0 },		/* rule 11 (prio 40) beats list 2 (50) */
+		{ "mail.ads.test", 443, 11, 0 },	/* ... and rule 10 */
+		{ "pay.ads.test", 80, -2, 1 },		/* rule 11 wants port 443: on to list 2 */
+		{ "ads.test", 80, 12, 0 },		/* rule 12 only */
+		{ "deep.cdn.ads.test", 80, -1, 0 },	/* list 2's pattern is exact */
+		{ "x.y.z", 80, 0, 1 },
+	};
+	struct fixture *fx = *state;
+	struct sluice_policy *p;
+	size_t i;
+
+	exec_ok(fx->db,
+		"INSERT INTO lists(id, name, priority) VALUES (1, 'ads', 100);"
+		"INSERT INTO list_domains VALUES (1, '*.ads.test'), (1, 'pay.ads.test');"
+		"INSERT INTO lists(id, name, action, priority) VALUES (2, 'exceptions', 'allow', 50);"
+		"INSERT INTO list_domains VALUES (2, 'cdn.ads.test'), (2, 'pay.ads.test');"
+		"INSERT INTO rules(id, action, priority, domain) VALUES (10, 'allow', 100, 'mail.ads.test');"
+		"INSERT INTO rules(id, action, priority, domain, dst_port) VALUES (11, 'deny', 40, '*.ads.test', '443');"
+		"INSERT INTO rules(id, action, priority, domain) VALUES (12, 'deny', 100, 'ads.test');");
+	p = compile_ok(fx);
+	assert_int_equal(sluice_policy_rule_count(p), 3);
+	assert_int_equal(sluice_policy_list_count(p), 2);
+	for (i = 0; i < NCASES(cases); i++) {
+		struct sluice_decision d = decide_name(p, cases[i].domain, cases[i].dport);
+
+		if (d.rule_id != cases[i].want_rule || d.allow != cases[i].want_allow)
+			fail_msg("%s port %d: rule %lld allow %d, want rule %lld allow %d",
+				 cases[i].domain, cases[i].dport, (long long)d.rule_id, d.allow,
+				 (long long)cases[i].want_rule, cases[i].want_allow);
+	}
+	sluice_policy_free(p);
+}
+
+static void test_compile_names_the_list_of_a_bad_domain(void **state)
+{
+	struct fixture *fx = *state;
+
+	exec_ok(fx->db,
+		"INSERT INTO lists(id, name) VALUES (4, 'ads');"
+		"PRAGMA ignore_check_constraints = 1;"
+		"INSERT INTO list_domains VALUES (4, 'a..example.com');"
+		"PRAGMA ignore_check_constraints = 0;");
+	assert_null(sluice_policy_compile(fx->db, fx->err, sizeof(fx->err)));
+	if (!strstr(fx->err, "list 'ads' (lists row 4): domain 'a..example.com' is not a domain name"))
+		fail_msg("error: %s", fx->err);
+	/* Disabled, its rows are not even looked at. */
+	exec_ok(fx->db, "UPDATE lists SET enabled = 0");
+	sluice_policy_free(compile_ok(fx));
+}
+
+static void test_schema_refuses_bad_list_rows_in_sqlite3_cli(void **state)
+{
+	static const struct {
+		const char *sql, *message;
+	} bad[] = {
+		{ "INSERT INTO lists(name, action) VALUES ('x', 'block');", "lists.action: must be 'allow' or 'deny'" },
+		{ "INSERT INTO lists(name, priority) VALUES ('x', 'soon');", "lists.priority: must be an integer" },
+		{ "INSERT INTO lists(name, enabled) VALUES ('x', 2);", "lists.enabled: must be 1" },
+		{ "INSERT INTO lists(name) VALUES ('  ');", "lists.name: must be a non-empty name" },
+		{ "INSERT INTO lists(name) VALUES ('ads');", "UNIQUE constraint failed: lists.name" },
+		{ "INSERT INTO list_domains VALUES (99, 'x.com');", "list_domains.list_id: no list has this id" },
+		{ "INSERT INTO list_domains VALUES (1, 'a..example.com');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, 'ads.*.com');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, '*.');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, 'x.com..');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, 'Ads.example.com');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, 'ads.example.com.');", "list_domains.domain: must be a lower-case DNS name" },
+		{ "INSERT INTO list_domains VALUES (1, 'b\xc3\xbc" "cher.example');", "list_domains.domain: is not ASCII; write an internationalised name in its A-label form" },
+		{ "INSERT INTO list_domains VALUES (1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com');", "list_domains.domain: a label" },
+		{ "INSERT INTO list_import VALUES (NULL, 'x.com');", "list_import.list: must name the list" },
+		{ "INSERT INTO list_import VALUES ('ads', 'x\"y.com');", "list_import.domain: contains a double quote" },
+	};
+	struct fixture *fx = *state;
+	char sql[512], out[1024];
+	size_t i;
+
+	exec_ok(fx->db, "INSERT INTO lists(id, name) VALUES (1, 'ads')");
+	for (i = 0; i < NCASES(bad); i++) {
+		snprintf(sql, sizeof(sql), "%s\n", bad[i].sql);
+		if (sqlite_cli(fx, fx->path, sql, out, sizeof(out)) == 0 || !strstr(out, bad[i].message))
+			fail_msg("%s: sqlite3 said '%s', want '%s'", bad[i].sql, out, bad[i].message);
+	}
+	/* Through list_import good rows are stored in their normal form,
+	 * once; deleting a list takes its domains along even without PRAGMA
+	 * foreign_keys. */
+	if (sqlite_cli(fx, fx->path,
+		       "INSERT INTO list_import VALUES ('ads', ' Ads.Example.COM. '), ('ads', 'ads.example.com');"
+		       "INSERT INTO list_import VALUES ('ads', '*.Tracker.Test');"
+		       "SELECT group_concat(domain, ' ') FROM (SELECT domain FROM list_domains ORDER BY 1);"
+		       "DELETE FROM lists WHERE id = 1;"
+		       "SELECT count(*) FROM list_domains;",
+		       out, sizeof(out)) != 0)
+		fail_msg("sqlite3 refused good list rows: %s", out);
+	assert_string_equal(out, "*.tracker.test ads.example.com\n0\n");
+}
+
+/* Count of list_domains rows of list name, through the CLI's eyes. */
+static int64_t list_size(struct fixture *fx, const char *name)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(fx->db, "SELECT count(*) FROM list_domains JOIN lists"
+					    " ON lists.id = list_id WHERE lists.name = ?1",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The recipes written in policy/schema.sql, run with the real sqlite3 CLI. */
+static void test_list_import_view_takes_sqlite3_dot_import(void **state)
+{
+	struct fixture *fx = *state;
+	char csv[192], hosts[192], cmd[1024], out[2048];
+	struct sluice_policy *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(csv, sizeof(csv), "%s/lists.csv", fx->dir);
+	f = fopen(csv, "w");
+	assert_non_null(f);
+	fputs("ads,one.example.com\nads,Two.Example.COM.\ntrack,*.tracker.test\nads,bad..name\nads,three.example.com\n", f);
+	fclose(f);
+	snprintf(hosts, sizeof(hosts), "%s/hosts.txt", fx->dir);
+	f = fopen(hosts, "w");
+	assert_non_null(f);
+	fputs("# a hosts file\n127.0.0.1 localhost\n::1 ip6-localhost ip6-loopback\n\n"
+	      "0.0.0.0 h1.example.net  # comment\n0.0.0.0\th2.example.net h3.example.net\r\n"
+	      "plain.example.org\n*.wild.example.org\nex*ample.org\n", f);
+	fclose(f);
+
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 '%s' \".import --csv %s list_import\" 2>&1 && "
+		 "sed 's/^/hosts|/' '%s' | sqlite3 '%s' \".import /dev/stdin list_import\" 2>&1",
+		 fx->path, csv, hosts, fx->path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	/* Each bad line is reported with its line number; the rest went in. */
+	if (!strstr(out, "lists.csv:4: INSERT failed: CHECK constraint failed: list_domains.domain: must be a lower-case DNS name") ||
+	    !strstr(out, "stdin:9: INSERT failed: CHECK constraint failed: list_domains.domain"))
+		fail_msg("sqlite3 said: %s", out);
+	assert_int_equal(list_size(fx, "ads"), 3);
+	assert_int_equal(list_size(fx, "track"), 1);
+	assert_int_equal(list_size(fx, "hosts"), 5);
+	p = compile_ok(fx);
+	assert_int_equal(sluice_policy_list_count(p), 3);
+	assert_int_equal(decide_name(p, "two.example.com", 443).allow, 0);
+	assert_int_equal(decide_name(p, "h3.example.net", 443).allow, 0);
+	assert_int_equal(decide_name(p, "a.wild.example.org", 443).allow, 0);
+	assert_int_equal(decide_name(p, "localhost", 443).allow, 1);
+	sluice_policy_free(p);
+}
+
+/* The schema objects of a database, one "type name sql" line each. */
+static void schema_of(const char *path, char *out, size_t outlen)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema ORDER BY name",
+					    -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < outlen)
+		n += (size_t)snprintf(out + n, outlen - n, "%s %s %s\n", sqlite3_column_text(st, 0),
+				      sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Every row of rules and settings as text, in id/key order. */
+static void rows_of(struct fixture *fx, const char *path, char *out, size_t outlen)
+{
+	char sql[] = ".mode quote\nSELECT * FROM rules ORDER BY id;\nSELECT * FROM settings ORDER BY key;\n";
+
+	assert_int_equal(sqlite_cli(fx, path, sql, out, outlen), 0);
+}
+
+static void test_migration_1_to_2_keeps_every_row(void **state)
+{
+	static const char v1_rows[] =
+		"INSERT INTO rules VALUES (1, 10, 'deny', 'out', 'tcp', '10.0.0.0/8', '192.0.2.0/24', '25', NULL, NULL, NULL, 1, 'no smtp');"
+		"INSERT INTO rules VALUES (2, 20, 'allow', 'any', NULL, NULL, '2001:db8::/32', '8000-8100', '*.Example.COM.', 1000, '/usr/bin/curl', 0, 'it''s off');"
+		"INSERT INTO rules(id, action, domain) VALUES (7, 'deny', 'ads.example.net');"
+		"INSERT INTO settings VALUES ('default_action', 'deny');"
+		"INSERT INTO settings VALUES ('custom', 'kept');";
+	struct fixture *fx = *state;
+	char old[192], bak[224], fresh[192], sql[1024];
+	char before[2048], after[2048], saved[2048], s1[32768], s2[32768];
+	struct sluice_policy *p;
+	int64_t version;
+	sqlite3 *db;
+
+	if (access("policy/schema-v1.sql", R_OK) != 0)
+		skip();	/* not run from the top of the tree */
+	snprintf(old, sizeof(old), "%s/v1.db", fx->dir);
+	snprintf(bak, sizeof(bak), "%s.bak-v1", old);
+	snprintf(sql, sizeof(sql), ".read policy/schema-v1.sql\n%s", v1_rows);
+	if (sqlite_cli(fx, old, sql, before, sizeof(before)) != 0)
+		fail_msg("building the version 1 database: %s", before);
+	rows_of(fx, old, before, sizeof(before));
+	assert_non_null(strstr(before, "'no smtp'"));
+
+	assert_int_equal(sluice_policy_open(old, &db, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(sqlite3_exec(db, "SELECT 1", NULL, NULL, NULL), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		version = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(version, 2);
+	/* Every row as it was, in the migrated file and in the saved copy. */
+	rows_of(fx, old, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(access(bak, R_OK), 0);
+	rows_of(fx, bak, saved, sizeof(saved));
+	assert_string_equal(saved, before);
+	assert_int_equal(sqlite_cli(fx, bak, "PRAGMA user_version;", saved, sizeof(saved)), 0);
+	assert_string_equal(saved, "1\n");
+
+	/* Same schema as a database created at version 2 (bar user_version's text). */
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", fx->dir);
+	sqlite3_close(fx->db);
+	assert_int_equal(sluice_policy_open(fresh, &fx->db, fx->err, sizeof(fx->err)), 0);
+	schema_of(old, s1, sizeof(s1));
+	schema_of(fresh, s2, sizeof(s2));
+	assert_string_equal(s1, s2);
+
+	/* The lists work, and the old rules still decide. */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO list_import VALUES ('ads', 'x.example.org')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	p = sluice_policy_compile(db, fx->err, sizeof(fx->err));
+	if (!p)
+		fail_msg("compile: %s", fx->err);
+	assert_int_equal(sluice_policy_rule_count(p), 2);
+	assert_int_equal(decide_name(p, "x.example.org", 443).rule_id, -1);
+	assert_int_equal(decide_name(p, "ads.example.net", 443).rule_id, 7);
+	assert_int_equal(sluice_policy_default_allow(p), 0);
+	sluice_policy_free(p);
+	sqlite3_close(db);
+
+	/* Opening again: nothing left to migrate, the backup is untouched. */
+	assert_int_equal(sluice_policy_open(old, &db, fx->err, sizeof(fx->err)), 0);
+	sqlite3_close(db);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -804,6 +1147,12 @@ int main(void)
 		T(test_open_refuses_other_sqlite_database),
 		T(test_changed_detects_commit_by_sqlite3_cli),
 		T(test_replaced_file_is_reopened_by_loader),
+		T(test_lists_compile_and_match_by_domain),
+		T(test_lists_and_rules_interleave_by_priority),
+		T(test_compile_names_the_list_of_a_bad_domain),
+		T(test_schema_refuses_bad_list_rows_in_sqlite3_cli),
+		T(test_list_import_view_takes_sqlite3_dot_import),
+		T(test_migration_1_to_2_keeps_every_row),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

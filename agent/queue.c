@@ -24,8 +24,11 @@
 
 /* Packets decided per batch: one sendmsg answers all of them. */
 #define SLUICE_QUEUE_BATCH	64
-/* Enough of each packet for the IP and transport headers and a bit more. */
-#define SLUICE_COPY_RANGE	512
+/*
+ * Enough of each packet for its headers and a DNS message (EDNS answers
+ * are at most 1232 bytes in practice) or a TLS ClientHello in one segment.
+ */
+#define SLUICE_COPY_RANGE	4096
 #define SLUICE_RECV_BUF		(SLUICE_COPY_RANGE + 4096)
 #define SLUICE_SEND_BUF		(SLUICE_QUEUE_BATCH * 256)
 
@@ -192,6 +195,28 @@ static uint8_t hook_direction(uint8_t hook)
 	}
 }
 
+/*
+ * A packet against its flow (a reply) is judged as the flow: the flow's
+ * source is the packet's destination, and an answer arriving at LOCAL_IN
+ * belongs to a flow that went out.
+ */
+static void reverse_flow(struct sluice_flow *f, uint8_t hook)
+{
+	uint8_t a[16];
+	uint16_t port;
+
+	memcpy(a, f->src, sizeof(a));
+	memcpy(f->src, f->dst, sizeof(a));
+	memcpy(f->dst, a, sizeof(a));
+	port = f->sport;
+	f->sport = f->dport;
+	f->dport = port;
+	if (hook == NF_INET_LOCAL_IN)
+		f->direction = SLUICE_DIR_OUT;
+	else if (hook == NF_INET_LOCAL_OUT)
+		f->direction = SLUICE_DIR_IN;
+}
+
 /* The conntrack mark of the queued packet's flow, from NFQA_CT. */
 static int ct_mark_cb(const struct nlattr *attr, void *data)
 {
@@ -207,12 +232,14 @@ static void put_verdict(struct sluice_queue *q, uint32_t id, int verdict)
 {
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
-	int nf = verdict == SLUICE_FLOW_DENY ? NF_DROP : NF_ACCEPT;
+	int nf = verdict == SLUICE_Q_DENY || verdict == SLUICE_Q_DROP ?
+		 NF_DROP : NF_ACCEPT;
 
 	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->batch),
 			    NFQNL_MSG_VERDICT, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, nf);
-	if (q->mark_mask) {
+	if (q->mark_mask &&
+	    (verdict == SLUICE_Q_ALLOW || verdict == SLUICE_Q_DENY)) {
 		/* Only sluice's bits of the mark change. */
 		nest = mnl_attr_nest_start(nlh, NFQA_CT);
 		mnl_attr_put_u32(nlh, CTA_MARK,
@@ -254,15 +281,25 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	if (attr[NFQA_UID] &&
 	    mnl_attr_validate(attr[NFQA_UID], MNL_TYPE_U32) >= 0)
 		p.flow.uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
+	if (attr[NFQA_CT_INFO] &&
+	    mnl_attr_validate(attr[NFQA_CT_INFO], MNL_TYPE_U32) >= 0) {
+		uint32_t ctinfo = ntohl(mnl_attr_get_u32(attr[NFQA_CT_INFO]));
+
+		/* IP_CT_ESTABLISHED_REPLY and IP_CT_RELATED_REPLY */
+		p.reply = ctinfo == 3 || ctinfo == 4;
+	}
 	if (attr[NFQA_CT]) {
 		p.has_ct = 1;
 		mnl_attr_parse_nested(attr[NFQA_CT], ct_mark_cb, &p.ct_mark);
 	}
 
-	if (!p.data || sluice_packet_parse(p.data, p.len, &p.flow) < 0)
-		verdict = SLUICE_FLOW_ALLOW;	/* not IP: not ours to judge */
-	else
+	if (!p.data || sluice_packet_parse(p.data, p.len, &p.flow) < 0) {
+		verdict = SLUICE_Q_PASS;	/* not IP: not ours to judge */
+	} else {
+		if (p.reply)
+			reverse_flow(&p.flow, p.hook);
 		verdict = q->decide(q->ctx, &p);
+	}
 	put_verdict(q, p.id, verdict);
 	q->answered++;
 	return MNL_CB_OK;

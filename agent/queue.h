@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "agent/policy.h"
+#include "uapi/sluice.h"
 
 struct sluice_queue;
 
@@ -27,9 +28,24 @@ struct sluice_packet {
 	struct sluice_flow flow;	/* parsed; direction and uid filled */
 	uint32_t ct_mark;		/* the flow's conntrack mark */
 	int has_ct;
+	int reply;			/* the packet goes against the flow:
+					 * flow's src/dst are its dst/src */
 };
 
-/* What the callback answers: enum sluice_flow_verdict of uapi/sluice.h. */
+/*
+ * What the callback answers. ALLOW and DENY decide the flow: the verdict
+ * goes into its conntrack mark and later packets stay in the kernel.
+ * PASS and DROP decide this packet only: the flow stays undecided and its
+ * next packet comes to the agent again (DNS, a TLS hello still to come).
+ */
+enum sluice_queue_verdict {
+	SLUICE_Q_ALLOW = SLUICE_FLOW_ALLOW,
+	SLUICE_Q_DENY = SLUICE_FLOW_DENY,
+	SLUICE_Q_PASS = 16,
+	SLUICE_Q_DROP,
+};
+
+/* The callback returns an enum sluice_queue_verdict. */
 typedef int (*sluice_decide_fn)(void *ctx, struct sluice_packet *p);
 
 /*

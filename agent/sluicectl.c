@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/ctl.h"
 #include "agent/status.h"
 
 #ifndef SLUICE_VERSION
@@ -27,6 +28,8 @@ static const struct {
 	  "Shows the mode, the agent's heartbeat and every counter" },
 	{ "set", sluicectl_set_main,
 	  "Changes the fail mode or the watchdog" },
+	{ "import", sluicectl_import_main,
+	  "Files a hosts file or domain list into a blocklist of the policy" },
 };
 
 #define SLUICECTL_N_COMMANDS \

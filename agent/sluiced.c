@@ -40,6 +40,7 @@
 #include "agent/policy.h"
 #include "agent/queue.h"
 #include "agent/revoke.h"
+#include "agent/verdict.h"
 
 #define SLUICED_VERSION		"0.1.0"
 #define DEFAULT_DB		"/var/lib/sluice/policy.db"
@@ -75,7 +76,7 @@ struct sluiced {
 	atomic_int stop_heartbeat;
 	atomic_int registered;
 	atomic_int displaced;		/* another agent took our place */
-	atomic_uint_fast64_t allowed, denied;
+	struct sluice_verdict_ctx verdict;
 
 	/* Owned by the heartbeat thread until it is joined. */
 	struct sluice_ctl *ctl;
@@ -108,27 +109,6 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-/* The verdict callback: the hot path. No allocation, no lock, no SQL. */
-static int decide(void *ctx, struct sluice_packet *p)
-{
-	struct sluiced *d = ctx;
-	const struct sluice_policy *pol;
-	struct sluice_decision dec;
-
-	pol = sluice_policy_loader_current(&d->loader);
-	if (!pol)
-		return SLUICE_FLOW_ALLOW;
-	dec = sluice_policy_match(pol, &p->flow);
-	if (d->log)
-		sluice_log_push(d->log, &p->flow, &dec);
-	if (dec.allow) {
-		atomic_fetch_add(&d->allowed, 1);
-		return SLUICE_FLOW_ALLOW;
-	}
-	atomic_fetch_add(&d->denied, 1);
-	return SLUICE_FLOW_DENY;
-}
-
 static unsigned int verdict_poll_ms(const struct sluiced *d)
 {
 	unsigned int ms = d->watchdog_ms / 4;
@@ -143,7 +123,7 @@ static void *verdict_thread(void *arg)
 	while (!atomic_load(&d->stop_verdict)) {
 		atomic_store(&d->tick_ms, now_ms());
 		if (sluice_queue_run_once(d->queue, (int)verdict_poll_ms(d),
-					  decide, d) < 0) {
+					  sluice_verdict_decide, &d->verdict) < 0) {
 			say("reading queue %u failed: %s", d->queue_num,
 			    strerror(errno));
 			sleep_ms(10);
@@ -274,13 +254,36 @@ static void write_status(struct sluiced *d)
 	fprintf(f, "queue=%u\n", d->queue_num);
 	fprintf(f, "registered=%d\n", atomic_load(&d->registered));
 	fprintf(f, "decided_allow=%llu\n",
-		(unsigned long long)atomic_load(&d->allowed));
+		(unsigned long long)atomic_load(&d->verdict.allowed));
 	fprintf(f, "decided_deny=%llu\n",
-		(unsigned long long)atomic_load(&d->denied));
+		(unsigned long long)atomic_load(&d->verdict.denied));
+	fprintf(f, "dns_sinkholed=%llu\n",
+		(unsigned long long)atomic_load(&d->verdict.sinkholed));
+	fprintf(f, "flows_named=%llu\n",
+		(unsigned long long)atomic_load(&d->verdict.named));
 	fprintf(f, "decisions_logged=%llu\n", (unsigned long long)logged);
 	fprintf(f, "decisions_dropped=%llu\n", (unsigned long long)dropped);
 	if (fclose(f) == 0)
 		rename(tmp, d->status_path);
+}
+
+/* settings.sinkhole = 'null': denied names resolve to 0.0.0.0 and ::. */
+static int read_sinkhole_null(struct sluiced *d)
+{
+	sqlite3_stmt *st;
+	int null = 0;
+
+	if (sqlite3_prepare_v2(d->loader.db,
+			       "SELECT value FROM settings WHERE key = 'sinkhole'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+
+		null = v && strcmp((const char *)v, "null") == 0;
+	}
+	sqlite3_finalize(st);
+	return null;
 }
 
 /*
@@ -315,6 +318,7 @@ static void reload(struct sluiced *d, int force)
 	if (rc == SLUICE_RELOAD_FAILED) {
 		say("%s; the previous policy stays in force", d->loader.error);
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
+		atomic_store(&d->verdict.sinkhole_null, read_sinkhole_null(d));
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
 		retire_policy(d, retired);
@@ -351,12 +355,12 @@ static void shutdown_agent(struct sluiced *d, pthread_t hb, pthread_t vt)
 	idle_since = now_ms();
 	deadline = idle_since + 2000;
 	for (;;) {
-		uint64_t before = atomic_load(&d->allowed) + atomic_load(&d->denied);
+		uint64_t before = atomic_load(&d->verdict.answered);
 		uint64_t t;
 
 		sleep_ms(20);
 		t = now_ms();
-		if (atomic_load(&d->allowed) + atomic_load(&d->denied) != before)
+		if (atomic_load(&d->verdict.answered) != before)
 			idle_since = t;
 		if (t - idle_since >= 100 || t >= deadline)
 			break;
@@ -507,6 +511,7 @@ int main(int argc, char **argv)
 	};
 	struct sluice_log_options lo = { 0 };
 	pthread_t hb, vt;
+	unsigned int polls = 0;
 	char err[512];
 	int sfd, rc;
 
@@ -550,6 +555,12 @@ int main(int argc, char **argv)
 			mkdir(dir, 0755);
 		}
 	}
+
+	if (sluice_verdict_init(&d.verdict, &d.loader, d.log, err, sizeof(err))) {
+		say("%s", err);
+		return EXIT_RUNTIME;
+	}
+	atomic_store(&d.verdict.sinkhole_null, read_sinkhole_null(&d));
 
 	pick_queue(&d);
 	d.queue = sluice_queue_open(d.queue_num, d.mark_mask, err, sizeof(err));
@@ -599,15 +610,20 @@ int main(int argc, char **argv)
 		if (atomic_load(&d.displaced))
 			break;
 		reload(&d, 0);
+		/* Counters in the status file move about once a second. */
+		if (++polls % (1000 / RELOAD_POLL_MS) == 0)
+			write_status(&d);
 	}
 
 	shutdown_agent(&d, hb, vt);
 	sluice_queue_close(d.queue);
 	if (d.log)
 		sluice_log_close(d.log);
-	say("stopped: %llu flows allowed, %llu denied",
-	    (unsigned long long)atomic_load(&d.allowed),
-	    (unsigned long long)atomic_load(&d.denied));
+	say("stopped: %llu packets answered, %llu flows allowed, %llu denied",
+	    (unsigned long long)atomic_load(&d.verdict.answered),
+	    (unsigned long long)atomic_load(&d.verdict.allowed),
+	    (unsigned long long)atomic_load(&d.verdict.denied));
+	sluice_verdict_free(&d.verdict);
 	if (d.status_path)
 		unlink(d.status_path);
 	sluice_policy_loader_close(&d.loader);

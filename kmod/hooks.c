@@ -113,45 +113,69 @@ static const struct nf_hook_ops sluice_hook_ops[] = {
 	  .hooknum = NF_INET_FORWARD, .priority = SLUICE_PRI },
 };
 
-static bool sluice_hook_enabled(const struct nf_hook_ops *ops)
+/* Serialises changes of the hooks of any namespace. */
+static DEFINE_MUTEX(sluice_hooks_mutex);
+
+static unsigned int sluice_hook_bit(const struct nf_hook_ops *ops)
 {
 	switch (ops->hooknum) {
 	case NF_INET_LOCAL_IN:
-		return sluice_hooks_mask & SLUICE_HOOK_IN;
+		return SLUICE_HOOK_IN;
 	case NF_INET_LOCAL_OUT:
-		return sluice_hooks_mask & SLUICE_HOOK_OUT;
+		return SLUICE_HOOK_OUT;
 	case NF_INET_FORWARD:
-		return sluice_hooks_mask & SLUICE_HOOK_FORWARD;
+		return SLUICE_HOOK_FORWARD;
 	default:
-		return false;
+		return 0;
 	}
 }
 
-int sluice_hooks_register(struct net *net)
+/*
+ * Make the namespace's hooks exactly @mask: hooks are added before any is
+ * removed, so that a change never leaves a gap; on failure the hooks stay
+ * as they were.
+ */
+int sluice_hooks_set(struct net *net, unsigned int mask)
 {
-	int i, err;
+	struct sluice_net *sn = sluice_pernet(net);
+	unsigned int added = 0;
+	int i, err = 0;
 
+	mutex_lock(&sluice_hooks_mutex);
 	for (i = 0; i < ARRAY_SIZE(sluice_hook_ops); i++) {
-		if (!sluice_hook_enabled(&sluice_hook_ops[i]))
+		unsigned int bit = sluice_hook_bit(&sluice_hook_ops[i]);
+
+		if (!(mask & bit) || (sn->hooks & bit))
 			continue;
 		err = nf_register_net_hook(net, &sluice_hook_ops[i]);
 		if (err)
 			goto err_unwind;
+		added |= bit;
 	}
+	for (i = ARRAY_SIZE(sluice_hook_ops) - 1; i >= 0; i--) {
+		unsigned int bit = sluice_hook_bit(&sluice_hook_ops[i]);
+
+		if (!(mask & bit) && (sn->hooks & bit))
+			nf_unregister_net_hook(net, &sluice_hook_ops[i]);
+	}
+	WRITE_ONCE(sn->hooks, mask);
+	mutex_unlock(&sluice_hooks_mutex);
 	return 0;
 
 err_unwind:
 	while (--i >= 0)
-		if (sluice_hook_enabled(&sluice_hook_ops[i]))
+		if (added & sluice_hook_bit(&sluice_hook_ops[i]))
 			nf_unregister_net_hook(net, &sluice_hook_ops[i]);
+	mutex_unlock(&sluice_hooks_mutex);
 	return err;
+}
+
+int sluice_hooks_register(struct net *net)
+{
+	return sluice_hooks_set(net, READ_ONCE(sluice_hooks_mask));
 }
 
 void sluice_hooks_unregister(struct net *net)
 {
-	int i;
-
-	for (i = ARRAY_SIZE(sluice_hook_ops) - 1; i >= 0; i--)
-		if (sluice_hook_enabled(&sluice_hook_ops[i]))
-			nf_unregister_net_hook(net, &sluice_hook_ops[i]);
+	sluice_hooks_set(net, 0);
 }

@@ -82,7 +82,7 @@ MODULE_PARM_DESC(queue_num, "NFQUEUE number an agent gets unless it asks for one
 /* hooks=in,out,forward (default all), or "all". */
 unsigned int sluice_hooks_mask __read_mostly = SLUICE_HOOK_ALL;
 
-static int sluice_hooks_set(const char *val, const struct kernel_param *kp)
+static int sluice_hooks_param_set(const char *val, const struct kernel_param *kp)
 {
 	char *buf, *s, *tok;
 	unsigned int mask = 0;
@@ -111,7 +111,7 @@ static int sluice_hooks_set(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
-static int sluice_hooks_get(char *buf, const struct kernel_param *kp)
+static int sluice_hooks_param_get(char *buf, const struct kernel_param *kp)
 {
 	unsigned int m = sluice_hooks_mask;
 
@@ -122,12 +122,12 @@ static int sluice_hooks_get(char *buf, const struct kernel_param *kp)
 }
 
 static const struct kernel_param_ops sluice_hooks_ops = {
-	.set = sluice_hooks_set,
-	.get = sluice_hooks_get,
+	.set = sluice_hooks_param_set,
+	.get = sluice_hooks_param_get,
 };
 
 module_param_cb(hooks, &sluice_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(hooks, "comma list of in,out,forward (default all)");
+MODULE_PARM_DESC(hooks, "comma list of in,out,forward (default all) for each namespace; sluicectl set hooks changes one namespace");
 
 u32 sluice_mark_mask __read_mostly = SLUICE_MARK_MASK_DEFAULT;
 module_param_named(mark_mask, sluice_mark_mask, uint, 0444);

@@ -34,7 +34,7 @@ static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
 	    nla_put_u8(msg, SLUICE_A_FAIL_MODE, READ_ONCE(sluice_fail_mode)) ||
 	    nla_put_u32(msg, SLUICE_A_WATCHDOG_MS,
 			READ_ONCE(sluice_watchdog_ms)) ||
-	    nla_put_u32(msg, SLUICE_A_HOOKS, sluice_hooks_mask) ||
+	    nla_put_u32(msg, SLUICE_A_HOOKS, READ_ONCE(sn->hooks)) ||
 	    nla_put_u32(msg, SLUICE_A_MARK_MASK, sluice_mark_mask))
 		return -EMSGSIZE;
 	return 0;
@@ -179,17 +179,30 @@ static int sluice_cmd_get_config(struct sk_buff *skb, struct genl_info *info)
 /*
  * fail_mode and watchdog_ms are the module's, shared by every namespace:
  * GENL_ADMIN_PERM asks for CAP_NET_ADMIN in the initial user namespace,
- * so a container cannot loosen them for the host.
+ * so a container cannot loosen them for the host. Hooks are the caller's
+ * namespace's own.
  */
 static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
+	int err;
 
-	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_HOOKS] ||
-	    a[SLUICE_A_MARK_MASK]) {
+	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_MARK_MASK]) {
 		GENL_SET_ERR_MSG(info,
-				 "queue, hooks and mark mask are fixed at module load");
+				 "queue and mark mask are fixed at module load");
 		return -EOPNOTSUPP;
+	}
+	if (a[SLUICE_A_HOOKS]) {
+		u32 hooks = nla_get_u32(a[SLUICE_A_HOOKS]);
+
+		if (!hooks) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[SLUICE_A_HOOKS],
+					    "at least one hook is needed");
+			return -EINVAL;
+		}
+		err = sluice_hooks_set(genl_info_net(info), hooks);
+		if (err)
+			return err;
 	}
 	if (a[SLUICE_A_FAIL_MODE])
 		WRITE_ONCE(sluice_fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));

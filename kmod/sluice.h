@@ -80,7 +80,8 @@ struct sluice_net {
 
 	struct timer_list watchdog;
 	struct sluice_stats __percpu *stats;
-	bool hooks_registered;
+	/* SLUICE_HOOK_* registered here, changed under sluice_hooks_mutex */
+	unsigned int hooks;
 };
 
 /*
@@ -106,6 +107,7 @@ static inline struct sluice_net *sluice_pernet(const struct net *net)
 
 /* hooks.c */
 int sluice_hooks_register(struct net *net);
+int sluice_hooks_set(struct net *net, unsigned int mask);
 void sluice_hooks_unregister(struct net *net);
 
 /* watchdog.c */

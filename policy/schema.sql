@@ -1,4 +1,4 @@
--- sluice policy database, schema version 1 (PRAGMA user_version).
+-- sluice policy database, schema version 2 (PRAGMA user_version).
 --
 -- sluiced decides allow or deny for every new flow from this file. Edit it
 -- with the plain sqlite3 CLI while the filter runs; a committed change is in
@@ -179,4 +179,134 @@ WHEN EXISTS (SELECT 1 FROM settings WHERE key = NEW.key)
 BEGIN
 	UPDATE settings SET value = NEW.value WHERE key = NEW.key;
 	SELECT RAISE(IGNORE);
+END;
+
+-- @@ schema version 2 @@
+-- Everything from the line above to the end of the file came with schema
+-- version 2: sluiced brings a version 1 file up to date by running exactly
+-- this part (after saving the file as PATH.bak-v1). Keep it that way: a
+-- change to the schema appends a new part with a new marker.
+
+CREATE TABLE lists (
+	-- A named blocklist (or allowlist) of domain patterns, the patterns in
+	-- list_domains. A list acts as one rule whose only condition is "the
+	-- flow's name matches one of the list's patterns". Lists and rules
+	-- form one first-match order: lower priority first; on equal priority
+	-- every rule goes before every list (a hand-written exception at the
+	-- default priority beats an imported list); lists among themselves by
+	-- id. A flow whose name is unknown never matches a list.
+	id       INTEGER PRIMARY KEY,
+	name     TEXT NOT NULL UNIQUE,           -- what people and sluicectl import --list call it
+	action   TEXT NOT NULL DEFAULT 'deny',   -- 'allow' | 'deny'
+	priority INTEGER NOT NULL DEFAULT 100,   -- lower first, as rules.priority
+	enabled  INTEGER NOT NULL DEFAULT 1,     -- 1 in force, 0 ignored
+	source   TEXT,                           -- where the list came from (a URL, a file), for people
+	comment  TEXT,                           -- free text for people
+	CONSTRAINT "lists.name: must be a non-empty name such as 'ads'"
+		CHECK (typeof(name) = 'text' AND trim(name) != ''),
+	CONSTRAINT "lists.action: must be 'allow' or 'deny'"
+		CHECK (action IN ('allow', 'deny')),
+	CONSTRAINT "lists.priority: must be an integer (lower runs first)"
+		CHECK (typeof(priority) = 'integer'),
+	CONSTRAINT "lists.enabled: must be 1 (in force) or 0 (ignored)"
+		CHECK (enabled IN (0, 1))
+);
+
+CREATE TABLE list_domains (
+	-- One pattern of one list a row: 'ads.example.com' is that name
+	-- exactly, '*.ads.example.com' any name below it (not itself), as
+	-- rules.domain. Stored in lower case without a trailing dot, so that
+	-- a name is in a list once: INSERT INTO list_domains refuses
+	-- 'Ads.Example.COM.', while the list_import view below (and sluicectl
+	-- import) turn it into 'ads.example.com' and skip patterns the list
+	-- has already. No trigger normalises here: a trigger costs a few
+	-- microseconds a row, which a million-name import feels.
+	-- Names are ASCII: write an internationalised name in its A-label
+	-- (xn--) form; sluice does not convert Unicode.
+	list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+	domain  TEXT NOT NULL,
+	PRIMARY KEY (list_id, domain),
+	CONSTRAINT "list_domains.domain: is not ASCII; write an internationalised name in its A-label form, e.g. xn--bcher-kva.example"
+		CHECK (typeof(domain) != 'text' OR length(CAST(domain AS BLOB)) = length(domain)),
+	CONSTRAINT "list_domains.domain: must be a lower-case DNS name without a trailing dot, such as ads.example.com, or *.ads.example.com for any name below it (the list_import view normalises)"
+		CHECK (typeof(domain) = 'text' AND length(domain) BETWEEN 1 AND 253
+		       AND domain NOT GLOB '*[^a-z0-9.*_-]*' AND domain NOT GLOB '*..*'
+		       AND domain NOT GLOB '.*' AND domain NOT GLOB '*.'
+		       AND substr(domain, CASE WHEN domain GLOB '[*].?*' THEN 3 ELSE 1 END)
+			   NOT GLOB '*[*]*'),
+	CONSTRAINT "list_domains.domain: a label (the text between two dots) is longer than 63 bytes"
+		CHECK (domain NOT GLOB '*' || replace(printf('%.64c', '?'), '?', '[^.]') || '*')
+) WITHOUT ROWID;
+
+-- The sqlite3 CLI does not enforce REFERENCES unless PRAGMA foreign_keys=1,
+-- so these two keep list_domains tied to lists without it.
+CREATE TRIGGER list_domains_check_list BEFORE INSERT ON list_domains
+WHEN NOT EXISTS (SELECT 1 FROM lists WHERE id = NEW.list_id)
+ AND NOT (SELECT ignore_check_constraints FROM pragma_ignore_check_constraints)
+BEGIN
+	SELECT RAISE(ABORT, 'list_domains.list_id: no list has this id; create the list in lists first, or insert through the list_import view');
+END;
+
+CREATE TRIGGER lists_delete_domains AFTER DELETE ON lists
+BEGIN
+	DELETE FROM list_domains WHERE list_id = OLD.id;
+END;
+
+-- Importing with the plain sqlite3 CLI. Inserting (list, domain) into
+-- this view creates the list when no list has that name (action 'deny',
+-- priority 100: UPDATE lists afterwards to change them) and files the
+-- domain into it, in lower case without a trailing dot, unless the list
+-- has it already. domain may also be a whole line of a hosts
+-- file or of a plain domain list: '0.0.0.0 ads.example.com  # comment'
+-- files ads.example.com (every name after the address, when there are
+-- several); comments, blank lines, and localhost-style names are ignored.
+-- A bad name stops only its own row: .import reports the file's line
+-- number and goes on with the next.
+--
+--   A CSV file of list,domain rows:
+--     sqlite3 policy.db ".import --csv ads.csv list_import"
+--
+--   A hosts file or one-name-a-line list, all into the list 'ads' (in
+--   its default mode .import splits columns at '|'; lines holding one
+--   are reported and their extra columns dropped):
+--     sed 's/^/ads|/' hosts.txt | sqlite3 policy.db ".import /dev/stdin list_import"
+--
+-- `sluicectl import --list ads hosts.txt` does the same faster and reports
+-- the bad lines in one summary.
+CREATE VIEW list_import(list, domain) AS SELECT NULL, NULL WHERE 0;
+
+CREATE TRIGGER list_import_row INSTEAD OF INSERT ON list_import
+BEGIN
+	SELECT RAISE(ABORT, 'list_import.list: must name the list to file the domain into, e.g. ''ads''')
+	 WHERE typeof(NEW.list) != 'text' OR trim(NEW.list) = '';
+	SELECT RAISE(ABORT, 'list_import.domain: contains a double quote, a backslash or a control character, so it is no domain name')
+	 WHERE NEW.domain GLOB '*["\]*'
+	    OR NEW.domain GLOB '*[' || char(1) || '-' || char(8) || char(11, 12) ||
+			       char(14) || '-' || char(31) || char(127) || ']*';
+	INSERT INTO lists(name)
+	SELECT trim(NEW.list)
+	 WHERE NOT EXISTS (SELECT 1 FROM lists WHERE name = trim(NEW.list));
+	INSERT INTO list_domains(list_id, domain)
+	SELECT l.id, lower(CASE WHEN w.value GLOB '*.' THEN substr(w.value, 1, length(w.value) - 1)
+				ELSE w.value END)
+	  FROM lists AS l,
+	       (SELECT CASE WHEN first GLOB '*:*'
+			      OR (first GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*'
+				  AND first NOT GLOB '*[^0-9.]*')
+			    THEN rest ELSE line END AS names
+		  FROM (SELECT line,
+			       substr(line, 1, instr(line || ' ', ' ') - 1) AS first,
+			       substr(line, instr(line || ' ', ' ') + 1) AS rest
+			  FROM (SELECT trim(CASE WHEN instr(l0, '#') > 0
+						 THEN substr(l0, 1, instr(l0, '#') - 1)
+						 ELSE l0 END) AS line
+				  FROM (SELECT replace(replace(replace(ifnull(NEW.domain, ''),
+						char(9), ' '), char(13), ' '), char(10), ' ') AS l0)))) AS x,
+	       json_each('["' || replace(x.names, ' ', '","') || '"]') AS w
+	 WHERE l.name = trim(NEW.list)
+	   AND w.value != ''
+	   AND lower(rtrim(w.value, '.')) NOT IN ('localhost', 'localhost.localdomain',
+		'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback', 'ip6-localnet',
+		'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0')
+	ON CONFLICT DO NOTHING;
 END;

@@ -36,6 +36,17 @@ check "sluicectl status says enforcing" \
 	sh -c "ip netns exec $NS_CLIENT $SLUICECTL status | grep -q enforcing"
 check "sluicectl status --json is valid JSON" \
 	sh -c "ip netns exec $NS_CLIENT $SLUICECTL status --json | python3 -m json.tool"
+check "sluicectl set hooks forward: the client's own traffic is not filtered" \
+	in_ns "$NS_CLIENT" "$SLUICECTL" set hooks forward
+s3=$(sluice_stat "$NS_CLIENT" seen)
+check "a new flow of the client passes" \
+	connects "$NS_CLIENT" "http://$SERVER4:8080/"
+check "without reaching a sluice hook (seen stayed at $s3)" \
+	[ "$(sluice_stat "$NS_CLIENT" seen)" -eq "$s3" ]
+check "sluicectl set hooks all restores it" \
+	in_ns "$NS_CLIENT" "$SLUICECTL" set hooks in,out,forward
+check "sluicectl set hooks with nothing valid is refused" \
+	sh -c "! ip netns exec $NS_CLIENT $SLUICECTL set hooks none"
 check "SIGTERM stops the agent with status 0" agent_stop
 check "the namespace has no agent after it left" \
 	wait_mode "$NS_CLIENT" no-agent

@@ -48,7 +48,8 @@ policy_init "$WORK/server.db" "
 INSERT INTO rules(action, direction, proto, src, dst_port)
   VALUES ('deny', 'in', 'tcp', '$CLIENT4/32', '9000');"
 
-check "client agent enforcing" agent_start "$NS_CLIENT" "$WORK/client.db"
+check "client agent enforcing" agent_start "$NS_CLIENT" "$WORK/client.db" \
+	--log-db "$WORK/decisions.db"
 CLIENT_AGENT=$AGENT_PID
 check "server agent enforcing" agent_start "$NS_SERVER" "$WORK/server.db"
 
@@ -75,6 +76,12 @@ check "enabling a lower-priority allow rule wins over the deny (first match)" \
 
 kill -TERM "$CLIENT_AGENT"
 check "client agent stops with status 0" wait "$CLIENT_AGENT"
+check "the decision log holds the denied v4 8081 flow with its rule" \
+	[ "$(sqlite3 "$WORK/decisions.db" "SELECT count(*) FROM decisions WHERE action = 'deny' AND dport = 8081 AND rule_id IS NOT NULL")" -ge 1 ]
+check "and allowed flows with the default action (rule_id NULL)" \
+	[ "$(sqlite3 "$WORK/decisions.db" "SELECT count(*) FROM decisions WHERE action = 'allow' AND rule_id IS NULL")" -ge 1 ]
+check "the decision log is in WAL mode" \
+	[ "$(sqlite3 "$WORK/decisions.db" "PRAGMA journal_mode")" = wal ]
 check "server agent stops with status 0" agent_stop
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/dns.h"
+#include "agent/packet.h"
+#include "agent/sni.h"
+#include "agent/verdict.h"
+
+/* Entries of the name cache: about 4.6 MiB. */
+#define NAMECACHE_SLOTS	8192
+
+int sluice_verdict_init(struct sluice_verdict_ctx *v,
+			struct sluice_policy_loader *loader,
+			struct sluice_log *log, char *err, size_t errlen)
+{
+	memset(v, 0, sizeof(*v));
+	v->loader = loader;
+	v->log = log;
+	if (sluice_namecache_init(&v->names, NAMECACHE_SLOTS) < 0) {
+		snprintf(err, errlen, "out of memory for the DNS name cache");
+		return -1;
+	}
+	if (sluice_inject_open(&v->inject, err, errlen) < 0) {
+		sluice_namecache_free(&v->names);
+		return -1;
+	}
+	return 0;
+}
+
+void sluice_verdict_free(struct sluice_verdict_ctx *v)
+{
+	sluice_inject_close(&v->inject);
+	sluice_namecache_free(&v->names);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct sluice_decision judge(struct sluice_verdict_ctx *v,
+				    const struct sluice_policy *pol,
+				    struct sluice_flow *f)
+{
+	struct sluice_decision d = sluice_policy_match(pol, f);
+
+	if (v->log)
+		sluice_log_push(v->log, f, &d);
+	if (d.allow)
+		atomic_fetch_add(&v->allowed, 1);
+	else
+		atomic_fetch_add(&v->denied, 1);
+	return d;
+}
+
+/* The transport payload of the queued packet, or NULL when it has none. */
+static const uint8_t *payload_of(const struct sluice_packet *p, size_t *len)
+{
+	long off = sluice_packet_payload(p->data, p->len);
+
+	if (off < 0 || (size_t)off >= p->len)
+		return NULL;
+	*len = p->len - (size_t)off;
+	return p->data + off;
+}
+
+/* The DNS message in a payload: UDP as is, TCP after its length prefix. */
+static const uint8_t *dns_message(const struct sluice_packet *p,
+				  const uint8_t *pl, size_t plen, size_t *mlen)
+{
+	const uint8_t *msg;
+
+	if (p->flow.proto == IPPROTO_UDP) {
+		*mlen = plen;
+		return pl;
+	}
+	if (sluice_dns_tcp_message(pl, plen, &msg, mlen) != 0)
+		return NULL;
+	return msg;
+}
+
+static void sinkhole_query(struct sluice_verdict_ctx *v,
+			   const struct sluice_packet *p,
+			   const uint8_t *msg, size_t mlen)
+{
+	uint8_t out[SLUICE_DNS_NAME_WIRE_MAX + 64];
+	ssize_t n;
+
+	atomic_fetch_add(&v->sinkholed, 1);
+	if (p->flow.proto == IPPROTO_TCP) {
+		/* The stream is refused at once; nothing else reaches it. */
+		sluice_inject_tcp_reset(&v->inject, p->data, p->len);
+		return;
+	}
+	n = sluice_dns_build_sinkhole(msg, mlen,
+				      atomic_load(&v->sinkhole_null) ?
+				      SLUICE_DNS_SINKHOLE_NULL :
+				      SLUICE_DNS_SINKHOLE_NXDOMAIN,
+				      out, sizeof(out));
+	if (n > 0)
+		sluice_inject_udp(&v->inject, p->data, p->len, out, (size_t)n, 1);
+}
+
+/* A query on its way out: the name is judged before it leaves. */
+static int dns_query(struct sluice_verdict_ctx *v,
+		     const struct sluice_policy *pol, struct sluice_packet *p,
+		     const uint8_t *msg, size_t mlen)
+{
+	struct sluice_dns_query q;
+	struct sluice_decision d;
+	int rc = sluice_dns_parse_query(msg, mlen, &q);
+
+	p->flow.domain = rc == 0 ? q.qname : NULL;
+	d = judge(v, pol, &p->flow);
+	p->flow.domain = NULL;
+	if (d.allow || rc == -1)
+		return d.allow ? SLUICE_Q_PASS : SLUICE_Q_DROP;
+	sinkhole_query(v, p, msg, mlen);
+	return SLUICE_Q_DROP;
+}
+
+/*
+ * Write a query for the question of answer @a (QR clear, no records) into
+ * @out, so that the sinkhole for it can be built. Returns its length or 0.
+ */
+static size_t question_of(const struct sluice_dns_answer *a, uint8_t *out,
+			  size_t outlen)
+{
+	const char *name = a->names[0];
+	size_t n = 12;
+
+	if (outlen < 12 + strlen(name) + 2 + 4)
+		return 0;
+	memset(out, 0, 12);
+	out[0] = (uint8_t)(a->id >> 8);
+	out[1] = (uint8_t)a->id;
+	out[2] = (uint8_t)((a->flags & ~SLUICE_DNS_FLAG_QR) >> 8) & 0x79;
+	out[3] = (uint8_t)a->flags & 0x10;
+	out[5] = 1;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, name, l);
+		n += l;
+		name += l + (dot ? 1 : 0);
+	}
+	out[n++] = 0;
+	out[n++] = (uint8_t)(a->qtype >> 8);
+	out[n++] = (uint8_t)a->qtype;
+	out[n++] = (uint8_t)(a->qclass >> 8);
+	out[n++] = (uint8_t)a->qclass;
+	return n;
+}
+
+/*
+ * An answer on its way to the client: every name of its chain is judged
+ * (a CNAME may lead to a denied name); a denied chain is replaced by the
+ * sinkhole, an allowed one teaches the cache its addresses.
+ */
+static int dns_answer(struct sluice_verdict_ctx *v,
+		      const struct sluice_policy *pol, struct sluice_packet *p,
+		      const uint8_t *msg, size_t mlen)
+{
+	static struct sluice_dns_answer a;	/* verdict thread only */
+	uint8_t q[SLUICE_DNS_NAME_WIRE_MAX + 16], out[SLUICE_DNS_NAME_WIRE_MAX + 64];
+	uint64_t now = now_ms();
+	unsigned int i;
+	ssize_t n;
+	size_t ql;
+
+	if (sluice_dns_parse_answer(msg, mlen, &a) != 0)
+		return SLUICE_Q_PASS;
+	for (i = 0; i < a.n_names; i++) {
+		struct sluice_decision d;
+
+		p->flow.domain = a.names[i];
+		d = sluice_policy_match(pol, &p->flow);
+		p->flow.domain = NULL;
+		if (d.allow)
+			continue;
+		atomic_fetch_add(&v->sinkholed, 1);
+		if (p->flow.proto == IPPROTO_TCP)
+			return SLUICE_Q_DENY;
+		ql = question_of(&a, q, sizeof(q));
+		n = ql ? sluice_dns_build_sinkhole(q, ql,
+				atomic_load(&v->sinkhole_null) ?
+				SLUICE_DNS_SINKHOLE_NULL :
+				SLUICE_DNS_SINKHOLE_NXDOMAIN, out, sizeof(out)) : -1;
+		if (n > 0)
+			sluice_inject_udp(&v->inject, p->data, p->len, out,
+					  (size_t)n, 0);
+		return SLUICE_Q_DROP;
+	}
+	for (i = 0; i < a.n_addrs; i++)
+		sluice_namecache_put(&v->names, a.addrs[i].family,
+				     a.addrs[i].addr, a.names[0],
+				     a.names[a.addrs[i].name], a.addrs[i].ttl,
+				     now);
+	return SLUICE_Q_PASS;
+}
+
+static int is_dns(const struct sluice_flow *f)
+{
+	return f->dport == 53 &&
+	       (f->proto == IPPROTO_UDP || f->proto == IPPROTO_TCP);
+}
+
+/* Does this flow wait for its first payload to be named? */
+static int wants_name(const struct sluice_policy *pol,
+		      const struct sluice_flow *f)
+{
+	return f->proto == IPPROTO_TCP && (f->dport == 443 || f->dport == 80) &&
+	       sluice_policy_domain_count(pol) > 0;
+}
+
+static int decided(struct sluice_decision d)
+{
+	return d.allow ? SLUICE_Q_ALLOW : SLUICE_Q_DENY;
+}
+
+int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
+{
+	struct sluice_verdict_ctx *v = ctx;
+	const struct sluice_policy *pol = sluice_policy_loader_current(v->loader);
+	const struct sluice_namecache_entry *e;
+	struct sluice_flow *f = &p->flow;
+	char name[SLUICE_DNS_NAME_BUF];
+	struct sluice_decision d;
+	const uint8_t *pl, *msg;
+	size_t plen = 0, mlen;
+	int rc;
+
+	atomic_fetch_add(&v->answered, 1);
+	if (!pol)
+		return SLUICE_Q_PASS;
+
+	if (is_dns(f)) {
+		pl = payload_of(p, &plen);
+		msg = pl ? dns_message(p, pl, plen, &mlen) : NULL;
+		if (!msg)
+			return SLUICE_Q_PASS;	/* handshake, or more to come */
+		return p->reply ? dns_answer(v, pol, p, msg, mlen) :
+				  dns_query(v, pol, p, msg, mlen);
+	}
+
+	/*
+	 * The flow's own name (TLS SNI, HTTP Host) is the most precise one:
+	 * on 80 and 443 wait for it while domain rules exist. Whatever names
+	 * the address was resolved from must allow the flow too.
+	 */
+	if (wants_name(pol, f)) {
+		pl = p->reply ? NULL : payload_of(p, &plen);
+		if (!pl)
+			return SLUICE_Q_PASS;	/* the hello is yet to come */
+		rc = f->dport == 443 ? sluice_tls_sni(pl, plen, name, sizeof(name)) :
+				       sluice_http_host(pl, plen, name, sizeof(name));
+		if (rc == SLUICE_SNI_FOUND || (rc == SLUICE_SNI_ECH && name[0])) {
+			atomic_fetch_add(&v->named, 1);
+			f->domain = name;
+		}
+	}
+	e = sluice_namecache_get(&v->names, f->family, f->dst, now_ms());
+	if (e) {
+		const char *names[3] = { f->domain, e->qname, e->owner };
+		int i;
+
+		atomic_fetch_add(&v->named, 1);
+		for (i = 0; i < 3; i++) {
+			if (!names[i] || (i == 2 && !strcmp(e->owner, e->qname)))
+				continue;
+			f->domain = names[i];
+			d = judge(v, pol, f);
+			if (!d.allow)
+				break;
+		}
+		f->domain = NULL;
+		return decided(d);
+	}
+	d = judge(v, pol, f);
+	f->domain = NULL;
+	return decided(d);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the agent answers for one queued packet: the policy's decision,
+ * with the flow's name when one can be known. Names come from where they
+ * cross the wire, whatever program or resolver is involved:
+ *
+ *  - DNS (UDP or TCP port 53, to any server): a query is matched against
+ *    the domain rules before it leaves; a denied one is dropped and the
+ *    client gets a sinkhole answer at once (NXDOMAIN, or 0.0.0.0 / ::
+ *    when settings.sinkhole = 'null'); over TCP it gets a reset. Answers
+ *    that are let through teach the name cache which names each address
+ *    was resolved from (the question and the CNAME chain); an answer whose
+ *    chain reaches a denied name is replaced by the sinkhole too. DNS
+ *    flows are never decided in conntrack, so that every query and answer
+ *    of them comes here.
+ *  - A connection to an address the cache knows is matched with its names.
+ *  - Otherwise, for TCP to ports 80 and 443 while the policy has domain
+ *    rules, the flow stays undecided until its first payload, and the
+ *    TLS ClientHello's SNI or the HTTP Host header names it.
+ *
+ * Runs in the verdict thread only: nothing here locks or allocates.
+ */
+#ifndef SLUICE_VERDICT_H
+#define SLUICE_VERDICT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "agent/decision_log.h"
+#include "agent/inject.h"
+#include "agent/namecache.h"
+#include "agent/policy.h"
+#include "agent/queue.h"
+
+struct sluice_verdict_ctx {
+	struct sluice_policy_loader *loader;
+	struct sluice_log *log;		/* NULL: no decision log */
+	struct sluice_namecache names;
+	struct sluice_inject inject;
+	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
+	atomic_uint_fast64_t answered;	/* every queued packet */
+	atomic_uint_fast64_t allowed, denied, sinkholed, named;
+};
+
+/* 0, or -1 with one sentence in @err. */
+int sluice_verdict_init(struct sluice_verdict_ctx *v,
+			struct sluice_policy_loader *loader,
+			struct sluice_log *log, char *err, size_t errlen);
+void sluice_verdict_free(struct sluice_verdict_ctx *v);
+
+/* The sluice_decide_fn of the queue engine; @ctx is the verdict context. */
+int sluice_verdict_decide(void *ctx, struct sluice_packet *p);
+
+#endif

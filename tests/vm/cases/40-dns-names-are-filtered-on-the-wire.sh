@@ -1,0 +1,89 @@
+#!/bin/sh
+# Names are filtered where they cross the wire, whatever resolver is
+# asked: a denied name gets NXDOMAIN at once from two different resolvers
+# and over IPv6, DNS over TCP is refused at once, an address learned from
+# a name that is denied later is refused, and a TLS client that uses no
+# DNS at all is judged by the SNI of its ClientHello.
+#
+#   client (sluiced) --- router (dnsmasq #2) --- server (dnsmasq #1,
+#                                                 HTTP, TLS on .4)
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/vm/agent.sh
+. "$(dirname "$0")/../agent.sh"
+
+# dig_status RESOLVER NAME [DIG-ARGS]: the status dig prints.
+dig_status() {
+	in_ns "$NS_CLIENT" dig +tries=1 +time=3 "@$1" "$2" ${3:+"$3"} 2>&1 |
+		sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+nxdomain() { [ "$(dig_status "$@")" = NXDOMAIN ]; }
+resolves_to() {
+	[ "$(in_ns "$NS_CLIENT" dig +short +tries=1 +time=3 "@$1" "$2")" = "$3" ]
+}
+# tcp_refused_fast: dig over TCP gets no answer and gives up within 2 s.
+tcp_refused_fast() {
+	_s=$(date +%s%N)
+	_out=$(in_ns "$NS_CLIENT" dig +tcp +tries=1 +time=5 "@$SERVER4" x.blocked.test 2>&1)
+	_ms=$((($(date +%s%N) - _s) / 1000000))
+	echo "$_out" | tail -n 3 >&2
+	echo "dig +tcp took $_ms ms" >&2
+	! echo "$_out" | grep -q "status: NOERROR" && [ "$_ms" -lt 2000 ]
+}
+dnsmasq_start() {
+	bg in_ns "$1" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+		--bind-interfaces --listen-address="$2" ${3:+--listen-address="$3"} \
+		--pid-file= --user=root --log-facility=- \
+		--address=/ok.test/"$SERVER4" --address=/blocked.test/"$SERVER4" \
+		--address=/evil.test/10.91.2.3 --address=/alias.test/"$SERVER4"
+}
+
+topo_up
+dmesg_mark
+ip -n "$NS_SERVER" addr add 10.91.2.3/24 dev veth3
+ip -n "$NS_SERVER" addr add 10.91.2.4/24 dev veth3
+http_server_start "$NS_SERVER" 8080
+dnsmasq_start "$NS_SERVER" "$SERVER4" "$SERVER6"
+dnsmasq_start "$NS_ROUTER" "$ROUTER4_C"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sluice.test \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.4:443 \
+	-cert "$WORK/cert.pem" -key "$WORK/key.pem"
+wait_listen "$NS_SERVER" 443
+
+check "sluice.ko loads" sluice_load
+policy_init "$WORK/policy.db" "
+INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked.test');"
+check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+
+check "an allowed name resolves through the server's resolver" \
+	eventually 30 resolves_to "$SERVER4" ok.test "$SERVER4"
+check "a denied name gets NXDOMAIN from the server's resolver" \
+	nxdomain "$SERVER4" ads.blocked.test
+check "and from the router's, a different resolver" \
+	nxdomain "$ROUTER4_C" ads.blocked.test
+check "and over IPv6" nxdomain "$SERVER6" deep.ads.blocked.test
+check "and for AAAA questions" nxdomain "$SERVER4" ads.blocked.test AAAA
+check "the allowed name still resolves through the router's resolver" \
+	resolves_to "$ROUTER4_C" ok.test "$SERVER4"
+check "DNS over TCP for a denied name is refused at once" tcp_refused_fast
+
+check "evil.test resolves while it is allowed" \
+	resolves_to "$SERVER4" evil.test 10.91.2.3
+sqlite3 "$WORK/policy.db" "INSERT INTO rules(action, domain) VALUES ('deny', 'evil.test');"
+sleep 1
+check "TCP to the address learned from evil.test is refused once it is denied" \
+	refused "$NS_CLIENT" "http://10.91.2.3:8080/"
+check "while TCP to ok.test's address works" \
+	connects "$NS_CLIENT" "http://$SERVER4:8080/"
+
+check "TLS with an allowed SNI (no DNS involved) works" \
+	in_ns "$NS_CLIENT" curl -skf --max-time 5 -o /dev/null \
+	--resolve good.test:443:10.91.2.4 https://good.test/
+check "TLS with a denied SNI is refused" \
+	sh -c "! ip netns exec $NS_CLIENT curl -skf --max-time 3 -o /dev/null --resolve x.blocked.test:443:10.91.2.4 https://x.blocked.test/"
+check "SIGTERM stops the agent with status 0" agent_stop
+check "rmmod sluice" sluice_unload
+check "kernel log clean" dmesg_clean
+agent_log "$NS_CLIENT"
+tap_done
