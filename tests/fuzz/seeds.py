@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Write the seed corpora in tests/fuzz/corpus/<target>/ (run from anywhere).
+
+The seeds are small, valid or nearly valid inputs that get each fuzz target
+past its first checks; libFuzzer mutates from there. The TLS seeds are
+ClientHellos captured from openssl s_client and curl on loopback (the same
+bytes as the fixtures in agent/sni_test.c), given as files next to this
+script's corpus directory.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def name(n):
+    out = b""
+    for label in n.split(".") if n else []:
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def header(id_, flags, qd, an, ns, ar):
+    return struct.pack(">HHHHHH", id_, flags, qd, an, ns, ar)
+
+
+def query(qname, qtype, edns=False, id_=0x1234):
+    m = header(id_, 0x0100, 1, 0, 0, 1 if edns else 0)
+    m += name(qname) + struct.pack(">HH", qtype, 1)
+    if edns:
+        m += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    return m
+
+
+def rr(owner, rtype, ttl, rdata):
+    return owner + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+# dns_query_fuzz
+put("dns_query_fuzz", "a", query("www.example.com", 1))
+put("dns_query_fuzz", "aaaa-edns", query("Ads.Example.TEST", 28, edns=True))
+put("dns_query_fuzz", "root-ns", query("", 2))
+put("dns_query_fuzz", "https-idna", query("xn--bcher-kva.example", 65, edns=True))
+put("dns_query_fuzz", "tcp-framed", struct.pack(">H", len(query("t.test", 1))) + query("t.test", 1))
+
+# dns_answer_fuzz: compressed CNAME chain and addresses, NXDOMAIN, TC, and
+# queries (for the round trip).
+q = name("www.example.com") + struct.pack(">HH", 1, 1)
+cdn_off = 12 + len(q) + 12
+ans = header(0xBEEF, 0x8180, 1, 5, 0, 0) + q
+ans += rr(b"\xc0\x0c", 5, 300, name("cdn.example.net"))
+edge_off = len(ans) + 12
+ans += rr(struct.pack(">H", 0xC000 | cdn_off), 5, 60, b"\x04edge" + struct.pack(">H", 0xC000 | cdn_off))
+ans += rr(struct.pack(">H", 0xC000 | edge_off), 1, 20, bytes([192, 0, 2, 1]))
+ans += rr(struct.pack(">H", 0xC000 | edge_off), 1, 20, bytes([192, 0, 2, 2]))
+ans += rr(struct.pack(">H", 0xC000 | edge_off), 28, 30, bytes.fromhex("20010db8000000000000000000000001"))
+put("dns_answer_fuzz", "cname-chain", ans)
+put("dns_answer_fuzz", "truncated-tc", ans[:2] + b"\x83\x80" + ans[4:-10])
+put("dns_answer_fuzz", "nxdomain", header(7, 0x8183, 1, 0, 0, 0) + name("nx.test") + b"\0\1\0\1")
+put("dns_answer_fuzz", "query-a", query("ads.test", 1, edns=True))
+put("dns_answer_fuzz", "aaaa", header(8, 0x8180, 1, 1, 0, 0) + name("v6.test") + b"\0\x1c\0\1"
+    + rr(b"\xc0\x0c", 28, 60, bytes(16)))
+
+# sni_fuzz: captured hellos
+for f in ("hello-openssl", "hello-curl", "hello-openssl-nosni"):
+    src = os.path.join(CORPUS, "sni_fuzz", f)
+    if not os.path.exists(src):
+        raise SystemExit("missing captured hello " + src)
+with open(os.path.join(CORPUS, "sni_fuzz", "hello-curl"), "rb") as f:
+    hello = f.read()
+body = hello[5:]
+put("sni_fuzz", "hello-curl-50-byte-records",
+    b"".join(b"\x16\x03\x01" + struct.pack(">H", len(body[i:i + 50])) + body[i:i + 50]
+             for i in range(0, len(body), 50)))
+
+# http_host_fuzz
+put("http_host_fuzz", "get", b"GET / HTTP/1.1\r\nHost: www.example.com:8080\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n")
+put("http_host_fuzz", "absolute", b"GET http://u@abs.example:81/p HTTP/1.1\r\nHost: other.example\r\n\r\n")
+put("http_host_fuzz", "connect", b"CONNECT tunnel.example:443 HTTP/1.1\r\nhost: tunnel.example\r\n\r\n")
+put("http_host_fuzz", "http10-lf", b"POST /x HTTP/1.0\nContent-Length: 0\n\n")
+put("http_host_fuzz", "v6", b"GET / HTTP/1.1\r\nHOST:  [2001:db8::1]:80 \r\n\r\n")
+
+# packet_fuzz: IPv4 TCP SYN, IPv4 UDP DNS, IPv6 hop-by-hop + UDP, IPv6 fragment
+v4tcp = bytes.fromhex("450000281234400040060000" "0a000001" "0a000002"
+                      "9c4001bb000000010000000050021fff00000000")
+put("packet_fuzz", "v4-tcp-syn", v4tcp)
+dnsq = query("www.example.com", 1)
+udp = struct.pack(">HHHH", 40000, 53, 8 + len(dnsq), 0) + dnsq
+v4udp = bytes.fromhex("4500") + struct.pack(">H", 20 + len(udp)) + bytes.fromhex("000040004011000" "0") \
+    + bytes([10, 0, 0, 1, 10, 0, 0, 53]) + udp
+put("packet_fuzz", "v4-udp-dns", v4udp)
+src6 = bytes.fromhex("fd000000000000000000000000000001")
+dst6 = bytes.fromhex("fd000000000000000000000000000002")
+hbh = bytes([17, 0, 1, 4, 0, 0, 0, 0])
+udp6 = struct.pack(">HHHH", 5353, 53, 8, 0)
+put("packet_fuzz", "v6-hbh-udp", bytes.fromhex("60000000") + struct.pack(">H", len(hbh) + 8) + bytes([0, 64])
+    + src6 + dst6 + hbh + udp6)
+frag = bytes([6, 0, 0, 0x10, 0, 0, 0, 1])
+put("packet_fuzz", "v6-frag-later", bytes.fromhex("60000000") + struct.pack(">H", 8 + 20) + bytes([44, 64])
+    + src6 + dst6 + frag + bytes(20))
+
+# cidr_fuzz
+for i, t in enumerate(["10.0.0.0/8", "192.0.2.1", "::/0", "2001:db8:ffff::1/33",
+                       "::ffff:192.0.2.1/128", "0.0.0.0/0"]):
+    put("cidr_fuzz", "c%d" % i, t.encode())
