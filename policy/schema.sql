@@ -310,3 +310,6 @@ BEGIN
 		'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0')
 	ON CONFLICT DO NOTHING;
 END;
+
+-- Last: a file made with "sqlite3 policy.db < schema.sql" is complete.
+PRAGMA user_version = 2;

@@ -38,7 +38,18 @@ agent_start() {
 		>>"$WORK/sluiced.$_ans.log" 2>&1 &
 	AGENT_PID=$!
 	_pids="$_pids $AGENT_PID"
-	wait_mode "$_ans" enforcing
+	_i=0
+	while [ $_i -lt 100 ]; do
+		[ "$(sluice_stat "$_ans" mode)" = enforcing ] && return 0
+		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
+			echo "sluiced exited before it was enforcing:" >&2
+			cat "$WORK/sluiced.$_ans.log" >&2
+			return 1
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	wait_mode "$_ans" enforcing 1
 }
 
 # agent_stop: SIGTERM the agent and wait; its exit status is returned.
