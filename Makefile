@@ -5,6 +5,9 @@
 # make test       run every test tier; last line "N passed, N failed"
 # make check      checkpatch --strict and sparse on the kernel module
 # make install    module, binaries, unit, schema (DESTDIR, PREFIX)
+# make deb        Debian packages in build/deb (dpkg-deb, no debhelper)
+# make dkms       add and build the module with DKMS for KREL
+# make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
 
 # The module is built against the running kernel's headers when they exist
 # (a user's host), otherwise against the newest installed linux-headers
@@ -33,7 +36,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm
+.PHONY: all module agent deps test check install clean bench unit kunit vm deb dkms lifecycle
 
 all: module agent
 
@@ -88,15 +91,60 @@ test: all $(UNIT_BINS)
 check:
 	sh scripts/check-kmod.sh "$(KDIR)"
 
-bench: all
+build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all build/domains_bench
 	sh tests/bench/run.sh
 
+# --- install, packages, DKMS, lifecycle tier --------------------------------
+# The version is the agent's; dkms.conf must carry the same.
+VERSION := $(shell sed -n 's/^\#define SLUICED_VERSION[^"]*"\(.*\)"/\1/p' agent/sluiced.c)
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+# systemd reads units from /usr/local/lib/systemd/system as well.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The module's own release (vermagic), not the headers' kernelrelease.
+MOD_KREL = $(shell modinfo -F vermagic kmod/sluice.ko 2>/dev/null | cut -d' ' -f1)
+DEB_OUT ?= build/deb
+
+# The module goes to /lib/modules/KREL/extra (below DKMS's updates/, which
+# wins when both exist); depmod runs unless staging into DESTDIR.
 install: all
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra modules_install
-	install -D -m 0755 agent/sluiced $(DESTDIR)$(PREFIX)/sbin/sluiced
-	install -D -m 0755 agent/sluicectl $(DESTDIR)$(PREFIX)/sbin/sluicectl
-	install -D -m 0644 policy/schema.sql $(DESTDIR)$(PREFIX)/share/sluice/schema.sql
-	install -D -m 0644 policy/default.sql $(DESTDIR)$(PREFIX)/share/sluice/default.sql
+	install -D -m 0644 kmod/sluice.ko $(DESTDIR)/lib/modules/$(MOD_KREL)/extra/sluice.ko
+	if [ -z "$(DESTDIR)" ]; then depmod -a $(MOD_KREL); fi
+	install -D -m 0755 agent/sluiced $(DESTDIR)$(SBINDIR)/sluiced
+	install -D -m 0755 agent/sluicectl $(DESTDIR)$(SBINDIR)/sluicectl
+	install -D -m 0755 packaging/sluice-upgrade-module $(DESTDIR)$(SBINDIR)/sluice-upgrade-module
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/sluiced.service.in > $(DESTDIR)$(UNITDIR)/sluiced.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sluiced.service
+	install -D -m 0644 policy/schema.sql $(DESTDIR)$(DATADIR)/sluice/schema.sql
+	install -D -m 0644 policy/default.sql $(DESTDIR)$(DATADIR)/sluice/default.sql
+	install -D -m 0644 README.md $(DESTDIR)$(DATADIR)/doc/sluice/README.md
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# make deb: build/deb/sluice_VERSION_amd64.deb (agent, unit, DKMS source)
+# and sluice-modules-KREL_VERSION_amd64.deb (the module prebuilt).
+deb: all
+	sh packaging/deb/build.sh $(DEB_OUT) $(VERSION)
+
+# make dkms: register this tree's module with DKMS and build it for the
+# running kernel (then: dkms install sluice/VERSION).
+dkms:
+	@grep -q '^PACKAGE_VERSION="$(VERSION)"' dkms.conf || { echo "dkms.conf: PACKAGE_VERSION is not $(VERSION)" >&2; exit 1; }
+	rm -rf /usr/src/sluice-$(VERSION)
+	mkdir -p /usr/src/sluice-$(VERSION)/kmod /usr/src/sluice-$(VERSION)/uapi
+	cp Makefile Kbuild dkms.conf /usr/src/sluice-$(VERSION)/
+	cp kmod/Kbuild kmod/*.h $(filter-out %.mod.c,$(wildcard kmod/*.c)) /usr/src/sluice-$(VERSION)/kmod/
+	cp uapi/*.h /usr/src/sluice-$(VERSION)/uapi/
+	dkms status -m sluice -v $(VERSION) | grep -q . || dkms add -m sluice -v $(VERSION)
+	dkms build -m sluice -v $(VERSION) -k $(KREL)
+
+# The lifecycle tier: systemd as PID 1 in a debootstrapped Debian under
+# qemu; the .deb installed with dpkg -i, restarted, upgraded, stopped.
+lifecycle: all
+	sh tests/lifecycle/run.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

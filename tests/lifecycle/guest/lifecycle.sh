@@ -1,0 +1,282 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The lifecycle test, run by systemd (PID 1) inside the VM as the unit
+# sluice-lifecycle.service. It uses sluice the way a user does: dpkg -i,
+# systemctl, sqlite3, kill, and keeps connections coming all along.
+#
+# Hosts are network namespaces; the VM's own namespace, where systemd runs
+# sluiced, is the router between them (the VM has no network card, so no
+# packet can leave it):
+#
+#  +-----------------+      +-----------------------------------+      +-----------------+
+#  | sl-client       |      | the VM's namespace: sluiced here  |      | sl-server       |
+#  | veth0           |------| veth1             veth2           |------| veth3           |
+#  | 10.91.1.2/24    |      | 10.91.1.1/24      10.91.2.1/24    |      | 10.91.2.2/24    |
+#  | fd00:91:1::2/64 |      | fd00:91:1::1/64   fd00:91:2::1/64 |      | fd00:91:2::2/64 |
+#  +-----------------+      +-----------------------------------+      +-----------------+
+#
+# Port 8080 is allowed, 8081 denied by a rule added with sqlite3.
+# Output: TAP in /mnt/lifecycle/results/lifecycle.tap; "done" is written
+# last, so the host trusts nothing from a guest that died half-way.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LC_ALL=C.UTF-8 HOME=/root
+P=/mnt/lifecycle
+RES=$P/results
+# shellcheck disable=SC1091
+. "$P/env"
+WORK=$(mktemp -d)
+exec 3>"$RES/lifecycle.tap" 2>"$RES/lifecycle.err"
+DB=/var/lib/sluice/policy.db
+
+n=0
+nfailed=0
+tap_ok() { n=$((n + 1)); echo "ok $n - $*" >&3; echo "ok $n - $*"; }
+tap_not_ok() {
+	n=$((n + 1))
+	nfailed=$((nfailed + 1))
+	echo "not ok $n - $*" >&3
+	echo "not ok $n - $*"
+}
+diag() { echo "# $*" >&3; }
+check() {
+	_d=$1
+	shift
+	read -r _up _ </proc/uptime
+	echo "--- [$_up] $_d: $*" >&2
+	if "$@" >&2; then tap_ok "$_d"; else tap_not_ok "$_d"; return 1; fi
+}
+# require DESCRIPTION COMMAND...: a check the rest depends on; when it
+# fails, what systemd knows is logged and the run ends here.
+require() {
+	check "$@" && return 0
+	systemctl status --no-pager sluiced.service >&2
+	journalctl -u sluiced.service --no-pager -o short-monotonic >&2
+	finish
+}
+in_ns() { _ns=$1; shift; ip netns exec "$_ns" "$@"; }
+eventually() {
+	_n=$1
+	shift
+	_i=0
+	while [ $_i -lt "$_n" ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	"$@"
+}
+mode() { awk '$1 == "mode" { print $2 }' /proc/net/sluice 2>/dev/null; }
+mode_is() { [ "$(mode)" = "$1" ] || { echo "mode is '$(mode)', not '$1'" >&2; return 1; }; }
+connects() { in_ns sl-client curl -sf --max-time 3 -o /dev/null "http://$1/"; }
+refused() { ! in_ns sl-client curl -sf --max-time 2 -o /dev/null "http://$1/"; }
+main_pid() { systemctl show -p MainPID --value sluiced.service; }
+prop() { systemctl show -p "$1" --value sluiced.service; }
+# TCP segments retransmitted in NS: a queued SYN that was lost shows here.
+retrans() {
+	in_ns "$1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+		else print $c["RetransSegs"] }' /proc/net/snmp
+}
+retrans_all() { echo $(($(retrans sl-client) + $(retrans sl-server))); }
+# SYNs the client sent again: the first packet of a flow is the one the
+# module queues, so a queued packet that was lost shows here.
+syn_retrans() {
+	in_ns sl-client awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+		else print $c["TCPSynRetrans"] }' /proc/net/netstat
+}
+
+flows_start() {
+	rm -f "$WORK/flows.stop"
+	echo "0 0" >"$WORK/flows.counts"
+	in_ns sl-client python3 "$P/flows.py" "$WORK/flows.stop" "$WORK/flows.counts" \
+		"$@" 2>"$WORK/flows.err" &
+	flows_pid=$!
+}
+flows_pid=""
+flows_stop() {
+	touch "$WORK/flows.stop"
+	[ -n "$flows_pid" ] && wait "$flows_pid"
+	flows_pid=""
+}
+flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo "$_ok"; }
+flows_failed() { read -r _ _f <"$WORK/flows.counts"; echo "$_f"; }
+flows_wait_more() {
+	_goal=$(($(flows_ok) + $1))
+	_i=0
+	while [ "$(flows_ok)" -lt "$_goal" ]; do
+		[ $_i -ge 300 ] && { echo "traffic stalled at $(flows_ok)" >&2; return 1; }
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+no_failures() {
+	[ "$(flows_failed)" -eq 0 ] || { cat "$WORK/flows.err" >&2; return 1; }
+}
+dmesg_clean() {
+	! dmesg | grep -E 'Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|refcount_t|list_(add|del) corruption' >&2
+}
+# build_id_loaded / build_id_file: which sluice.ko is in the kernel.
+build_id_loaded() {
+	od -An -tx1 -v -j16 /sys/module/sluice/notes/.note.gnu.build-id | tr -d ' \n'
+}
+loaded_is_file() {
+	od -An -tx1 -v "$1" | tr -d ' \n' | grep -q "$(build_id_loaded)"
+}
+
+finish() {
+	flows_stop 2>/dev/null
+	diag "journal of sluiced:"
+	journalctl -u sluiced.service --no-pager -o short-monotonic 2>&1 |
+		tail -n 60 | sed 's/^/#   /' >&3
+	echo "lifecycle-guest: $n checks, $nfailed failed"
+	dmesg >"$RES/dmesg"
+	echo done >"$RES/done"
+	sync
+	exit 0
+}
+
+echo "lifecycle-guest: systemd $(systemctl --version | head -n 1 | cut -d' ' -f2), kernel $(uname -r)"
+dmesg -n 7
+
+# --- topology ----------------------------------------------------------------
+modprobe veth
+for ns in sl-client sl-server; do
+	ip netns add $ns
+	ip -n $ns link set lo up
+done
+ip link add veth1 type veth peer name veth0 netns sl-client
+ip link add veth2 type veth peer name veth3 netns sl-server
+sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+	net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+for ns in sl-client sl-server; do
+	in_ns $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+done
+ip addr add 10.91.1.1/24 dev veth1
+ip addr add fd00:91:1::1/64 dev veth1 nodad
+ip addr add 10.91.2.1/24 dev veth2
+ip addr add fd00:91:2::1/64 dev veth2 nodad
+ip link set veth1 up
+ip link set veth2 up
+ip -n sl-client addr add 10.91.1.2/24 dev veth0
+ip -n sl-client addr add fd00:91:1::2/64 dev veth0 nodad
+ip -n sl-client link set veth0 up
+ip -n sl-client route add default via 10.91.1.1
+ip -n sl-client route add default via fd00:91:1::1
+ip -n sl-server addr add 10.91.2.2/24 dev veth3
+ip -n sl-server addr add fd00:91:2::2/64 dev veth3 nodad
+ip -n sl-server link set veth3 up
+ip -n sl-server route add default via 10.91.2.1
+ip -n sl-server route add default via fd00:91:2::1
+mkdir -p "$WORK/www"
+echo "sluice lifecycle" >"$WORK/www/index.html"
+for port in 8080 8081; do
+	in_ns sl-server busybox httpd -f -p $port -h "$WORK/www" &
+done
+check "test hosts reach each other without sluice" eventually 50 connects 10.91.2.2:8080
+
+# --- install -----------------------------------------------------------------
+require "dpkg -i $V1_DEBS" dpkg -i $(for d in $V1_DEBS; do echo "$P/v1/$d"; done)
+require "sluiced.service is active after installation" systemctl is-active --quiet sluiced.service
+check "sluiced.service is enabled" systemctl is-enabled --quiet sluiced.service
+check "systemd-analyze verify sluiced.service" systemd-analyze verify sluiced.service
+check "Type=notify, WatchdogUSec=5s" \
+	sh -c '[ "$(systemctl show -p Type --value sluiced)" = notify ] &&
+	       [ "$(systemctl show -p WatchdogUSec --value sluiced)" = 5s ]'
+require "the module was loaded by ExecStartPre and the agent enforces" eventually 100 mode_is enforcing
+check "policy created in the StateDirectory" test -s "$DB"
+check "status file in the RuntimeDirectory" test -s /run/sluice/status
+
+# --- a deny rule works -------------------------------------------------------
+check "port 8081 connects before the rule" connects 10.91.2.2:8081
+check "deny rule added with sqlite3" sqlite3 -bail "$DB" \
+	"INSERT INTO rules(action, direction, proto, dst_port, comment)
+	 VALUES ('deny', 'any', 'tcp', '8081', 'lifecycle test');"
+check "the deny rule refuses port 8081 (within 3 s)" eventually 30 refused 10.91.2.2:8081
+check "port 8080 still connects" connects 10.91.2.2:8080
+
+# --- kill -9: systemd restarts the agent -------------------------------------
+flows_start 10.91.2.2:8080 "[fd00:91:2::2]:8080"
+check "connections flow through the enforcing agent" flows_wait_more 5
+pid0=$(main_pid)
+nr0=$(prop NRestarts)
+kill -9 "$pid0"
+check "kill -9: systemd restarted the agent" \
+	eventually 100 sh -c "p=\$(systemctl show -p MainPID --value sluiced); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid0 ] && systemctl is-active --quiet sluiced"
+check "kill -9: NRestarts went up by one" [ "$(prop NRestarts)" -eq $((nr0 + 1)) ]
+check "kill -9: enforcing again" eventually 100 mode_is enforcing
+check "kill -9: connections go on" flows_wait_more 5
+check "kill -9: no connection failed ($(flows_failed))" no_failures
+
+# --- binary replaced + systemctl restart x10 ---------------------------------
+r0=$(retrans_all)
+s0=$(syn_retrans)
+ok0=$(flows_ok)
+i=1
+restarts_ok=1
+while [ $i -le 10 ]; do
+	cp /usr/sbin/sluiced /usr/sbin/sluiced.new &&
+		mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
+	systemctl restart sluiced.service || restarts_ok=0
+	eventually 50 mode_is enforcing || restarts_ok=0
+	flows_wait_more 2 || restarts_ok=0
+	i=$((i + 1))
+done
+r1=$(retrans_all)
+s1=$(syn_retrans)
+diag "TCP segments retransmitted during the restarts: $((r1 - r0)) (emulation stalls count too)"
+check "10 x (binary replaced, systemctl restart): each back to enforcing" [ $restarts_ok -eq 1 ]
+check "connections during the restarts: $(($(flows_ok) - ok0))" [ $(($(flows_ok) - ok0)) -ge 20 ]
+check "restarts: no connection failed ($(flows_failed))" no_failures
+check "restarts: no queued packet lost (client SYN retransmissions $((s1 - s0)))" [ $((s1 - s0)) -eq 0 ]
+check "every stop drained and exited 0 (ExecMainStatus $(prop ExecMainStatus))" \
+	sh -c '[ "$(journalctl -u sluiced -o cat | grep -c "SIGTERM: draining")" -ge 10 ]'
+
+# --- SIGSTOP: the module fails open, systemd's watchdog restarts the agent ---
+pid0=$(main_pid)
+nr0=$(prop NRestarts)
+kill -STOP "$pid0"
+check "SIGSTOP: the module sees a hung agent" eventually 30 sh -c '[ "$(awk "\$1 == \"mode\" { print \$2 }" /proc/net/sluice)" != enforcing ]'
+check "SIGSTOP: connections go on while it hangs" flows_wait_more 5
+check "SIGSTOP: systemd's watchdog restarted it (within 15 s)" \
+	eventually 150 sh -c "[ \"\$(systemctl show -p NRestarts --value sluiced)\" -gt $nr0 ] && systemctl is-active --quiet sluiced"
+check "SIGSTOP: enforcing again" eventually 100 mode_is enforcing
+check "SIGSTOP: no connection failed ($(flows_failed))" no_failures
+
+# --- upgrade: dpkg -i of newer packages, module included ---------------------
+dmesg_mark=$(dmesg | wc -l)
+ok0=$(flows_ok)
+old_id=$(build_id_loaded)
+check "dpkg -i $V2_DEBS (under traffic)" dpkg -i $(for d in $V2_DEBS; do echo "$P/v2/$d"; done)
+check "upgrade: package version is $V2_VERSION" \
+	[ "$(dpkg-query -W -f='${Version}' sluice)" = "$V2_VERSION" ]
+check "upgrade: the new module is the one loaded" \
+	sh -c "[ \"$old_id\" != \"\$(od -An -tx1 -v -j16 /sys/module/sluice/notes/.note.gnu.build-id | tr -d ' \n')\" ]"
+check "upgrade: it is the packaged file" loaded_is_file "/lib/modules/$(uname -r)/updates/sluice.ko"
+check "upgrade: sluiced active and enforcing" eventually 100 mode_is enforcing
+check "upgrade: connections go on" flows_wait_more 5
+check "upgrade: connections during it: $(($(flows_ok) - ok0)), none failed ($(flows_failed))" no_failures
+check "upgrade: the policy kept its deny rule" eventually 30 refused 10.91.2.2:8081
+check "upgrade: no oops or WARN" sh -c "! dmesg | tail -n +$((dmesg_mark + 1)) | grep -E 'Oops|BUG:|WARNING:|Call Trace|RIP:'"
+
+# --- systemctl stop: fail open; start: enforcement back ----------------------
+check "systemctl stop sluiced" systemctl stop sluiced.service
+check "stop: the agent drained and exited 0" [ "$(prop ExecMainStatus)" = 0 ]
+check "stop: the module fails open (mode no-agent)" eventually 50 mode_is no-agent
+check "stop: port 8081 connects (fail open)" connects 10.91.2.2:8081
+check "stop: connections go on" flows_wait_more 5
+check "systemctl start sluiced" systemctl start sluiced.service
+check "start: enforcing" eventually 100 mode_is enforcing
+check "start: port 8081 refused again" eventually 30 refused 10.91.2.2:8081
+check "start: port 8080 connects" connects 10.91.2.2:8080
+check "start: connections go on" flows_wait_more 5
+
+# --- removal -----------------------------------------------------------------
+check "dpkg -r sluice $MODULES_PKG" dpkg -r sluice "$MODULES_PKG"
+check "removal: the module is unloaded" test ! -d /sys/module/sluice
+check "removal: connections go on" flows_wait_more 5
+check "removal: port 8081 connects" connects 10.91.2.2:8081
+flows_stop
+check "no connection failed in the whole run ($(flows_ok) made, $(flows_failed) failed)" no_failures
+check "kernel log clean" dmesg_clean
+finish
