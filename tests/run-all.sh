@@ -34,6 +34,7 @@ tier unit sh tests/unit/run.sh "$@"
 tier check sh scripts/check-kmod.sh "${KDIR:-}"
 tier kunit sh tests/kunit/run.sh
 tier vm sh tests/vm/run.sh "${KREL:-}"
+tier lifecycle sh tests/lifecycle/run.sh
 
 echo "=== summary$summary"
 echo "$total_p passed, $total_f failed"

@@ -14,7 +14,7 @@
 # build of the module, another version) is the upgrade.
 #
 # Usage: tests/lifecycle/run.sh
-# Environment: SLUICE_LIFECYCLE_TIMEOUT (seconds for the VM, default 900),
+# Environment: SLUICE_LIFECYCLE_TIMEOUT (seconds for the VM, default 1500),
 #              SLUICE_LIFECYCLE_KEEP=1 (keep the run directory)
 # Output: TAP lines, then "lifecycle: N passed, N failed"; exit status 0
 # only if nothing failed, the guest finished, and no oops/WARN was logged.
@@ -136,7 +136,7 @@ fi
 APPEND="console=ttyS0 printk.time=1 panic_on_warn=1 oops=panic panic=-1"
 APPEND="$APPEND softlockup_panic=1 quiet loglevel=4 systemd.show_status=0"
 APPEND="$APPEND rw"
-tmo=${SLUICE_LIFECYCLE_TIMEOUT:-900}
+tmo=${SLUICE_LIFECYCLE_TIMEOUT:-1500}
 echo "# lifecycle: booting $KERNEL with systemd (timeout ${tmo}s)"
 t0=$(date +%s)
 timeout -k 10 "$tmo" qemu-system-x86_64 \
