@@ -170,6 +170,20 @@ err_unwind:
 	return err;
 }
 
+/* "in,out,forward" for a SLUICE_HOOK_* mask, as the parameter takes it. */
+int sluice_hooks_name(char *buf, size_t len, unsigned int mask)
+{
+	static const char *const names[] = { "in", "out", "forward" };
+	int i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (mask & BIT(i))
+			n += scnprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				       names[i]);
+	return n;
+}
+
 int sluice_hooks_register(struct net *net)
 {
 	return sluice_hooks_set(net, READ_ONCE(sluice_hooks_mask));

@@ -113,12 +113,10 @@ static int sluice_hooks_param_set(const char *val, const struct kernel_param *kp
 
 static int sluice_hooks_param_get(char *buf, const struct kernel_param *kp)
 {
-	unsigned int m = sluice_hooks_mask;
+	char names[32];
 
-	return sysfs_emit(buf, "%s%s%s\n",
-			  m & SLUICE_HOOK_IN ? "in," : "",
-			  m & SLUICE_HOOK_OUT ? "out," : "",
-			  m & SLUICE_HOOK_FORWARD ? "forward" : "");
+	sluice_hooks_name(names, sizeof(names), sluice_hooks_mask);
+	return sysfs_emit(buf, "%s\n", names);
 }
 
 static const struct kernel_param_ops sluice_hooks_ops = {
@@ -263,6 +261,7 @@ module_init(sluice_init);
 module_exit(sluice_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");
 MODULE_DESCRIPTION("sluice content filter: conntrack fast path, NFQUEUE hand-off, fail-open watchdog");
 MODULE_ALIAS_GENL_FAMILY(SLUICE_GENL_NAME);
 MODULE_SOFTDEP("pre: nfnetlink_queue nf_conntrack_netlink");

@@ -108,6 +108,7 @@ static inline struct sluice_net *sluice_pernet(const struct net *net)
 /* hooks.c */
 int sluice_hooks_register(struct net *net);
 int sluice_hooks_set(struct net *net, unsigned int mask);
+int sluice_hooks_name(char *buf, size_t len, unsigned int mask);
 void sluice_hooks_unregister(struct net *net);
 
 /* watchdog.c */

@@ -29,6 +29,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 	struct sluice_net *sn = sluice_pernet(seq_file_single_net(seq));
 	unsigned long last_beat;
 	enum sluice_mode mode;
+	char names[32];
 	pid_t pid;
 	u32 portid;
 	int s;
@@ -53,6 +54,8 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 		seq_puts(seq, "heartbeat_age_ms -1\n");
 	seq_printf(seq, "queue_num %u\n", READ_ONCE(sn->queue_num));
 	seq_printf(seq, "watchdog_ms %u\n", READ_ONCE(sluice_watchdog_ms));
+	sluice_hooks_name(names, sizeof(names), READ_ONCE(sn->hooks));
+	seq_printf(seq, "hooks %s\n", names[0] ? names : "none");
 	for (s = SLUICE_STAT_SEEN; s < __SLUICE_STAT_MAX; s++) {
 		if (!sluice_stat_names[s])
 			continue;
