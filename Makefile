@@ -36,7 +36,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm deb dkms lifecycle
+.PHONY: all module agent deps test check install clean bench unit kunit vm deb dkms lifecycle fuzz
 
 all: module agent
 
@@ -90,6 +90,11 @@ test: all $(UNIT_BINS)
 
 check:
 	sh scripts/check-kmod.sh "$(KDIR)"
+
+# Fuzzing tier: every parser of packet bytes or policy text, 600 s each
+# (FUZZ_SECONDS overrides); a 20 s smoke run of each is part of make test.
+fuzz:
+	sh tests/fuzz/run.sh long $(FUZZ_SECONDS)
 
 build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

@@ -226,6 +226,32 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 			return -EBADMSG;
 		}
 		return 0;
+	case SLUICE_PK_HOOKS:
+		/* "in,out,forward" as the module writes it, or "none". */
+		if (value[0] < '0' || value[0] > '9') {
+			char list[64], *save = NULL, *tok;
+			uint32_t hooks = 0;
+
+			snprintf(list, sizeof(list), "%s", value);
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "in"))
+					hooks |= SLUICE_HOOK_IN;
+				else if (!strcmp(tok, "out"))
+					hooks |= SLUICE_HOOK_OUT;
+				else if (!strcmp(tok, "forward"))
+					hooks |= SLUICE_HOOK_FORWARD;
+				else if (strcmp(tok, "none")) {
+					snprintf(err, errlen, "%s line %u: hooks must be a list of in, out and forward, not \"%s\"",
+						 name, lineno, quoted);
+					return -EBADMSG;
+				}
+			}
+			st->config.hooks = hooks;
+			st->have |= SLUICE_HAVE_HOOKS;
+			return 0;
+		}
+		break;
 	case SLUICE_PK_HEARTBEAT:
 		if (!strcmp(value, "-1")) {
 			st->heartbeat_age_ms = SLUICE_AGE_NEVER;

@@ -26,6 +26,7 @@ static const char good_proc[] =
 	"heartbeat_age_ms 17\n"
 	"queue_num 3\n"
 	"watchdog_ms 250\n"
+	"hooks in,forward\n"
 	"seen 100\n"
 	"queued 5\n"
 	"fast_accepted 90\n"
@@ -60,7 +61,8 @@ static void proc_parser_reads_every_field_of_the_module_file(void **state)
 	assert_true(st.stats[SLUICE_STAT_TRANSITIONS] == UINT64_MAX);
 	assert_int_equal(st.source, SLUICE_SOURCE_PROC);
 	assert_true(st.have & SLUICE_HAVE_WATCHDOG);
-	assert_false(st.have & SLUICE_HAVE_HOOKS);	/* not in /proc */
+	assert_true(st.have & SLUICE_HAVE_HOOKS);
+	assert_int_equal(st.config.hooks, SLUICE_HOOK_IN | SLUICE_HOOK_FORWARD);
 	assert_true(st.stats_have & (1ULL << SLUICE_STAT_FAILED_CLOSED));
 }
 

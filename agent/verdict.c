@@ -126,41 +126,6 @@ static int dns_query(struct sluice_verdict_ctx *v,
 }
 
 /*
- * Write a query for the question of answer @a (QR clear, no records) into
- * @out, so that the sinkhole for it can be built. Returns its length or 0.
- */
-static size_t question_of(const struct sluice_dns_answer *a, uint8_t *out,
-			  size_t outlen)
-{
-	const char *name = a->names[0];
-	size_t n = 12;
-
-	if (outlen < 12 + strlen(name) + 2 + 4)
-		return 0;
-	memset(out, 0, 12);
-	out[0] = (uint8_t)(a->id >> 8);
-	out[1] = (uint8_t)a->id;
-	out[2] = (uint8_t)((a->flags & ~SLUICE_DNS_FLAG_QR) >> 8) & 0x79;
-	out[3] = (uint8_t)a->flags & 0x10;
-	out[5] = 1;
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t l = dot ? (size_t)(dot - name) : strlen(name);
-
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, name, l);
-		n += l;
-		name += l + (dot ? 1 : 0);
-	}
-	out[n++] = 0;
-	out[n++] = (uint8_t)(a->qtype >> 8);
-	out[n++] = (uint8_t)a->qtype;
-	out[n++] = (uint8_t)(a->qclass >> 8);
-	out[n++] = (uint8_t)a->qclass;
-	return n;
-}
-
-/*
  * An answer on its way to the client: every name of its chain is judged
  * (a CNAME may lead to a denied name); a denied chain is replaced by the
  * sinkhole, an allowed one teaches the cache its addresses.
@@ -170,14 +135,19 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 		      const uint8_t *msg, size_t mlen)
 {
 	static struct sluice_dns_answer a;	/* verdict thread only */
-	uint8_t q[SLUICE_DNS_NAME_WIRE_MAX + 16], out[SLUICE_DNS_NAME_WIRE_MAX + 64];
+	uint8_t out[SLUICE_DNS_NAME_WIRE_MAX + 64];
 	uint64_t now = now_ms();
 	unsigned int i;
 	ssize_t n;
-	size_t ql;
 
+	/*
+	 * An answer we cannot read may still be read by the client (glibc
+	 * accepts more than we do): while names are filtered, it could carry
+	 * a denied name past us, so it does not get through.
+	 */
 	if (sluice_dns_parse_answer(msg, mlen, &a) != 0)
-		return SLUICE_Q_PASS;
+		return sluice_policy_domain_count(pol) ? SLUICE_Q_DROP :
+							 SLUICE_Q_PASS;
 	for (i = 0; i < a.n_names; i++) {
 		struct sluice_decision d;
 
@@ -189,11 +159,10 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 		atomic_fetch_add(&v->sinkholed, 1);
 		if (p->flow.proto == IPPROTO_TCP)
 			return SLUICE_Q_DENY;
-		ql = question_of(&a, q, sizeof(q));
-		n = ql ? sluice_dns_build_sinkhole(q, ql,
+		n = sluice_dns_build_sinkhole_reply(msg, mlen,
 				atomic_load(&v->sinkhole_null) ?
 				SLUICE_DNS_SINKHOLE_NULL :
-				SLUICE_DNS_SINKHOLE_NXDOMAIN, out, sizeof(out)) : -1;
+				SLUICE_DNS_SINKHOLE_NXDOMAIN, out, sizeof(out));
 		if (n > 0)
 			sluice_inject_udp(&v->inject, p->data, p->len, out,
 					  (size_t)n, 0);

@@ -33,6 +33,7 @@ $line"
 tier unit sh tests/unit/run.sh "$@"
 tier check sh scripts/check-kmod.sh "${KDIR:-}"
 tier kunit sh tests/kunit/run.sh
+tier fuzz sh tests/fuzz/run.sh smoke
 tier vm sh tests/vm/run.sh "${KREL:-}"
 tier lifecycle sh tests/lifecycle/run.sh
 
