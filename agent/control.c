@@ -72,6 +72,7 @@ static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_AGENT_PID] = { .type = NLA_U32 },
 	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_U32 },
 	[SLUICE_A_STATS] = { .type = NLA_NESTED },
+	[SLUICE_A_QUEUE_COUNT] = { .type = NLA_U16 },
 };
 
 /* libnl's error codes, for the few places that only have those. */
@@ -566,6 +567,9 @@ static int sluice_parse_config(struct nlattr **tb, void *arg)
 	cfg->watchdog_ms = nla_get_u32(tb[SLUICE_A_WATCHDOG_MS]);
 	cfg->hooks = nla_get_u32(tb[SLUICE_A_HOOKS]);
 	cfg->mark_mask = nla_get_u32(tb[SLUICE_A_MARK_MASK]);
+	/* A module older than the attribute serves one queue. */
+	cfg->queue_count = tb[SLUICE_A_QUEUE_COUNT] ?
+			   nla_get_u16(tb[SLUICE_A_QUEUE_COUNT]) : 1;
 	return 0;
 }
 
@@ -629,17 +633,25 @@ int sluice_ctl_request(struct sluice_ctl *c, struct nl_msg *msg, uint8_t cmd,
 int sluice_ctl_register_queue(struct sluice_ctl *c, int32_t queue_num,
 			      struct sluice_config *out)
 {
+	return sluice_ctl_register_queues(c, queue_num, 1, out);
+}
+
+int sluice_ctl_register_queues(struct sluice_ctl *c, int32_t queue_num,
+			       uint16_t count, struct sluice_config *out)
+{
 	struct sluice_config cfg = { 0 };
 	struct nl_msg *msg;
 	int err;
 
-	if (queue_num > UINT16_MAX)
+	if (queue_num > UINT16_MAX || count < 1 ||
+	    count > SLUICE_QUEUE_COUNT_MAX)
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -EINVAL);
 	msg = sluice_msg_new(c, SLUICE_CMD_REGISTER);
 	if (!msg)
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -ENOMEM);
-	if (queue_num >= 0 &&
-	    nla_put_u16(msg, SLUICE_A_QUEUE_NUM, (uint16_t)queue_num) < 0) {
+	if ((queue_num >= 0 &&
+	     nla_put_u16(msg, SLUICE_A_QUEUE_NUM, (uint16_t)queue_num) < 0) ||
+	    (count > 1 && nla_put_u16(msg, SLUICE_A_QUEUE_COUNT, count) < 0)) {
 		nlmsg_free(msg);
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -ENOMEM);
 	}

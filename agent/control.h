@@ -50,6 +50,7 @@
 
 struct sluice_config {
 	uint16_t queue_num;
+	uint16_t queue_count;		/* queues queue_num .. + count - 1 */
 	uint8_t fail_mode;		/* enum sluice_fail_mode */
 	uint32_t watchdog_ms;
 	uint32_t hooks;			/* SLUICE_HOOK_* bits */
@@ -112,6 +113,9 @@ bool sluice_ctl_gone(const struct sluice_ctl *c);
 int sluice_ctl_register(struct sluice_ctl *c, struct sluice_config *out);
 int sluice_ctl_register_queue(struct sluice_ctl *c, int32_t queue_num,
 			      struct sluice_config *out);
+/* The same for @count queues from @queue_num, one verdict thread each. */
+int sluice_ctl_register_queues(struct sluice_ctl *c, int32_t queue_num,
+			       uint16_t count, struct sluice_config *out);
 int sluice_ctl_unregister(struct sluice_ctl *c);
 
 /* Cheap: one message built at open, sent again; waits for the ack. */

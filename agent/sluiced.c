@@ -64,14 +64,20 @@ struct sluiced {
 
 	struct sluice_policy_loader loader;
 	struct sluice_log *log;
-	struct sluice_queue *queue;
-	uint16_t queue_num;
+	uint16_t queue_num;		/* the first of threads queues */
 	uint32_t mark_mask;
 	uint32_t watchdog_ms;
 
+	/* One verdict thread per queue. */
+	struct verdict_thread {
+		struct sluiced *d;
+		struct sluice_queue *queue;
+		pthread_t thread;
+		atomic_uint_fast64_t tick_ms;	/* last progress */
+		atomic_uint_fast64_t quiescent;	/* loop iterations */
+	} vt[SLUICE_QUEUE_COUNT_MAX];
+
 	/* Shared between threads. */
-	atomic_uint_fast64_t tick_ms;	/* verdict loop's last progress */
-	atomic_uint_fast64_t quiescent;	/* verdict loop iterations */
 	atomic_int stop_verdict;
 	atomic_int stop_heartbeat;
 	atomic_int registered;
@@ -118,19 +124,36 @@ static unsigned int verdict_poll_ms(const struct sluiced *d)
 
 static void *verdict_thread(void *arg)
 {
-	struct sluiced *d = arg;
+	struct verdict_thread *t = arg;
+	struct sluiced *d = t->d;
 
 	while (!atomic_load(&d->stop_verdict)) {
-		atomic_store(&d->tick_ms, now_ms());
-		if (sluice_queue_run_once(d->queue, (int)verdict_poll_ms(d),
+		atomic_store(&t->tick_ms, now_ms());
+		if (sluice_queue_run_once(t->queue, (int)verdict_poll_ms(d),
 					  sluice_verdict_decide, &d->verdict) < 0) {
-			say("reading queue %u failed: %s", d->queue_num,
+			say("reading queue %u failed: %s",
+			    d->queue_num + (unsigned int)(t - d->vt),
 			    strerror(errno));
 			sleep_ms(10);
 		}
-		atomic_fetch_add(&d->quiescent, 1);
+		atomic_fetch_add(&t->quiescent, 1);
 	}
 	return NULL;
+}
+
+/* How long the slowest verdict loop has not moved, in ms. */
+static uint64_t verdict_stalled_ms(struct sluiced *d)
+{
+	uint64_t now = now_ms(), worst = 0;
+	int i;
+
+	for (i = 0; i < d->threads; i++) {
+		uint64_t tick = atomic_load(&d->vt[i].tick_ms);
+
+		if (now > tick && now - tick > worst)
+			worst = now - tick;
+	}
+	return worst;
 }
 
 /* Register with the module; returns 0 or a negative errno. */
@@ -139,7 +162,8 @@ static int agent_register(struct sluiced *d)
 	struct sluice_config cfg;
 	int err;
 
-	err = sluice_ctl_register_queue(d->ctl, d->queue_num, &cfg);
+	err = sluice_ctl_register_queues(d->ctl, d->queue_num,
+					 (uint16_t)d->threads, &cfg);
 	if (err)
 		return err;
 	if (cfg.mark_mask != d->mark_mask)
@@ -147,8 +171,8 @@ static int agent_register(struct sluiced *d)
 		    cfg.mark_mask, d->mark_mask);
 	d->watchdog_ms = cfg.watchdog_ms;
 	atomic_store(&d->registered, 1);
-	say("registered with the sluice module: queue %u, watchdog %u ms, fail mode %s",
-	    d->queue_num, cfg.watchdog_ms,
+	say("registered with the sluice module: queues %u..%u, watchdog %u ms, fail mode %s",
+	    d->queue_num, d->queue_num + d->threads - 1, cfg.watchdog_ms,
 	    sluice_fail_mode_name(cfg.fail_mode));
 	return 0;
 }
@@ -201,7 +225,7 @@ static void *heartbeat_thread(void *arg)
 		}
 
 		/* A verdict loop that stopped moving must look dead. */
-		stalled = now_ms() - atomic_load(&d->tick_ms);
+		stalled = verdict_stalled_ms(d);
 		if (stalled > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
 			sleep_ms(interval);
 			continue;
@@ -252,6 +276,7 @@ static void write_status(struct sluiced *d)
 	fprintf(f, "policy_error=%s\n", d->loader.error);
 	fprintf(f, "policy_loaded_at=%lld\n", (long long)time(NULL));
 	fprintf(f, "queue=%u\n", d->queue_num);
+	fprintf(f, "threads=%d\n", d->threads);
 	fprintf(f, "registered=%d\n", atomic_load(&d->registered));
 	fprintf(f, "decided_allow=%llu\n",
 		(unsigned long long)atomic_load(&d->verdict.allowed));
@@ -292,13 +317,18 @@ static int read_sinkhole_null(struct sluiced *d)
  */
 static void retire_policy(struct sluiced *d, struct sluice_policy *old)
 {
-	uint64_t q0 = atomic_load(&d->quiescent);
-	int i;
+	uint64_t q0[SLUICE_QUEUE_COUNT_MAX];
+	int i, t, moved;
 
 	if (!old)
 		return;
+	for (t = 0; t < d->threads; t++)
+		q0[t] = atomic_load(&d->vt[t].quiescent);
 	for (i = 0; i < 400; i++) {
-		if (atomic_load(&d->quiescent) != q0) {
+		moved = 0;
+		for (t = 0; t < d->threads; t++)
+			moved += atomic_load(&d->vt[t].quiescent) != q0[t];
+		if (moved == d->threads) {
 			sluice_policy_free(old);
 			return;
 		}
@@ -338,9 +368,10 @@ static void reload(struct sluiced *d, int force)
 }
 
 /* SIGTERM: stop queueing, answer what is queued, leave. Nothing is lost. */
-static void shutdown_agent(struct sluiced *d, pthread_t hb, pthread_t vt)
+static void shutdown_agent(struct sluiced *d, pthread_t hb)
 {
 	uint64_t idle_since, deadline;
+	int i;
 
 	sd_notify(0, "STOPPING=1");
 	atomic_store(&d->stop_heartbeat, 1);
@@ -366,7 +397,8 @@ static void shutdown_agent(struct sluiced *d, pthread_t hb, pthread_t vt)
 			break;
 	}
 	atomic_store(&d->stop_verdict, 1);
-	pthread_join(vt, NULL);
+	for (i = 0; i < d->threads; i++)
+		pthread_join(d->vt[i].thread, NULL);
 
 	if (d->ctl && atomic_load(&d->registered) && !atomic_load(&d->displaced))
 		sluice_ctl_unregister(d->ctl);
@@ -433,8 +465,9 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 			d->queue_opt = (int)v;
 			break;
 		case 't':
-			if (parse_uint(optarg, 64, &v) || v < 1) {
-				say("--threads '%s' is not a thread count (1..64)", optarg);
+			if (parse_uint(optarg, SLUICE_QUEUE_COUNT_MAX, &v) || v < 1) {
+				say("--threads '%s' is not a thread count (1..%d)",
+				    optarg, SLUICE_QUEUE_COUNT_MAX);
 				return EXIT_USAGE;
 			}
 			d->threads = (int)v;
@@ -461,9 +494,6 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (d->threads > 1)
-		say("--threads %d: one verdict thread per queue is not built yet; using 1",
-		    d->threads);
 	return 0;
 }
 
@@ -510,7 +540,8 @@ int main(int argc, char **argv)
 		.threads = 1,
 	};
 	struct sluice_log_options lo = { 0 };
-	pthread_t hb, vt;
+	pthread_t hb;
+	int i;
 	unsigned int polls = 0;
 	char err[512];
 	int sfd, rc;
@@ -563,20 +594,32 @@ int main(int argc, char **argv)
 	atomic_store(&d.verdict.sinkhole_null, read_sinkhole_null(&d));
 
 	pick_queue(&d);
-	d.queue = sluice_queue_open(d.queue_num, d.mark_mask, err, sizeof(err));
-	if (!d.queue) {
-		say("%s", err);
-		return EXIT_RUNTIME;
+	if (d.queue_num + d.threads - 1 > 65535) {
+		say("--queue %u with --threads %d runs past queue 65535",
+		    d.queue_num, d.threads);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < d.threads; i++) {
+		d.vt[i].d = &d;
+		d.vt[i].queue = sluice_queue_open((uint16_t)(d.queue_num + i),
+						  d.mark_mask, err, sizeof(err));
+		if (!d.vt[i].queue) {
+			say("%s", err);
+			return EXIT_RUNTIME;
+		}
 	}
 
-	if (d.mark_mask && !sluice_queue_mark_mask(d.queue)) {
+	if (d.mark_mask && !sluice_queue_mark_mask(d.vt[0].queue)) {
 		say("this kernel cannot store verdicts in conntrack from NFQUEUE (no nfnetlink_queue conntrack glue); every queued packet is decided on its own");
 		d.mark_mask = 0;
 	}
-	atomic_store(&d.tick_ms, now_ms());
-	if (pthread_create(&vt, NULL, verdict_thread, &d)) {
-		say("cannot start the verdict thread");
-		return EXIT_RUNTIME;
+	for (i = 0; i < d.threads; i++) {
+		atomic_store(&d.vt[i].tick_ms, now_ms());
+		if (pthread_create(&d.vt[i].thread, NULL, verdict_thread,
+				   &d.vt[i])) {
+			say("cannot start verdict thread %d", i);
+			return EXIT_RUNTIME;
+		}
 	}
 	/* Registered before READY, so that "started" means "enforcing". */
 	if (d.ctl && agent_register(&d))
@@ -615,8 +658,9 @@ int main(int argc, char **argv)
 			write_status(&d);
 	}
 
-	shutdown_agent(&d, hb, vt);
-	sluice_queue_close(d.queue);
+	shutdown_agent(&d, hb);
+	for (i = 0; i < d.threads; i++)
+		sluice_queue_close(d.vt[i].queue);
 	if (d.log)
 		sluice_log_close(d.log);
 	say("stopped: %llu packets answered, %llu flows allowed, %llu denied",

@@ -19,6 +19,7 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 	memset(v, 0, sizeof(*v));
 	v->loader = loader;
 	v->log = log;
+	pthread_mutex_init(&v->names_lock, NULL);
 	if (sluice_namecache_init(&v->names, NAMECACHE_SLOTS) < 0) {
 		snprintf(err, errlen, "out of memory for the DNS name cache");
 		return -1;
@@ -34,6 +35,7 @@ void sluice_verdict_free(struct sluice_verdict_ctx *v)
 {
 	sluice_inject_close(&v->inject);
 	sluice_namecache_free(&v->names);
+	pthread_mutex_destroy(&v->names_lock);
 }
 
 static uint64_t now_ms(void)
@@ -134,7 +136,7 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol, struct sluice_packet *p,
 		      const uint8_t *msg, size_t mlen)
 {
-	static struct sluice_dns_answer a;	/* verdict thread only */
+	static _Thread_local struct sluice_dns_answer a;	/* 5 KiB */
 	uint8_t out[SLUICE_DNS_NAME_WIRE_MAX + 64];
 	uint64_t now = now_ms();
 	unsigned int i;
@@ -168,11 +170,13 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 					  (size_t)n, 0);
 		return SLUICE_Q_DROP;
 	}
+	pthread_mutex_lock(&v->names_lock);
 	for (i = 0; i < a.n_addrs; i++)
 		sluice_namecache_put(&v->names, a.addrs[i].family,
 				     a.addrs[i].addr, a.names[0],
 				     a.names[a.addrs[i].name], a.addrs[i].ttl,
 				     now);
+	pthread_mutex_unlock(&v->names_lock);
 	return SLUICE_Q_PASS;
 }
 
@@ -202,6 +206,8 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 	const struct sluice_namecache_entry *e;
 	struct sluice_flow *f = &p->flow;
 	char name[SLUICE_DNS_NAME_BUF];
+	char qname[SLUICE_NAMECACHE_NAME], owner[SLUICE_NAMECACHE_NAME];
+	int known = 0;
 	struct sluice_decision d;
 	const uint8_t *pl, *msg;
 	size_t plen = 0, mlen;
@@ -236,14 +242,21 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 			f->domain = name;
 		}
 	}
+	pthread_mutex_lock(&v->names_lock);
 	e = sluice_namecache_get(&v->names, f->family, f->dst, now_ms());
 	if (e) {
-		const char *names[3] = { f->domain, e->qname, e->owner };
+		memcpy(qname, e->qname, sizeof(qname));
+		memcpy(owner, e->owner, sizeof(owner));
+		known = 1;
+	}
+	pthread_mutex_unlock(&v->names_lock);
+	if (known) {
+		const char *names[3] = { f->domain, qname, owner };
 		int i;
 
 		atomic_fetch_add(&v->named, 1);
 		for (i = 0; i < 3; i++) {
-			if (!names[i] || (i == 2 && !strcmp(e->owner, e->qname)))
+			if (!names[i] || (i == 2 && !strcmp(owner, qname)))
 				continue;
 			f->domain = names[i];
 			d = judge(v, pol, f);

@@ -18,11 +18,13 @@
  *    rules, the flow stays undecided until its first payload, and the
  *    TLS ClientHello's SNI or the HTTP Host header names it.
  *
- * Runs in the verdict thread only: nothing here locks or allocates.
+ * Runs in the verdict threads: nothing here allocates; the name cache is
+ * the one thing they share under a lock.
  */
 #ifndef SLUICE_VERDICT_H
 #define SLUICE_VERDICT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -35,6 +37,12 @@
 struct sluice_verdict_ctx {
 	struct sluice_policy_loader *loader;
 	struct sluice_log *log;		/* NULL: no decision log */
+	/*
+	 * Shared by the verdict threads: an answer read by one names the
+	 * flows another one sees. names_lock guards it, held for one bounded
+	 * probe sequence; the only lock on the verdict path.
+	 */
+	pthread_mutex_t names_lock;
 	struct sluice_namecache names;
 	struct sluice_inject inject;
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */

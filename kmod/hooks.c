@@ -8,6 +8,7 @@
  * never queued. A decided flow is answered here from its conntrack mark;
  * only an undecided one goes to the agent.
  */
+#include <linux/hash.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -49,6 +50,20 @@ static enum sluice_mode sluice_live_mode(const struct sluice_net *sn)
 	return mode;
 }
 
+/*
+ * The queue of a flow: with several verdict threads, flows are spread by
+ * a hash of their conntrack entry, which every packet of the flow shares.
+ */
+static u16 sluice_queue_of(const struct sluice_net *sn, const struct nf_conn *ct)
+{
+	u16 queue = READ_ONCE(sn->queue_num);
+	u16 count = READ_ONCE(sn->queue_count);
+
+	if (count > 1)
+		queue += reciprocal_scale(hash32_ptr(ct), count);
+	return queue;
+}
+
 static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
@@ -82,7 +97,7 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 		 * dropped, and the release notifier fails over right after.
 		 */
 		sluice_count(sn, SLUICE_STAT_QUEUED);
-		return NF_QUEUE_NR(READ_ONCE(sn->queue_num)) |
+		return NF_QUEUE_NR(sluice_queue_of(sn, ct)) |
 		       NF_VERDICT_FLAG_QUEUE_BYPASS;
 	case SLUICE_ACT_FAIL_OPEN:
 		sluice_count(sn, SLUICE_STAT_FAILED_OPEN);

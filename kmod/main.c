@@ -167,6 +167,7 @@ static int __net_init sluice_net_init(struct net *net)
 
 	sn->net = net;
 	sn->queue_num = READ_ONCE(sluice_queue_num);
+	sn->queue_count = 1;
 	sluice_watchdog_init(sn);
 
 	sn->stats = alloc_percpu(struct sluice_stats);

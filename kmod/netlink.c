@@ -26,11 +26,15 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_AGENT_PID] = { .type = NLA_U32 },
 	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_U32 },
 	[SLUICE_A_STATS] = { .type = NLA_NESTED },
+	[SLUICE_A_QUEUE_COUNT] = NLA_POLICY_RANGE(NLA_U16, 1,
+						  SLUICE_QUEUE_COUNT_MAX),
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
 {
 	if (nla_put_u16(msg, SLUICE_A_QUEUE_NUM, READ_ONCE(sn->queue_num)) ||
+	    nla_put_u16(msg, SLUICE_A_QUEUE_COUNT,
+			READ_ONCE(sn->queue_count)) ||
 	    nla_put_u8(msg, SLUICE_A_FAIL_MODE, READ_ONCE(sluice_fail_mode)) ||
 	    nla_put_u32(msg, SLUICE_A_WATCHDOG_MS,
 			READ_ONCE(sluice_watchdog_ms)) ||
@@ -103,12 +107,20 @@ static int sluice_cmd_register(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
 	u16 queue = READ_ONCE(sluice_queue_num);
+	u16 count = 1;
 
 	if (info->attrs[SLUICE_A_QUEUE_NUM])
 		queue = nla_get_u16(info->attrs[SLUICE_A_QUEUE_NUM]);
+	if (info->attrs[SLUICE_A_QUEUE_COUNT])
+		count = nla_get_u16(info->attrs[SLUICE_A_QUEUE_COUNT]);
+	if (queue + count - 1 > U16_MAX) {
+		GENL_SET_ERR_MSG(info, "the queues would run past queue 65535");
+		return -ERANGE;
+	}
 
 	spin_lock_bh(&sn->lock);
 	WRITE_ONCE(sn->queue_num, queue);
+	WRITE_ONCE(sn->queue_count, count);
 	sluice_agent_register(&sn->agent, info->snd_portid,
 			      task_tgid_vnr(current), jiffies);
 	sluice_watchdog_update(sn);
@@ -187,7 +199,8 @@ static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **a = info->attrs;
 	int err;
 
-	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_MARK_MASK]) {
+	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_QUEUE_COUNT] ||
+	    a[SLUICE_A_MARK_MASK]) {
 		GENL_SET_ERR_MSG(info,
 				 "queue and mark mask are fixed at module load");
 		return -EOPNOTSUPP;

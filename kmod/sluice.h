@@ -76,7 +76,8 @@ struct sluice_net {
 	enum sluice_mode mode;
 	unsigned long beat_deadline;	/* jiffies; hooks read it lockless */
 
-	u16 queue_num;			/* the queue the agent was told */
+	u16 queue_num;			/* the first queue of the agent */
+	u16 queue_count;		/* how many queues it serves */
 
 	struct timer_list watchdog;
 	struct sluice_stats __percpu *stats;

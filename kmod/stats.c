@@ -53,6 +53,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 	else
 		seq_puts(seq, "heartbeat_age_ms -1\n");
 	seq_printf(seq, "queue_num %u\n", READ_ONCE(sn->queue_num));
+	seq_printf(seq, "queue_count %u\n", READ_ONCE(sn->queue_count));
 	seq_printf(seq, "watchdog_ms %u\n", READ_ONCE(sluice_watchdog_ms));
 	sluice_hooks_name(names, sizeof(names), READ_ONCE(sn->hooks));
 	seq_printf(seq, "hooks %s\n", names[0] ? names : "none");

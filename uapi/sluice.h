@@ -20,8 +20,11 @@
  *
  * REGISTER	the caller becomes the namespace's agent. The sending socket's
  *		port id is remembered: its release (agent crash) fails over at
- *		once. Reply: SLUICE_CMD_REGISTER with the config attributes,
- *		including SLUICE_A_QUEUE_NUM, the queue the agent must bind.
+ *		once. It may ask for SLUICE_A_QUEUE_NUM and SLUICE_A_QUEUE_COUNT
+ *		(flows are spread over the queues by a hash of the flow, so
+ *		every packet of a flow meets the same verdict thread). Reply:
+ *		SLUICE_CMD_REGISTER with the config attributes, including the
+ *		queues the agent must bind.
  * UNREGISTER	orderly goodbye; only the registered socket may send it.
  * HEARTBEAT	proves the agent's verdict loop is alive. A missing heartbeat
  *		for SLUICE_A_WATCHDOG_MS fails over just like a crash.
@@ -58,11 +61,16 @@ enum sluice_attr {
 	SLUICE_A_HEARTBEAT_AGE_MS,	/* u32, U32_MAX when never */
 	SLUICE_A_STATS,			/* nest of SLUICE_STAT_* u64 */
 	SLUICE_A_PAD,
+	/* u16, 1 .. SLUICE_QUEUE_COUNT_MAX: queues QUEUE_NUM and after */
+	SLUICE_A_QUEUE_COUNT,
 
 	__SLUICE_A_MAX,
 };
 
 #define SLUICE_A_MAX (__SLUICE_A_MAX - 1)
+
+/* An agent serves at most this many queues, one verdict thread each. */
+#define SLUICE_QUEUE_COUNT_MAX	64
 
 /* Counters, in SLUICE_A_STATS and /proc/net/sluice, per namespace. */
 enum sluice_stat {
