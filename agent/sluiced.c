@@ -292,23 +292,35 @@ static void write_status(struct sluiced *d)
 		rename(tmp, d->status_path);
 }
 
-/* settings.sinkhole = 'null': denied names resolve to 0.0.0.0 and ::. */
-static int read_sinkhole_null(struct sluiced *d)
+/* Is settings.@key equal to @want? (1 yes, 0 no or missing) */
+static int setting_is(struct sluiced *d, const char *key, const char *want)
 {
 	sqlite3_stmt *st;
-	int null = 0;
+	int yes = 0;
 
 	if (sqlite3_prepare_v2(d->loader.db,
-			       "SELECT value FROM settings WHERE key = 'sinkhole'",
+			       "SELECT value FROM settings WHERE key = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *v = sqlite3_column_text(st, 0);
 
-		null = v && strcmp((const char *)v, "null") == 0;
+		yes = v && strcmp((const char *)v, want) == 0;
 	}
 	sqlite3_finalize(st);
-	return null;
+	return yes;
+}
+
+/*
+ * Settings the verdict threads read: sinkhole = 'null' (denied names
+ * resolve to 0.0.0.0 and ::), block_dot and block_doh = 'yes'.
+ */
+static void read_dns_settings(struct sluiced *d)
+{
+	atomic_store(&d->verdict.sinkhole_null, setting_is(d, "sinkhole", "null"));
+	atomic_store(&d->verdict.block_dot, setting_is(d, "block_dot", "yes"));
+	atomic_store(&d->verdict.block_doh, setting_is(d, "block_doh", "yes"));
 }
 
 /*
@@ -348,7 +360,7 @@ static void reload(struct sluiced *d, int force)
 	if (rc == SLUICE_RELOAD_FAILED) {
 		say("%s; the previous policy stays in force", d->loader.error);
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
-		atomic_store(&d->verdict.sinkhole_null, read_sinkhole_null(d));
+		read_dns_settings(d);
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
 		retire_policy(d, retired);
@@ -591,7 +603,7 @@ int main(int argc, char **argv)
 		say("%s", err);
 		return EXIT_RUNTIME;
 	}
-	atomic_store(&d.verdict.sinkhole_null, read_sinkhole_null(&d));
+	read_dns_settings(&d);
 
 	pick_queue(&d);
 	if (d.queue_num + d.threads - 1 > 65535) {

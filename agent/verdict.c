@@ -187,11 +187,46 @@ static int is_dns(const struct sluice_flow *f)
 }
 
 /* Does this flow wait for its first payload to be named? */
-static int wants_name(const struct sluice_policy *pol,
+static int wants_name(struct sluice_verdict_ctx *v,
+		      const struct sluice_policy *pol,
 		      const struct sluice_flow *f)
 {
 	return f->proto == IPPROTO_TCP && (f->dport == 443 || f->dport == 80) &&
-	       sluice_policy_domain_count(pol) > 0;
+	       (sluice_policy_domain_count(pol) > 0 ||
+		atomic_load(&v->block_doh));
+}
+
+/*
+ * Public DNS-over-HTTPS endpoints that browsers and systems use by
+ * default; denied by name with settings.block_doh so that clients fall
+ * back to DNS on the wire.
+ */
+static const char *const doh_servers[] = {
+	"dns.google", "dns.google.com", "cloudflare-dns.com",
+	"mozilla.cloudflare-dns.com", "one.one.one.one", "1dot1dot1dot1.cloudflare-dns.com",
+	"dns.quad9.net", "dns9.quad9.net", "dns10.quad9.net", "dns11.quad9.net",
+	"doh.opendns.com", "doh.familyshield.opendns.com", "dns.nextdns.io",
+	"doh.cleanbrowsing.org", "dns.adguard.com", "dns.adguard-dns.com",
+	"chrome.cloudflare-dns.com", "doh.dns.sb", "dns.mullvad.net",
+};
+
+int sluice_is_doh_server(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(doh_servers) / sizeof(doh_servers[0]); i++)
+		if (!strcmp(name, doh_servers[i]))
+			return 1;
+	return 0;
+}
+
+/* A flow that would hide DNS from us, when the settings say so. */
+static int hides_dns(struct sluice_verdict_ctx *v, const struct sluice_flow *f)
+{
+	if (atomic_load(&v->block_dot) && f->dport == 853 &&
+	    (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP))
+		return 1;
+	return atomic_load(&v->block_doh) && sluice_is_doh_server(f->domain);
 }
 
 static int decided(struct sluice_decision d)
@@ -231,7 +266,7 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 	 * on 80 and 443 wait for it while domain rules exist. Whatever names
 	 * the address was resolved from must allow the flow too.
 	 */
-	if (wants_name(pol, f)) {
+	if (wants_name(v, pol, f)) {
 		pl = p->reply ? NULL : payload_of(p, &plen);
 		if (!pl)
 			return SLUICE_Q_PASS;	/* the hello is yet to come */
@@ -241,6 +276,15 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 			atomic_fetch_add(&v->named, 1);
 			f->domain = name;
 		}
+	}
+	if (hides_dns(v, f)) {
+		struct sluice_decision deny = { .allow = 0, .rule_id = 0 };
+
+		if (v->log)
+			sluice_log_push(v->log, f, &deny);
+		atomic_fetch_add(&v->denied, 1);
+		f->domain = NULL;
+		return SLUICE_Q_DENY;
 	}
 	pthread_mutex_lock(&v->names_lock);
 	e = sluice_namecache_get(&v->names, f->family, f->dst, now_ms());

@@ -17,6 +17,10 @@
  *  - Otherwise, for TCP to ports 80 and 443 while the policy has domain
  *    rules, the flow stays undecided until its first payload, and the
  *    TLS ClientHello's SNI or the HTTP Host header names it.
+ *  - DNS that hides names from us can be refused, so that clients fall
+ *    back to DNS we see: DNS over TLS or QUIC (port 853) with
+ *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
+ *    settings.block_doh.
  *
  * Runs in the verdict threads: nothing here allocates; the name cache is
  * the one thing they share under a lock.
@@ -46,6 +50,8 @@ struct sluice_verdict_ctx {
 	struct sluice_namecache names;
 	struct sluice_inject inject;
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
+	atomic_int block_dot;		/* settings.block_dot = 'yes' */
+	atomic_int block_doh;		/* settings.block_doh = 'yes' */
 	atomic_uint_fast64_t answered;	/* every queued packet */
 	atomic_uint_fast64_t allowed, denied, sinkholed, named;
 };
@@ -55,6 +61,9 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 			struct sluice_policy_loader *loader,
 			struct sluice_log *log, char *err, size_t errlen);
 void sluice_verdict_free(struct sluice_verdict_ctx *v);
+
+/* Is @name a well-known DNS-over-HTTPS server? */
+int sluice_is_doh_server(const char *name);
 
 /* The sluice_decide_fn of the queue engine; @ctx is the verdict context. */
 int sluice_verdict_decide(void *ctx, struct sluice_packet *p);

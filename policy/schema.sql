@@ -36,6 +36,10 @@ CREATE TABLE rules (
 	comment   TEXT                           -- free text for people
 );
 
+-- Further settings the agent reads (any other value means off):
+--   sinkhole   'nxdomain' (default) | 'null': what a denied name resolves to
+--   block_dot  'yes': refuse DNS over TLS/QUIC (port 853), which hides names
+--   block_doh  'yes': refuse well-known DNS-over-HTTPS servers by name
 CREATE TABLE settings (
 	-- Global settings, one a key.
 	--   default_action  'allow' | 'deny': what a flow no rule matches gets

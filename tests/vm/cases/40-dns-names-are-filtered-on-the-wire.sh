@@ -85,6 +85,19 @@ check "TLS with an allowed SNI (no DNS involved) works" \
 	--resolve good.test:443:10.91.2.4 https://good.test/
 check "TLS with a denied SNI is refused" \
 	sh -c "! ip netns exec $NS_CLIENT curl -skf --max-time 3 -o /dev/null --resolve x.blocked.test:443:10.91.2.4 https://x.blocked.test/"
+http_server_start "$NS_SERVER" 853
+check "DNS over TLS (853) works while block_dot is off" \
+	connects "$NS_CLIENT" "http://$SERVER4:853/"
+check "DNS over HTTPS to dns.google works while block_doh is off" \
+	in_ns "$NS_CLIENT" curl -skf --max-time 5 -o /dev/null \
+	--resolve dns.google:443:10.91.2.4 https://dns.google/
+sqlite3 "$WORK/policy.db" "INSERT INTO settings VALUES ('block_dot', 'yes');
+INSERT INTO settings VALUES ('block_doh', 'yes');"
+sleep 1
+check "with block_dot = 'yes', a new connection to port 853 is refused" \
+	refused "$NS_CLIENT" "http://$SERVER4:853/"
+check "with block_doh = 'yes', TLS to dns.google is refused" \
+	sh -c "! ip netns exec $NS_CLIENT curl -skf --max-time 3 -o /dev/null --resolve dns.google:443:10.91.2.4 https://dns.google/"
 check "SIGTERM stops the agent with status 0" agent_stop
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
