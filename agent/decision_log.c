@@ -21,6 +21,7 @@
  * so a reader holding a write lock costs drops in the ring, counted, and
  * never a blocked verdict.
  */
+#include "agent/util.h"
 #include "agent/decision_log.h"
 
 #include <arpa/inet.h>
@@ -140,19 +141,6 @@ struct sluice_log {
 	char last_error[256];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t now_ms(clockid_t clock)
 {
@@ -623,28 +611,28 @@ static int check_directory(const char *path, char *err, size_t errlen)
 	int ret = 0;
 
 	if (!copy) {
-		seterr(err, errlen, "out of memory opening decision log %s", path);
+		sluice_seterr(err, errlen, "out of memory opening decision log %s", path);
 		return -1;
 	}
 	dir = dirname(copy);
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode)) {
-			seterr(err, errlen, "cannot open decision log %s: it is not a regular file", path);
+			sluice_seterr(err, errlen, "cannot open decision log %s: it is not a regular file", path);
 			ret = -1;
 		} else if (access(path, R_OK | W_OK) < 0) {
-			seterr(err, errlen, "cannot open decision log %s: the file is not writable (%s)",
+			sluice_seterr(err, errlen, "cannot open decision log %s: the file is not writable (%s)",
 			       path, strerror(errno));
 			ret = -1;
 		}
 	} else if (stat(dir, &sb) < 0) {
-		seterr(err, errlen, "cannot create decision log %s: directory %s %s", path, dir,
+		sluice_seterr(err, errlen, "cannot create decision log %s: directory %s %s", path, dir,
 		       errno == ENOENT ? "does not exist" : strerror(errno));
 		ret = -1;
 	} else if (!S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen, "cannot create decision log %s: %s is not a directory", path, dir);
+		sluice_seterr(err, errlen, "cannot create decision log %s: %s is not a directory", path, dir);
 		ret = -1;
 	} else if (access(dir, W_OK | X_OK) < 0) {
-		seterr(err, errlen, "cannot create decision log %s: directory %s is not writable (%s)",
+		sluice_seterr(err, errlen, "cannot create decision log %s: directory %s is not writable (%s)",
 		       path, dir, strerror(errno));
 		ret = -1;
 	}
@@ -688,7 +676,7 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	if (rc != SQLITE_OK)
 		goto fail;
 	if (version > SLUICE_LOG_SCHEMA_VERSION) {
-		seterr(err, errlen,
+		sluice_seterr(err, errlen,
 		       "decision log %s has schema version %lld, newer than the %d this sluiced knows",
 		       l->path, (long long)version, SLUICE_LOG_SCHEMA_VERSION);
 		return -1;
@@ -702,7 +690,7 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	if (rc == SQLITE_ROW &&
 	    sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
 		sqlite3_finalize(st);
-		seterr(err, errlen, "cannot switch decision log %s to WAL mode", l->path);
+		sluice_seterr(err, errlen, "cannot switch decision log %s to WAL mode", l->path);
 		return -1;
 	}
 	sqlite3_finalize(st);
@@ -745,7 +733,7 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	return 0;
 
 fail:
-	seterr(err, errlen, "cannot %s decision log %s: %s", what, l->path,
+	sluice_seterr(err, errlen, "cannot %s decision log %s: %s", what, l->path,
 	       l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
 	return -1;
 }
@@ -761,7 +749,7 @@ struct sluice_log *sluice_log_open(const char *path,
 	int rc;
 
 	if (!path || !*path) {
-		seterr(err, errlen, "no decision log file was given");
+		sluice_seterr(err, errlen, "no decision log file was given");
 		return NULL;
 	}
 	if (check_directory(path, err, errlen) < 0)
@@ -795,7 +783,7 @@ struct sluice_log *sluice_log_open(const char *path,
 		goto err;
 	rc = pthread_create(&l->thread, NULL, log_thread, l);
 	if (rc != 0) {
-		seterr(err, errlen, "cannot start the thread of decision log %s: %s", path,
+		sluice_seterr(err, errlen, "cannot start the thread of decision log %s: %s", path,
 		       strerror(rc));
 		goto err;
 	}
@@ -803,7 +791,7 @@ struct sluice_log *sluice_log_open(const char *path,
 	return l;
 
 err_alloc:
-	seterr(err, errlen, "out of memory opening decision log %s", path);
+	sluice_seterr(err, errlen, "out of memory opening decision log %s", path);
 err:
 	sluice_log_close(l);
 	return NULL;

@@ -35,6 +35,7 @@
  * elementary dst intervals each listing the rule indexes covering it (plus
  * the rules without dst), merged in rule order at match time.
  */
+#include "agent/util.h"
 #include "agent/policy.h"
 
 #include <errno.h>
@@ -95,19 +96,6 @@ static const uint8_t proto_numbers[NPROTOS - 1] = {
 	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ */
 /* Opening, creating and migrating the database                        */
@@ -203,13 +191,13 @@ static int check_sound(sqlite3 *db, const char *path, char *err, size_t errlen)
 		/* "*** in database main ***\nPage 2: ...": keep it one line. */
 		if (res && strncmp(res, "*** in database main ***\n", 25) == 0)
 			res += 25;
-		seterr(err, errlen, "%s is a corrupt SQLite database (%s); restore it from a backup or remove it to start from the default policy",
+		sluice_seterr(err, errlen, "%s is a corrupt SQLite database (%s); restore it from a backup or remove it to start from the default policy",
 		       path, res ? res : "unknown problem");
 		for (p = err; p && *p; p++)
 			if (*p == '\n')
 				*p = ' ';
 	} else {
-		seterr(err, errlen, "%s is not a usable SQLite database (%s); restore it from a backup or remove it to start from the default policy",
+		sluice_seterr(err, errlen, "%s is not a usable SQLite database (%s); restore it from a backup or remove it to start from the default policy",
 		       path, sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
@@ -226,7 +214,7 @@ static int backup_before_migration(sqlite3 *db, const char *path, int from,
 	int rc;
 
 	if (snprintf(bak, sizeof(bak), "%s.bak-v%d", path, from) >= (int)sizeof(bak)) {
-		seterr(err, errlen, "%s: the backup file name is too long", path);
+		sluice_seterr(err, errlen, "%s: the backup file name is too long", path);
 		return -1;
 	}
 	if (stat(bak, &sb) == 0)
@@ -238,7 +226,7 @@ static int backup_before_migration(sqlite3 *db, const char *path, int from,
 		sqlite3_finalize(st);
 	}
 	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-		seterr(err, errlen, "%s: cannot save a copy to %s before migrating its schema: %s",
+		sluice_seterr(err, errlen, "%s: cannot save a copy to %s before migrating its schema: %s",
 		       path, bak, sqlite3_errmsg(db));
 		return -1;
 	}
@@ -254,7 +242,7 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 	if (from > 0 && backup_before_migration(db, path, from, err, errlen) < 0)
 		return -1;
 	if (!migration_sql(from)) {
-		seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
+		sluice_seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
 		       path, from, from + 1);
 		return -1;
 	}
@@ -271,10 +259,10 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 	return 0;
 fail:
 	if (from == 0)
-		seterr(err, errlen, "%s: cannot create the policy: %s", path,
+		sluice_seterr(err, errlen, "%s: cannot create the policy: %s", path,
 		       msg ? msg : sqlite3_errmsg(db));
 	else
-		seterr(err, errlen, "%s: cannot migrate the policy schema from version %d to %d: %s",
+		sluice_seterr(err, errlen, "%s: cannot migrate the policy schema from version %d to %d: %s",
 		       path, from, SLUICE_POLICY_SCHEMA_VERSION, msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -287,19 +275,19 @@ static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errle
 	int64_t version, objects;
 
 	if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
-		seterr(err, errlen, "%s is not an SQLite database (%s); restore it from a backup or remove it to start from the default policy",
+		sluice_seterr(err, errlen, "%s is not an SQLite database (%s); restore it from a backup or remove it to start from the default policy",
 		       path, sqlite3_errmsg(db));
 		return -1;
 	}
 	if (check_sound(db, path, err, errlen) < 0)
 		return -1;
 	if (version > SLUICE_POLICY_SCHEMA_VERSION) {
-		seterr(err, errlen, "%s has policy schema version %lld, newer than version %d that this sluiced understands; upgrade sluice or use an older copy of the file",
+		sluice_seterr(err, errlen, "%s has policy schema version %lld, newer than version %d that this sluiced understands; upgrade sluice or use an older copy of the file",
 		       path, (long long)version, SLUICE_POLICY_SCHEMA_VERSION);
 		return -1;
 	}
 	if (version < 0) {
-		seterr(err, errlen, "%s has an invalid policy schema version %lld", path,
+		sluice_seterr(err, errlen, "%s has an invalid policy schema version %lld", path,
 		       (long long)version);
 		return -1;
 	}
@@ -307,7 +295,7 @@ static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errle
 		if (query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK)
 			objects = -1;
 		if (objects != 0) {
-			seterr(err, errlen, "%s is an SQLite database but not a sluice policy (it has tables and PRAGMA user_version 0)",
+			sluice_seterr(err, errlen, "%s is an SQLite database but not a sluice policy (it has tables and PRAGMA user_version 0)",
 			       path);
 			return -1;
 		}
@@ -326,15 +314,15 @@ int sluice_policy_open(const char *path, sqlite3 **dbp, char *err, size_t errlen
 	*dbp = NULL;
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode)) {
-			seterr(err, errlen, "%s is not a regular file", path);
+			sluice_seterr(err, errlen, "%s is not a regular file", path);
 			return -1;
 		}
 	} else if (errno != ENOENT || make_parent_dirs(path) < 0) {
-		seterr(err, errlen, "%s: cannot create the policy database: %s", path, strerror(errno));
+		sluice_seterr(err, errlen, "%s: cannot create the policy database: %s", path, strerror(errno));
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot open: %s", path,
+		sluice_seterr(err, errlen, "%s: cannot open: %s", path,
 		       db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return -1;
@@ -380,16 +368,16 @@ static void row_error(const struct row *r, int col, const char *why)
 
 	switch (sqlite3_column_type(r->st, col)) {
 	case SQLITE_NULL:
-		seterr(r->err, r->errlen, "rules row %lld: %s NULL %s",
+		sluice_seterr(r->err, r->errlen, "rules row %lld: %s NULL %s",
 		       (long long)r->id, name, why);
 		break;
 	case SQLITE_BLOB:
-		seterr(r->err, r->errlen, "rules row %lld: %s (a blob) %s",
+		sluice_seterr(r->err, r->errlen, "rules row %lld: %s (a blob) %s",
 		       (long long)r->id, name, why);
 		break;
 	default:
 		text = sqlite3_column_text(r->st, col);
-		seterr(r->err, r->errlen, "rules row %lld: %s '%.80s' %s",
+		sluice_seterr(r->err, r->errlen, "rules row %lld: %s '%.80s' %s",
 		       (long long)r->id, name, text ? (const char *)text : "", why);
 	}
 }
@@ -514,7 +502,7 @@ static int compile_domain(const struct row *r, struct rule *rule,
 		return -1;
 	}
 	if (rc < 0) {
-		seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
+		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
 		return -1;
 	}
 	rule->has |= HAS_DOMAIN;
@@ -551,7 +539,7 @@ static int compile_uid_exe(const struct row *r, struct rule *rule)
 	}
 	rule->exe = strdup(exe);
 	if (!rule->exe) {
-		seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
+		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
 		return -1;
 	}
 	rule->has |= HAS_EXE;
@@ -654,7 +642,7 @@ static int lists_read_end(sqlite3 *db, sqlite3_stmt *st, int rc, bool ok,
 			  char *err, size_t errlen)
 {
 	if (ok && rc != SQLITE_DONE) {
-		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
 		ok = false;
 	}
 	sqlite3_finalize(st);
@@ -719,7 +707,7 @@ static int read_lists(sqlite3 *db, struct list_heads *lh, char *err, size_t errl
 
 	if (sqlite3_prepare_v2(db, "SELECT id, priority, action, enabled, name FROM lists"
 			       " ORDER BY priority, id", -1, &st, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -730,18 +718,18 @@ static int read_lists(sqlite3 *db, struct list_heads *lh, char *err, size_t errl
 
 		if (sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
 		    (sqlite3_column_int64(st, 3) != 0 && sqlite3_column_int64(st, 3) != 1)) {
-			seterr(err, errlen, "lists row %lld: enabled is not 1 (in force) or 0 (ignored)",
+			sluice_seterr(err, errlen, "lists row %lld: enabled is not 1 (in force) or 0 (ignored)",
 			       (long long)id);
 			goto fail;
 		}
 		if (!sqlite3_column_int64(st, 3))
 			continue;
 		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER) {
-			seterr(err, errlen, "lists row %lld: priority is not an integer", (long long)id);
+			sluice_seterr(err, errlen, "lists row %lld: priority is not an integer", (long long)id);
 			goto fail;
 		}
 		if (!action || (strcmp(action, "allow") && strcmp(action, "deny"))) {
-			seterr(err, errlen, "lists row %lld: action '%.80s' is not 'allow' or 'deny'",
+			sluice_seterr(err, errlen, "lists row %lld: action '%.80s' is not 'allow' or 'deny'",
 			       (long long)id, action ? action : "NULL");
 			goto fail;
 		}
@@ -750,7 +738,7 @@ static int read_lists(sqlite3 *db, struct list_heads *lh, char *err, size_t errl
 			struct list_head *n = realloc(lh->v, ncap * sizeof(*n));
 
 			if (!n) {
-				seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
+				sluice_seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
 				goto fail;
 			}
 			lh->v = n;
@@ -776,7 +764,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 	int rc, on;
 
 	if (sqlite3_prepare_v2(db, rules_sql, -1, &r.st, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
 	while ((rc = sqlite3_step(r.st)) == SQLITE_ROW) {
@@ -799,7 +787,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 		p->ntable_rules++;
 	}
 	if (rc != SQLITE_DONE) {
-		seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
 		goto fail;
 	}
 	if (merge_lists(p, lh, &cap, 0, true) < 0)
@@ -808,7 +796,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 	sqlite3_finalize(r.st);
 	return 0;
 oom:
-	seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
+	sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 fail:
 	sqlite3_finalize(r.st);
 	return -1;
@@ -841,7 +829,7 @@ static int read_list_domains(sqlite3 *db, struct sluice_policy *p, struct list_h
 	qsort(lh->v, lh->n, sizeof(*lh->v), list_head_cmp_id);
 	if (sqlite3_prepare_v2(db, "SELECT list_id, domain FROM list_domains", -1, &st,
 			       NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the lists: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -854,19 +842,19 @@ static int read_list_domains(sqlite3 *db, struct sluice_policy *p, struct list_h
 			continue;		/* a disabled list, or no list at all */
 		name = (const char *)sqlite3_column_text(st, 1);
 		if (!name || sqlite3_column_type(st, 1) != SQLITE_TEXT) {
-			seterr(err, errlen, "list '%s' (lists row %lld): a domain is not text",
+			sluice_seterr(err, errlen, "list '%s' (lists row %lld): a domain is not text",
 			       h->name, (long long)id);
 			goto fail;
 		}
 		added = sluice_domains_add(p->names, name, (size_t)sqlite3_column_bytes(st, 1),
 					   h->index, &why);
 		if (added == -EINVAL) {
-			seterr(err, errlen, "list '%s' (lists row %lld): domain '%.80s' %s",
+			sluice_seterr(err, errlen, "list '%s' (lists row %lld): domain '%.80s' %s",
 			       h->name, (long long)id, name, why);
 			goto fail;
 		}
 		if (added < 0) {
-			seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
+			sluice_seterr(err, errlen, "%s: out of memory compiling the lists", db_path(db));
 			goto fail;
 		}
 	}
@@ -885,7 +873,7 @@ static int read_settings(sqlite3 *db, struct sluice_policy *p, char *err, size_t
 	p->default_allow = 1;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = 'default_action'",
 			       -1, &st, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
 	rc = sqlite3_step(st);
@@ -894,12 +882,12 @@ static int read_settings(sqlite3 *db, struct sluice_policy *p, char *err, size_t
 		if (v && strcmp(v, "deny") == 0) {
 			p->default_allow = 0;
 		} else if (!v || strcmp(v, "allow") != 0) {
-			seterr(err, errlen, "settings default_action '%.80s' is not 'allow' or 'deny'",
+			sluice_seterr(err, errlen, "settings default_action '%.80s' is not 'allow' or 'deny'",
 			       v ? v : "NULL");
 			rc = SQLITE_ERROR;
 		}
 	} else if (rc != SQLITE_DONE) {
-		seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
@@ -972,13 +960,13 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 	if (p)
 		p->names = sluice_domains_new(0);
 	if (!p || !p->names) {
-		seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
+		sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 		free(p);
 		return NULL;
 	}
 	/* One read transaction: rules and settings from the same commit. */
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot read: %s", db_path(db), sqlite3_errmsg(db));
+		sluice_seterr(err, errlen, "%s: cannot read: %s", db_path(db), sqlite3_errmsg(db));
 		free(p);
 		return NULL;
 	}
@@ -989,11 +977,11 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(lists.v);
 	if (ok && sluice_domains_finish(p->names) < 0) {
-		seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
+		sluice_seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
 		ok = 0;
 	}
 	if (ok && build_buckets(p) < 0) {
-		seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
+		sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 		ok = 0;
 	}
 	if (!ok) {
@@ -1171,7 +1159,7 @@ int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
 	atomic_init(&l->current, NULL);
 	l->path = strdup(path);
 	if (!l->path) {
-		seterr(err, errlen, "%s: out of memory", path);
+		sluice_seterr(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	if (sluice_policy_open(path, &l->db, err, errlen) < 0) {
@@ -1211,7 +1199,7 @@ int sluice_policy_loader_poll(struct sluice_policy_loader *l, int force,
 		c = sluice_policy_changed(l->db, &l->watch);
 	}
 	if (c < 0) {
-		seterr(l->error, sizeof(l->error), "%s: cannot check the policy file for changes: %s",
+		sluice_seterr(l->error, sizeof(l->error), "%s: cannot check the policy file for changes: %s",
 		       l->path, errno ? strerror(errno) : sqlite3_errmsg(l->db));
 		return SLUICE_RELOAD_FAILED;
 	}

@@ -17,6 +17,7 @@
  * entry had one, and CTA_MARK with CTA_MARK_MASK: the kernel computes
  * (mark & ~mask) ^ value, so only sluice's two bits change.
  */
+#include "agent/util.h"
 #include "agent/revoke.h"
 
 #include <arpa/inet.h>
@@ -70,19 +71,6 @@ struct revoke_ctx {
 	bool failed;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------------ */
 /* The pure parts                                                      */
@@ -138,7 +126,7 @@ int sluice_local_addrs_load(struct sluice_local_addrs *la, char *err, size_t err
 
 	memset(la, 0, sizeof(*la));
 	if (getifaddrs(&ifa) < 0) {
-		seterr(err, errlen, "cannot list the host's addresses: %s", strerror(errno));
+		sluice_seterr(err, errlen, "cannot list the host's addresses: %s", strerror(errno));
 		return -1;
 	}
 	for (i = ifa; i; i = i->ifa_next) {
@@ -167,7 +155,7 @@ int sluice_local_addrs_load(struct sluice_local_addrs *la, char *err, size_t err
 err_alloc:
 	freeifaddrs(ifa);
 	sluice_local_addrs_free(la);
-	seterr(err, errlen, "out of memory listing the host's addresses");
+	sluice_seterr(err, errlen, "out of memory listing the host's addresses");
 	return -1;
 }
 
@@ -371,7 +359,7 @@ static void note_failure(struct revoke_ctx *c, const struct sluice_flow *f, int 
 		return;
 	c->failed = true;
 	flow_text(f, text, sizeof(text));
-	seterr(c->err, c->errlen, "cannot rewrite the conntrack mark of %s: %s", text,
+	sluice_seterr(c->err, c->errlen, "cannot rewrite the conntrack mark of %s: %s", text,
 	       strerror(error));
 }
 
@@ -410,7 +398,7 @@ static void read_answers(struct revoke_ctx *c, uint32_t first_seq)
 				continue;
 			if (errno == ENOBUFS && !c->failed) {
 				c->failed = true;
-				seterr(c->err, c->errlen,
+				sluice_seterr(c->err, c->errlen,
 				       "lost answers to conntrack mark updates: the socket overran");
 			}
 			return;	/* EAGAIN: all read */
@@ -591,7 +579,7 @@ int sluice_revoke_apply(const struct sluice_policy *p, uint32_t mark_mask,
 	if (st)
 		memset(st, 0, sizeof(*st));
 	if (!sluice_mark_mask_valid(mark_mask)) {
-		seterr(err, errlen, "conntrack mark mask 0x%08x is not two adjacent bits", mark_mask);
+		sluice_seterr(err, errlen, "conntrack mark mask 0x%08x is not two adjacent bits", mark_mask);
 		return -1;
 	}
 	if (sluice_local_addrs_load(&c.local, err, errlen) < 0)
@@ -601,7 +589,7 @@ int sluice_revoke_apply(const struct sluice_policy *p, uint32_t mark_mask,
 	c.abuf = malloc(ANSWER_BUF);
 	dbuf = malloc(DUMP_BUF);
 	if (!c.pending || !c.sbuf || !c.abuf || !dbuf) {
-		seterr(err, errlen, "out of memory revoking conntrack verdicts");
+		sluice_seterr(err, errlen, "out of memory revoking conntrack verdicts");
 		goto out;
 	}
 	c.seq = (uint32_t)time(NULL);
@@ -609,7 +597,7 @@ int sluice_revoke_apply(const struct sluice_policy *p, uint32_t mark_mask,
 	dump = open_ctnetlink();
 	c.update = dump ? open_ctnetlink() : NULL;
 	if (!c.update) {
-		seterr(err, errlen, "cannot open a ctnetlink socket: %s", strerror(errno));
+		sluice_seterr(err, errlen, "cannot open a ctnetlink socket: %s", strerror(errno));
 		goto out;
 	}
 	/* A dump must not hang the reload thread, nor answers be lost. */
@@ -619,7 +607,7 @@ int sluice_revoke_apply(const struct sluice_policy *p, uint32_t mark_mask,
 	mnl_socket_setsockopt(c.update, NETLINK_CAP_ACK, &one, sizeof(one));
 
 	if (dump_table(&c, dump, dbuf) < 0) {
-		seterr(err, errlen, "cannot dump the conntrack table: %s", strerror(errno));
+		sluice_seterr(err, errlen, "cannot dump the conntrack table: %s", strerror(errno));
 		c.failed = true;	/* keep this sentence */
 		flush_updates(&c);	/* what was found is still worth doing */
 		goto out;
