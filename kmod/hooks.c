@@ -60,7 +60,7 @@ static u16 sluice_queue_of(const struct sluice_net *sn, const struct nf_conn *ct
 	u16 count = READ_ONCE(sn->queue_count);
 
 	if (count > 1)
-		queue += reciprocal_scale(hash32_ptr(ct), count);
+		queue += reciprocal_scale(hash_ptr(ct, 32), count);
 	return queue;
 }
 

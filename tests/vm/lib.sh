@@ -249,3 +249,24 @@ flows_wait_more() {
 		_i=$((_i + 1))
 	done
 }
+
+# netfilter_keys_on: a base chain at every hook sluice uses, and conntrack,
+# in the VM's own namespace for the rest of the boot. The kernel switches
+# a hook point's static key (live code patching) whenever its first hook
+# comes or its last one goes; the stress loops that remove and insert
+# sluice.ko dozens of times would otherwise patch kernel text at every
+# cycle, and under qemu's software emulation a CPU was once seen spinning
+# forever on a just-patched instruction (soft lockup in ip6_xmit) with no
+# sluice code on the stack. A real machine with any firewall keeps these
+# keys on too; what the loops test is sluice's own register and unregister.
+netfilter_keys_on() {
+	modprobe -a nf_tables nft_ct 2>/dev/null
+	nft list table inet sluice_vm_keys >/dev/null 2>&1 && return 0
+	nft -f - <<'NFT'
+table inet sluice_vm_keys {
+	chain keep_in { type filter hook input priority 100; ct state new counter; }
+	chain keep_out { type filter hook output priority 100; ct state new counter; }
+	chain keep_fwd { type filter hook forward priority 100; ct state new counter; }
+}
+NFT
+}

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 topo_up
+check "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
 ns_add sl-idle
 http_server_start "$NS_SERVER" 8000
 dmesg_mark

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/../agent.sh"
 
 topo_up
+check "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 check "sluice.ko loads" sluice_load
