@@ -45,12 +45,17 @@ topo_up
 dmesg_mark
 ip -n "$NS_SERVER" addr add 10.91.2.3/24 dev veth3
 ip -n "$NS_SERVER" addr add 10.91.2.4/24 dev veth3
+ip -n "$NS_SERVER" addr add 10.91.2.5/24 dev veth3
 http_server_start "$NS_SERVER" 8080
 dnsmasq_start "$NS_SERVER" "$SERVER4" "$SERVER6"
 dnsmasq_start "$NS_ROUTER" "$ROUTER4_C"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sluice.test \
 	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.4:443 \
+	-cert "$WORK/cert.pem" -key "$WORK/key.pem"
+# A second TLS server for the DoH checks: s_server answers one client at a
+# time, and the one above stays stuck with the client whose hello we drop.
+bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.5:443 \
 	-cert "$WORK/cert.pem" -key "$WORK/key.pem"
 wait_listen "$NS_SERVER" 443
 
@@ -90,14 +95,14 @@ check "DNS over TLS (853) works while block_dot is off" \
 	connects "$NS_CLIENT" "http://$SERVER4:853/"
 check "DNS over HTTPS to dns.google works while block_doh is off" \
 	in_ns "$NS_CLIENT" curl -skf --max-time 5 -o /dev/null \
-	--resolve dns.google:443:10.91.2.4 https://dns.google/
+	--resolve dns.google:443:10.91.2.5 https://dns.google/
 sqlite3 "$WORK/policy.db" "INSERT INTO settings VALUES ('block_dot', 'yes');
 INSERT INTO settings VALUES ('block_doh', 'yes');"
 sleep 1
 check "with block_dot = 'yes', a new connection to port 853 is refused" \
 	refused "$NS_CLIENT" "http://$SERVER4:853/"
 check "with block_doh = 'yes', TLS to dns.google is refused" \
-	sh -c "! ip netns exec $NS_CLIENT curl -skf --max-time 3 -o /dev/null --resolve dns.google:443:10.91.2.4 https://dns.google/"
+	sh -c "! ip netns exec $NS_CLIENT curl -skf --max-time 3 -o /dev/null --resolve dns.google:443:10.91.2.5 https://dns.google/"
 check "SIGTERM stops the agent with status 0" agent_stop
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
