@@ -48,6 +48,9 @@ for e in "$src"/policy/examples/*.sql; do
 	[ -e "$e" ] && install -D -m 0644 "$e" "$r/usr/share/sluice/examples/${e##*/}"
 done
 install -D -m 0644 "$src/README.md" "$r/usr/share/doc/sluice/README.md"
+for m in sluiced sluicectl; do
+	install -D -m 0644 "$src/man/$m.8" "$r/usr/share/man/man8/$m.8"
+done
 printf 'sluice\n\nLicense: GPL-2.0 (see /usr/share/common-licenses/GPL-2)\n' \
 	>"$r/usr/share/doc/sluice/copyright"
 # DKMS source: only what builds the module. The version in dkms.conf is
