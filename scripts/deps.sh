@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it only checks and returns.
 set -eu
 
-PKGS="build-essential make gcc clang llvm pkg-config bc bison flex libelf-dev
+PKGS="build-essential make gcc clang llvm libclang-rt-dev pkg-config bc bison flex libelf-dev
 libssl-dev python3 kmod cpio
 linux-headers-amd64 linux-image-amd64 linux-source-6.1
 qemu-system-x86 busybox-static sparse
