@@ -65,7 +65,7 @@ cp tests/vm/flows.py "$P/flows.py"
 V2=$VERSION+lifecycle2
 src2=$RUN/src2
 mkdir -p "$src2"
-cp -a Makefile Kbuild dkms.conf README.md kmod uapi agent policy packaging \
+cp -a Makefile Kbuild dkms.conf README.md kmod uapi agent policy packaging man \
 	systemd scripts "$src2/"
 echo "/* lifecycle upgrade build */" >>"$src2/kmod/main.c"
 if sh packaging/deb/build.sh "$P/v1" "$VERSION" >"$RUN/deb.log" 2>&1 &&
