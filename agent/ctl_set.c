@@ -33,30 +33,6 @@ static int sluicectl_set_usage_error(const char *fmt, const char *arg)
 	return SLUICECTL_EXIT_USAGE;
 }
 
-/* "in,out,forward" (any order, any subset) to SLUICE_HOOK_* bits; -1. */
-static int64_t parse_hooks(const char *value)
-{
-	char buf[64], *save = NULL, *tok;
-	int64_t mask = 0;
-
-	if (strlen(value) >= sizeof(buf))
-		return -1;
-	strcpy(buf, value);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "in"))
-			mask |= SLUICE_HOOK_IN;
-		else if (!strcmp(tok, "out"))
-			mask |= SLUICE_HOOK_OUT;
-		else if (!strcmp(tok, "forward"))
-			mask |= SLUICE_HOOK_FORWARD;
-		else if (!strcmp(tok, "all"))
-			mask |= SLUICE_HOOK_ALL;
-		else
-			return -1;
-	}
-	return mask ? mask : -1;
-}
-
 int sluicectl_set_main(int argc, char *argv[])
 {
 	int64_t watchdog_ms = -1;
@@ -84,7 +60,7 @@ int sluicectl_set_main(int argc, char *argv[])
 			return sluicectl_set_usage_error("%s needs a value", key);
 
 		if (!strcmp(key, "hooks")) {
-			hooks = parse_hooks(value);
+			hooks = sluice_hooks_parse(value);
 			if (hooks <= 0)
 				return sluicectl_set_usage_error("hooks must be a comma list of in, out and forward, not \"%s\"",
 								 value);

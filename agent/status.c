@@ -229,25 +229,14 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 	case SLUICE_PK_HOOKS:
 		/* "in,out,forward" as the module writes it, or "none". */
 		if (value[0] < '0' || value[0] > '9') {
-			char list[64], *save = NULL, *tok;
-			uint32_t hooks = 0;
+			int64_t hooks = sluice_hooks_parse(value);
 
-			snprintf(list, sizeof(list), "%s", value);
-			for (tok = strtok_r(list, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "in"))
-					hooks |= SLUICE_HOOK_IN;
-				else if (!strcmp(tok, "out"))
-					hooks |= SLUICE_HOOK_OUT;
-				else if (!strcmp(tok, "forward"))
-					hooks |= SLUICE_HOOK_FORWARD;
-				else if (strcmp(tok, "none")) {
-					snprintf(err, errlen, "%s line %u: hooks must be a list of in, out and forward, not \"%s\"",
-						 name, lineno, quoted);
-					return -EBADMSG;
-				}
+			if (hooks < 0) {
+				snprintf(err, errlen, "%s line %u: hooks must be a list of in, out and forward, not \"%s\"",
+					 name, lineno, quoted);
+				return -EBADMSG;
 			}
-			st->config.hooks = hooks;
+			st->config.hooks = (uint32_t)hooks;
 			st->have |= SLUICE_HAVE_HOOKS;
 			return 0;
 		}
@@ -545,14 +534,35 @@ static size_t sluice_utf8_len(const unsigned char *s)
 }
 
 
-static const struct {
-	uint32_t bit;
-	const char *name;
-} sluice_hook_names[] = {
-	{ SLUICE_HOOK_IN, "in" },
-	{ SLUICE_HOOK_OUT, "out" },
-	{ SLUICE_HOOK_FORWARD, "forward" },
-};
+static const char *const sluice_hook_names[] = SLUICE_HOOK_NAMES;
+
+#define SLUICE_N_HOOKS (sizeof(sluice_hook_names) / sizeof(sluice_hook_names[0]))
+
+int64_t sluice_hooks_parse(const char *list)
+{
+	char buf[64], *save = NULL, *tok;
+	int64_t mask = 0;
+	size_t i;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all")) {
+			mask |= SLUICE_HOOK_ALL;
+			continue;
+		}
+		if (!strcmp(tok, "none"))
+			continue;
+		for (i = 0; i < SLUICE_N_HOOKS; i++)
+			if (!strcmp(tok, sluice_hook_names[i]))
+				break;
+		if (i == SLUICE_N_HOOKS)
+			return -1;
+		mask |= 1 << i;
+	}
+	return mask;
+}
 
 /* Only printable ASCII and valid UTF-8 reach a terminal: no escapes. */
 static void sluice_print_clean(FILE *f, const char *str)
@@ -605,10 +615,9 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 		fprintf(f, "watchdog: %u ms\n", st->config.watchdog_ms);
 	if (st->have & SLUICE_HAVE_HOOKS) {
 		fprintf(f, "hooks:");
-		for (i = 0; i < sizeof(sluice_hook_names) /
-				sizeof(sluice_hook_names[0]); i++)
-			if (st->config.hooks & sluice_hook_names[i].bit)
-				fprintf(f, " %s", sluice_hook_names[i].name);
+		for (i = 0; i < SLUICE_N_HOOKS; i++)
+			if (st->config.hooks & (1U << i))
+				fprintf(f, " %s", sluice_hook_names[i]);
 		fprintf(f, "%s\n", st->config.hooks & SLUICE_HOOK_ALL ?
 			"" : " none");
 	}
@@ -722,11 +731,9 @@ void sluice_status_print_json(FILE *f, const struct sluice_status *st,
 		fprintf(f, ",\n  \"watchdog_ms\": %u", st->config.watchdog_ms);
 	if (st->have & SLUICE_HAVE_HOOKS) {
 		fprintf(f, ",\n  \"hooks\": [");
-		for (i = 0; i < sizeof(sluice_hook_names) /
-				sizeof(sluice_hook_names[0]); i++) {
-			if (st->config.hooks & sluice_hook_names[i].bit) {
-				fprintf(f, "%s\"%s\"", sep,
-					sluice_hook_names[i].name);
+		for (i = 0; i < SLUICE_N_HOOKS; i++) {
+			if (st->config.hooks & (1U << i)) {
+				fprintf(f, "%s\"%s\"", sep, sluice_hook_names[i]);
 				sep = ", ";
 			}
 		}

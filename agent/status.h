@@ -67,6 +67,12 @@ void sluice_json_string(FILE *f, const char *s);
 const char *sluice_mode_token(uint8_t mode);
 
 /*
+ * "in,out,forward" (any subset and order; "all"; "none") to SLUICE_HOOK_*
+ * bits, or -1 for a name that is not a hook.
+ */
+int64_t sluice_hooks_parse(const char *list);
+
+/*
  * sluicectl's subcommands, one file each (ctl_status.c, ctl_set.c).
  * @argv[0] is the subcommand's name; the return value is the exit code.
  */

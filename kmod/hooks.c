@@ -185,14 +185,29 @@ err_unwind:
 	return err;
 }
 
+static const char *const sluice_hook_names[] = SLUICE_HOOK_NAMES;
+
+/* The SLUICE_HOOK_* bit named @name ("all": every one), or 0. */
+unsigned int sluice_hook_by_name(const char *name)
+{
+	int i;
+
+	if (!strcmp(name, "all"))
+		return SLUICE_HOOK_ALL;
+	for (i = 0; i < ARRAY_SIZE(sluice_hook_names); i++)
+		if (!strcmp(name, sluice_hook_names[i]))
+			return BIT(i);
+	return 0;
+}
+
 /* "in,out,forward" for a SLUICE_HOOK_* mask, as the parameter takes it. */
 int sluice_hooks_name(char *buf, size_t len, unsigned int mask)
 {
-	static const char *const names[] = { "in", "out", "forward" };
+	const char *const *names = sluice_hook_names;
 	int i, n = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(names); i++)
+	for (i = 0; i < ARRAY_SIZE(sluice_hook_names); i++)
 		if (mask & BIT(i))
 			n += scnprintf(buf + n, len - n, "%s%s", n ? "," : "",
 				       names[i]);

@@ -93,16 +93,11 @@ static int sluice_hooks_param_set(const char *val, const struct kernel_param *kp
 		return -ENOMEM;
 	s = strim(buf);
 	while ((tok = strsep(&s, ",")) != NULL) {
-		if (!strcmp(tok, "in"))
-			mask |= SLUICE_HOOK_IN;
-		else if (!strcmp(tok, "out"))
-			mask |= SLUICE_HOOK_OUT;
-		else if (!strcmp(tok, "forward"))
-			mask |= SLUICE_HOOK_FORWARD;
-		else if (!strcmp(tok, "all"))
-			mask |= SLUICE_HOOK_ALL;
-		else
+		unsigned int bit = sluice_hook_by_name(tok);
+
+		if (!bit)
 			err = -EINVAL;
+		mask |= bit;
 	}
 	kfree(buf);
 	if (err || !mask)

@@ -110,6 +110,7 @@ static inline struct sluice_net *sluice_pernet(const struct net *net)
 int sluice_hooks_register(struct net *net);
 int sluice_hooks_set(struct net *net, unsigned int mask);
 int sluice_hooks_name(char *buf, size_t len, unsigned int mask);
+unsigned int sluice_hook_by_name(const char *name);
 void sluice_hooks_unregister(struct net *net);
 
 /* watchdog.c */

@@ -130,6 +130,9 @@ enum sluice_mode {
 #define SLUICE_HOOK_ALL		(SLUICE_HOOK_IN | SLUICE_HOOK_OUT | \
 				 SLUICE_HOOK_FORWARD)
 
+/* Their names in hooks=, /proc/net/sluice and sluicectl, in bit order. */
+#define SLUICE_HOOK_NAMES	{ "in", "out", "forward" }
+
 /*
  * A flow's verdict lives in two adjacent bits of the conntrack mark,
  * SLUICE_A_MARK_MASK (module parameter mark_mask, default below). The agent
