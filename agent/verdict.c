@@ -46,18 +46,25 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static struct sluice_decision judge(struct sluice_verdict_ctx *v,
-				    const struct sluice_policy *pol,
-				    struct sluice_flow *f)
+/* The one place a flow's decision is logged and counted. */
+static void record(struct sluice_verdict_ctx *v, const struct sluice_flow *f,
+		   struct sluice_decision d)
 {
-	struct sluice_decision d = sluice_policy_match(pol, f);
-
 	if (v->log)
 		sluice_log_push(v->log, f, &d);
 	if (d.allow)
 		atomic_fetch_add(&v->allowed, 1);
 	else
 		atomic_fetch_add(&v->denied, 1);
+}
+
+static struct sluice_decision judge(struct sluice_verdict_ctx *v,
+				    const struct sluice_policy *pol,
+				    struct sluice_flow *f)
+{
+	struct sluice_decision d = sluice_policy_match(pol, f);
+
+	record(v, f, d);
 	return d;
 }
 
@@ -278,11 +285,8 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 		}
 	}
 	if (hides_dns(v, f)) {
-		struct sluice_decision deny = { .allow = 0, .rule_id = 0 };
-
-		if (v->log)
-			sluice_log_push(v->log, f, &deny);
-		atomic_fetch_add(&v->denied, 1);
+		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
+		record(v, f, d);
 		f->domain = NULL;
 		return SLUICE_Q_DENY;
 	}
@@ -295,18 +299,23 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 	}
 	pthread_mutex_unlock(&v->names_lock);
 	if (known) {
+		/* Every name must allow it; the first that denies decides. */
 		const char *names[3] = { f->domain, qname, owner };
 		int i;
 
-		atomic_fetch_add(&v->named, 1);
+		if (!f->domain)
+			atomic_fetch_add(&v->named, 1);
 		for (i = 0; i < 3; i++) {
 			if (!names[i] || (i == 2 && !strcmp(owner, qname)))
 				continue;
 			f->domain = names[i];
-			d = judge(v, pol, f);
+			d = sluice_policy_match(pol, f);
 			if (!d.allow)
 				break;
 		}
+		if (d.allow)	/* logged under the name the flow is known by */
+			f->domain = names[0] ? names[0] : qname;
+		record(v, f, d);
 		f->domain = NULL;
 		return decided(d);
 	}
