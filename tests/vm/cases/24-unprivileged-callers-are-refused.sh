@@ -23,16 +23,21 @@ check "fail_mode did not change" \
 	grep -qx open /sys/module/sluice/parameters/fail_mode
 check "sluicectl status as nobody falls back to /proc/net/sluice" \
 	sh -c "setpriv --reuid=65534 --regid=65534 --clear-groups $SLUICECTL status | grep -qi 'no agent'"
-policy_init "$WORK/policy.db"
-chmod 644 "$WORK/policy.db"
-nobody "$SLUICED" --db "$WORK/policy.db" --status-file "" >"$WORK/agent.out" 2>&1 &
-upid=$!
-sleep 2
-check "an unprivileged sluiced never becomes the agent" \
-	[ "$(awk '$1 == "mode" { print $2 }' /proc/net/sluice)" = no-agent ]
-kill "$upid" 2>/dev/null
-wait "$upid" 2>/dev/null
+# A database the user nobody can open and write, so that what stops an
+# unprivileged sluiced is the kernel refusing it its sockets, not the file.
+chmod o+x "$WORK"
+mkdir -m 777 "$WORK/nobody"
+policy_init "$WORK/nobody/policy.db"
+chmod 666 "$WORK/nobody/policy.db"
+nobody timeout 10 "$SLUICED" --db "$WORK/nobody/policy.db" --status-file "" \
+	>"$WORK/agent.out" 2>&1
+rc=$?
 cat "$WORK/agent.out" >&2
+check "an unprivileged sluiced stops with status 1" [ "$rc" -eq 1 ]
+check "saying which socket the kernel refused it" \
+	grep -q "cannot .*not permitted" "$WORK/agent.out"
+check "and never became the agent" \
+	[ "$(awk '$1 == "mode" { print $2 }' /proc/net/sluice)" = no-agent ]
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
 tap_done

@@ -38,7 +38,9 @@ dnsmasq_start() {
 		--bind-interfaces --listen-address="$2" ${3:+--listen-address="$3"} \
 		--pid-file= --user=root --log-facility=- \
 		--address=/ok.test/"$SERVER4" --address=/blocked.test/"$SERVER4" \
-		--address=/evil.test/10.91.2.3 --address=/alias.test/"$SERVER4"
+		--address=/evil.test/10.91.2.3 \
+		--host-record=target.blocked.test,"$SERVER4" \
+		--cname=alias.test,target.blocked.test
 }
 
 topo_up
@@ -75,6 +77,8 @@ check "and for AAAA questions" nxdomain "$SERVER4" ads.blocked.test AAAA
 check "the allowed name still resolves through the router's resolver" \
 	resolves_to "$ROUTER4_C" ok.test "$SERVER4"
 check "DNS over TCP for a denied name is refused at once" tcp_refused_fast
+check "an allowed name whose CNAME leads to a denied one gets NXDOMAIN" \
+	nxdomain "$SERVER4" alias.test
 
 check "evil.test resolves while it is allowed" \
 	resolves_to "$SERVER4" evil.test 10.91.2.3
