@@ -254,13 +254,17 @@ static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			return err;
 	}
+	/*
+	 * A new watchdog_ms counts from the agent's next heartbeat, whose
+	 * reply tells it the new value: the deadline of the last one stays,
+	 * so that a healthy agent never looks hung because of the change.
+	 */
 	spin_lock_bh(&sn->lock);
 	if (a[SLUICE_A_FAIL_MODE])
 		WRITE_ONCE(sn->fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));
 	if (a[SLUICE_A_WATCHDOG_MS])
 		WRITE_ONCE(sn->watchdog_ms,
 			   nla_get_u32(a[SLUICE_A_WATCHDOG_MS]));
-	sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 	return sluice_reply(info, SLUICE_CMD_SET_CONFIG, false);
 }
