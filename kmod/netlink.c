@@ -16,12 +16,17 @@
 
 static struct genl_family sluice_genl_family;
 
+/* 60000 does not fit the policy's own s16 bounds: a range of its own. */
+static struct netlink_range_validation sluice_watchdog_ms_range = {
+	.min = SLUICE_WATCHDOG_MS_MIN,
+	.max = SLUICE_WATCHDOG_MS_MAX,
+};
+
 static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_NUM] = { .type = NLA_U16 },
 	[SLUICE_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_FAIL_CLOSED),
-	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_RANGE(NLA_U32,
-						  SLUICE_WATCHDOG_MS_MIN,
-						  SLUICE_WATCHDOG_MS_MAX),
+	[SLUICE_A_WATCHDOG_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &sluice_watchdog_ms_range),
 	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
 	[SLUICE_A_MARK_MASK] = { .type = NLA_REJECT },
 	[SLUICE_A_MODE] = { .type = NLA_REJECT },
