@@ -60,6 +60,7 @@ static const char *const sluice_cmd_words[__SLUICE_CMD_MAX] = {
 	[SLUICE_CMD_SET_CONFIG] = "set config",
 	[SLUICE_CMD_GET_STATS] = "get stats",
 	[SLUICE_CMD_DRAIN] = "drain",
+	[SLUICE_CMD_FORGET_DENIED] = "forget denied flows",
 };
 
 static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
@@ -73,6 +74,7 @@ static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_U32 },
 	[SLUICE_A_STATS] = { .type = NLA_NESTED },
 	[SLUICE_A_QUEUE_COUNT] = { .type = NLA_U16 },
+	[SLUICE_A_OWN_MARK] = { .type = NLA_U32 },
 };
 
 /* libnl's error codes, for the few places that only have those. */
@@ -639,6 +641,13 @@ int sluice_ctl_register_queue(struct sluice_ctl *c, int32_t queue_num,
 int sluice_ctl_register_queues(struct sluice_ctl *c, int32_t queue_num,
 			       uint16_t count, struct sluice_config *out)
 {
+	return sluice_ctl_register_agent(c, queue_num, count, NULL, out);
+}
+
+int sluice_ctl_register_agent(struct sluice_ctl *c, int32_t queue_num,
+			      uint16_t count, const uint32_t *portids,
+			      struct sluice_config *out)
+{
 	struct sluice_config cfg = { 0 };
 	struct nl_msg *msg;
 	int err;
@@ -651,7 +660,9 @@ int sluice_ctl_register_queues(struct sluice_ctl *c, int32_t queue_num,
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -ENOMEM);
 	if ((queue_num >= 0 &&
 	     nla_put_u16(msg, SLUICE_A_QUEUE_NUM, (uint16_t)queue_num) < 0) ||
-	    (count > 1 && nla_put_u16(msg, SLUICE_A_QUEUE_COUNT, count) < 0)) {
+	    (count > 1 && nla_put_u16(msg, SLUICE_A_QUEUE_COUNT, count) < 0) ||
+	    (portids && nla_put(msg, SLUICE_A_QUEUE_PORTIDS,
+				count * (int)sizeof(*portids), portids) < 0)) {
 		nlmsg_free(msg);
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -ENOMEM);
 	}
@@ -677,6 +688,26 @@ int sluice_ctl_unregister(struct sluice_ctl *c)
 int sluice_ctl_heartbeat(struct sluice_ctl *c)
 {
 	return sluice_transact(c, c->beat, SLUICE_CMD_HEARTBEAT, NULL, NULL);
+}
+
+int sluice_ctl_heartbeat_config(struct sluice_ctl *c, struct sluice_config *out)
+{
+	struct sluice_config cfg = { 0 };
+	int err;
+
+	err = sluice_transact(c, c->beat, SLUICE_CMD_HEARTBEAT,
+			      sluice_parse_config, &cfg);
+	/* A module older than the reply only acks: nothing to learn. */
+	if (err == -EPROTO)
+		return 0;
+	if (!err)
+		*out = cfg;
+	return err;
+}
+
+int sluice_ctl_forget_denied(struct sluice_ctl *c)
+{
+	return sluice_simple(c, SLUICE_CMD_FORGET_DENIED, NULL, NULL);
 }
 
 int sluice_ctl_drain(struct sluice_ctl *c)

@@ -116,10 +116,21 @@ int sluice_ctl_register_queue(struct sluice_ctl *c, int32_t queue_num,
 /* The same for @count queues from @queue_num, one verdict thread each. */
 int sluice_ctl_register_queues(struct sluice_ctl *c, int32_t queue_num,
 			       uint16_t count, struct sluice_config *out);
+/*
+ * REGISTER naming the agent's bound queue sockets (@count port ids, or
+ * NULL): the module fails over when any of them is closed.
+ */
+int sluice_ctl_register_agent(struct sluice_ctl *c, int32_t queue_num,
+			      uint16_t count, const uint32_t *portids,
+			      struct sluice_config *out);
 int sluice_ctl_unregister(struct sluice_ctl *c);
 
 /* Cheap: one message built at open, sent again; waits for the ack. */
 int sluice_ctl_heartbeat(struct sluice_ctl *c);
+/* A heartbeat whose reply (when the module sends one) fills @out. */
+int sluice_ctl_heartbeat_config(struct sluice_ctl *c, struct sluice_config *out);
+/* After a policy change: the module forgets the flows denied so far. */
+int sluice_ctl_forget_denied(struct sluice_ctl *c);
 int sluice_ctl_drain(struct sluice_ctl *c);
 
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out);

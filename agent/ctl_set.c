@@ -2,9 +2,11 @@
 /*
  * sluicectl set [fail-mode open|closed] [watchdog-ms MS]: changes what
  * new flows meet without a live agent, and how long a silent agent is
- * trusted. Both are the module's, shared by every network namespace, and
- * need CAP_NET_ADMIN in the initial user namespace. All settings given go
- * to the kernel in one message: either all take effect or none.
+ * trusted. Every setting belongs to the caller's network namespace (the
+ * module parameters are the defaults of a namespace that never set its
+ * own) and needs CAP_NET_ADMIN over it; nothing set here changes another
+ * namespace. All settings given go to the kernel in one message: either
+ * all take effect or none.
  */
 #include <errno.h>
 #include <stdlib.h>

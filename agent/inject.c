@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include "agent/inject.h"
+#include "uapi/sluice.h"
 
 int sluice_inject_open(struct sluice_inject *ij, char *err, size_t errlen)
 {
+	uint32_t mark = SLUICE_OWN_MARK;
+
 	memset(ij, 0, sizeof(*ij));
 	/* IPPROTO_RAW: we write the IP header ourselves (IP_HDRINCL). */
 	ij->fd4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
@@ -18,6 +21,19 @@ int sluice_inject_open(struct sluice_inject *ij, char *err, size_t errlen)
 	if (ij->fd4 < 0 || ij->fd6 < 0) {
 		snprintf(err, errlen,
 			 "cannot open raw sockets for DNS sinkhole answers: %s (sluiced needs CAP_NET_RAW)",
+			 strerror(errno));
+		sluice_inject_close(ij);
+		return -1;
+	}
+	/*
+	 * Our answers are marked so that the module lets them out untracked:
+	 * judged as a flow, they would leave allow state behind that the
+	 * client's next query could ride past the policy.
+	 */
+	if (setsockopt(ij->fd4, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0 ||
+	    setsockopt(ij->fd6, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		snprintf(err, errlen,
+			 "cannot mark the sinkhole sockets as sluice's own: %s (sluiced needs CAP_NET_ADMIN)",
 			 strerror(errno));
 		sluice_inject_close(ij);
 		return -1;

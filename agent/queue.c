@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,10 @@ struct sluice_queue {
 	sluice_decide_fn decide;
 	void *ctx;
 	int answered;
+	/* NFQA_CFG_F_FAIL_OPEN: as configured, and as wanted */
+	int fail_open;
+	atomic_int want_fail_open;
+	unsigned int seq;
 };
 
 static int send_config(struct sluice_queue *q, struct nlmsghdr *nlh)
@@ -82,6 +87,39 @@ static int configure(struct sluice_queue *q, unsigned int *seq, int ct)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(4096));
 	return send_config(q, nlh);
+}
+
+/*
+ * Switch NFQA_CFG_F_FAIL_OPEN alone, from the reading thread. Not acked:
+ * packets may arrive before an ack would, and an error comes back as an
+ * error message that the packet loop skips (the flag then stays as it
+ * was, and the next call tries again).
+ */
+static void apply_fail_open(struct sluice_queue *q)
+{
+	char buf[256] __attribute__((aligned(4)));
+	int want = atomic_load(&q->want_fail_open);
+	uint32_t flag = htonl(NFQA_CFG_F_FAIL_OPEN);
+	struct nlmsghdr *nlh;
+
+	if (want == q->fail_open)
+		return;
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
+	nlh->nlmsg_seq = q->seq++;
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, want ? flag : 0);
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, flag);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) >= 0)
+		q->fail_open = want;
+}
+
+void sluice_queue_set_fail_open(struct sluice_queue *q, int fail_open)
+{
+	atomic_store(&q->want_fail_open, !!fail_open);
+}
+
+uint32_t sluice_queue_portid(const struct sluice_queue *q)
+{
+	return q->portid;
 }
 
 struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
@@ -143,6 +181,9 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 	q->batch = mnl_nlmsg_batch_start(q->sbuf, SLUICE_SEND_BUF);
 	if (!q->batch)
 		goto err_alloc;
+	q->fail_open = 1;
+	atomic_init(&q->want_fail_open, 1);
+	q->seq = seq;
 	return q;
 
 err_sys:
@@ -232,8 +273,15 @@ static void put_verdict(struct sluice_queue *q, uint32_t id, int verdict)
 {
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
-	int nf = verdict == SLUICE_Q_DENY || verdict == SLUICE_Q_DROP ?
-		 NF_DROP : NF_ACCEPT;
+	int nf = verdict == SLUICE_Q_DROP ? NF_DROP : NF_ACCEPT;
+
+	/*
+	 * A denied flow: the module's hook runs again (NF_REPEAT), reads the
+	 * DENY bits written below, remembers the flow and drops the packet.
+	 * Without conntrack glue there are no bits to read: plain drop.
+	 */
+	if (verdict == SLUICE_Q_DENY)
+		nf = q->mark_mask ? NF_REPEAT : NF_DROP;
 
 	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->batch),
 			    NFQNL_MSG_VERDICT, q->num);
@@ -311,6 +359,7 @@ int sluice_queue_run_once(struct sluice_queue *q, int timeout_ms,
 	struct pollfd pfd = { .fd = sluice_queue_fd(q), .events = POLLIN };
 	int i, n;
 
+	apply_fail_open(q);
 	n = poll(&pfd, 1, timeout_ms);
 	if (n <= 0)
 		return n < 0 && errno != EINTR ? -1 : 0;

@@ -34,7 +34,9 @@ struct sluice_packet {
 
 /*
  * What the callback answers. ALLOW and DENY decide the flow: the verdict
- * goes into its conntrack mark and later packets stay in the kernel.
+ * goes into its conntrack mark and later packets stay in the kernel (a
+ * DENY is sent as NF_REPEAT, so that the module remembers a flow denied on
+ * its first packet; see "Denied flows" in uapi/sluice.h).
  * PASS and DROP decide this packet only: the flow stays undecided and its
  * next packet comes to the agent again (DNS, a TLS hello still to come).
  */
@@ -60,6 +62,17 @@ void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask);
 
 /* The mask verdicts write; 0 when the kernel cannot store them. */
 uint32_t sluice_queue_mark_mask(const struct sluice_queue *q);
+
+/* The netlink port id of the queue's socket, for SLUICE_A_QUEUE_PORTIDS. */
+uint32_t sluice_queue_portid(const struct sluice_queue *q);
+
+/*
+ * Whether a full queue lets packets pass (NFQA_CFG_F_FAIL_OPEN): only in
+ * fail_mode open; in closed mode a packet nobody judged never passes.
+ * Takes effect at the next sluice_queue_run_once(), from the thread that
+ * reads the queue. A new queue fails open until told otherwise.
+ */
+void sluice_queue_set_fail_open(struct sluice_queue *q, int fail_open);
 
 /*
  * Wait up to @timeout_ms for packets, decide every packet already waiting

@@ -82,6 +82,8 @@ struct sluiced {
 	atomic_int stop_heartbeat;
 	atomic_int registered;
 	atomic_int displaced;		/* another agent took our place */
+	atomic_int fail_open;		/* the namespace's fail mode is open */
+	atomic_int forget_denied;	/* policy changed: tell the module */
 	struct sluice_verdict_ctx verdict;
 
 	/* Owned by the heartbeat thread until it is joined. */
@@ -129,6 +131,7 @@ static void *verdict_thread(void *arg)
 
 	while (!atomic_load(&d->stop_verdict)) {
 		atomic_store(&t->tick_ms, now_ms());
+		sluice_queue_set_fail_open(t->queue, atomic_load(&d->fail_open));
 		if (sluice_queue_run_once(t->queue, (int)verdict_poll_ms(d),
 					  sluice_verdict_decide, &d->verdict) < 0) {
 			say("reading queue %u failed: %s",
@@ -156,20 +159,40 @@ static uint64_t verdict_stalled_ms(struct sluiced *d)
 	return worst;
 }
 
-/* Register with the module; returns 0 or a negative errno. */
+/* What the module says the namespace's settings are now. */
+static void follow_config(struct sluiced *d, const struct sluice_config *cfg)
+{
+	if (cfg->watchdog_ms && cfg->watchdog_ms != d->watchdog_ms) {
+		if (atomic_load(&d->registered))
+			say("watchdog now %u ms", cfg->watchdog_ms);
+		d->watchdog_ms = cfg->watchdog_ms;
+	}
+	atomic_store(&d->fail_open, cfg->fail_mode != SLUICE_FAIL_CLOSED);
+}
+
+/*
+ * Register with the module, naming our queue sockets so that the loss of
+ * any one of them fails over; returns 0 or a negative errno.
+ */
 static int agent_register(struct sluiced *d)
 {
+	uint32_t portids[SLUICE_QUEUE_COUNT_MAX];
 	struct sluice_config cfg;
-	int err;
+	int err, i;
 
-	err = sluice_ctl_register_queues(d->ctl, d->queue_num,
-					 (uint16_t)d->threads, &cfg);
+	for (i = 0; i < d->threads; i++)
+		portids[i] = sluice_queue_portid(d->vt[i].queue);
+	err = sluice_ctl_register_agent(d->ctl, d->queue_num,
+					(uint16_t)d->threads, portids, &cfg);
+	if (err == -EINVAL)	/* a module that does not know the attribute */
+		err = sluice_ctl_register_queues(d->ctl, d->queue_num,
+						 (uint16_t)d->threads, &cfg);
 	if (err)
 		return err;
+	follow_config(d, &cfg);
 	if (cfg.mark_mask != d->mark_mask)
 		say("module mark_mask 0x%08x differs from 0x%08x in use; restart sluiced to follow it",
 		    cfg.mark_mask, d->mark_mask);
-	d->watchdog_ms = cfg.watchdog_ms;
 	atomic_store(&d->registered, 1);
 	say("registered with the sluice module: queues %u..%u, watchdog %u ms, fail mode %s",
 	    d->queue_num, d->queue_num + d->threads - 1, cfg.watchdog_ms,
@@ -188,6 +211,7 @@ static void ctl_lost(struct sluiced *d, const char *why)
 static void *heartbeat_thread(void *arg)
 {
 	struct sluiced *d = arg;
+	struct sluice_config cfg;
 	char err[256];
 	int waiting_said = 0;
 
@@ -231,7 +255,13 @@ static void *heartbeat_thread(void *arg)
 			continue;
 		}
 
-		rc = sluice_ctl_heartbeat(d->ctl);
+		if (atomic_exchange(&d->forget_denied, 0) &&
+		    sluice_ctl_forget_denied(d->ctl) &&
+		    sluice_ctl_gone(d->ctl)) {
+			ctl_lost(d, "the sluice module went away");
+			continue;
+		}
+		rc = sluice_ctl_heartbeat_config(d->ctl, &cfg);
 		if (rc == -ENOENT) {
 			ctl_lost(d, "the sluice module went away");
 			continue;
@@ -246,6 +276,7 @@ static void *heartbeat_thread(void *arg)
 		} else if (rc) {
 			say("heartbeat failed: %s", sluice_ctl_error(d->ctl));
 		} else {
+			follow_config(d, &cfg);
 			sd_notify(0, "WATCHDOG=1");
 		}
 		sleep_ms(interval);
@@ -364,6 +395,8 @@ static void reload(struct sluiced *d, int force)
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
 		retire_policy(d, retired);
+		/* Flows denied on their first packet may be allowed now. */
+		atomic_store(&d->forget_denied, 1);
 		/* Flows decided under the old policy are judged again. */
 		if (d->mark_mask &&
 		    sluice_revoke_apply(sluice_policy_loader_current(&d->loader),
@@ -518,6 +551,7 @@ static void pick_queue(struct sluiced *d)
 	d->queue_num = d->queue_opt >= 0 ? (uint16_t)d->queue_opt : 0;
 	d->mark_mask = SLUICE_MARK_MASK_DEFAULT;
 	d->watchdog_ms = 250;
+	atomic_store(&d->fail_open, 1);	/* the module's default */
 	d->ctl = sluice_ctl_open(err, sizeof(err));
 	if (!d->ctl)
 		return;
@@ -525,7 +559,7 @@ static void pick_queue(struct sluiced *d)
 		if (d->queue_opt < 0)
 			d->queue_num = cfg.queue_num;
 		d->mark_mask = cfg.mark_mask;
-		d->watchdog_ms = cfg.watchdog_ms;
+		follow_config(d, &cfg);
 	}
 }
 

@@ -19,8 +19,9 @@
  * Decided flows never leave the kernel, whatever the agent does: that is
  * what keeps established connections alive through an agent crash.
  * Undecided and unvetted flows go to a live agent; without one, undecided
- * flows follow the fail mode and unvetted ones (admitted while failing
- * open) stay admitted, so that a hang never cuts what already works.
+ * flows follow the fail mode. Unvetted ones (admitted while failing open)
+ * stay admitted while the mode is open, so that a hang never cuts what
+ * already works; in closed mode nothing unjudged passes, so they do not.
  */
 enum sluice_action sluice_decide(enum sluice_flow_verdict v,
 				 enum sluice_mode mode,
@@ -35,6 +36,8 @@ enum sluice_action sluice_decide(enum sluice_flow_verdict v,
 		/* The agent is back: let it re-check the flow. */
 		if (mode == SLUICE_MODE_ENFORCING)
 			return SLUICE_ACT_QUEUE;
+		if (fail_mode == SLUICE_FAIL_CLOSED)
+			return SLUICE_ACT_FAIL_CLOSED;
 		return SLUICE_ACT_ACCEPT;
 	case SLUICE_FLOW_UNSET:
 	default:
@@ -68,7 +71,10 @@ enum sluice_mode sluice_agent_mode(const struct sluice_agent *a,
 	return SLUICE_MODE_ENFORCING;
 }
 
-/* A new agent replaces any previous one: the last to register wins. */
+/*
+ * A new agent replaces any previous one: the last to register wins. Its
+ * queue sockets, if it named them, are set by the caller afterwards.
+ */
 void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 			   unsigned long now)
 {
@@ -76,6 +82,7 @@ void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 	a->pid = pid;
 	a->last_beat = now;
 	a->draining = false;
+	a->n_queue_portids = 0;
 }
 
 int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
@@ -110,5 +117,21 @@ bool sluice_agent_release(struct sluice_agent *a, u32 portid)
 	a->portid = 0;
 	a->pid = 0;
 	a->draining = false;
+	a->n_queue_portids = 0;
 	return true;
+}
+
+/*
+ * One of the agent's queue sockets is gone (a verdict thread died, or the
+ * agent is exiting): its flows would be bypassed or dropped from now on,
+ * so the whole agent counts as gone. Returns true when that happened.
+ */
+bool sluice_agent_release_queue(struct sluice_agent *a, u32 portid)
+{
+	int i;
+
+	for (i = 0; a->portid && i < a->n_queue_portids; i++)
+		if (a->queue_portids[i] == portid)
+			return sluice_agent_release(a, a->portid);
+	return false;
 }

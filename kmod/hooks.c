@@ -8,10 +8,15 @@
  * never queued. A decided flow is answered here from its conntrack mark;
  * only an undecided one goes to the agent.
  */
-#include <linux/hash.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/ipv6.h>
+#include <net/ndisc.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_ecache.h>
 
@@ -52,7 +57,8 @@ static enum sluice_mode sluice_live_mode(const struct sluice_net *sn)
 
 /*
  * The queue of a flow: with several verdict threads, flows are spread by
- * a hash of their conntrack entry, which every packet of the flow shares.
+ * a hash of their original tuple, which every packet of the flow shares
+ * (the first packets' conntrack entries are one per packet).
  */
 static u16 sluice_queue_of(const struct sluice_net *sn, const struct nf_conn *ct)
 {
@@ -60,45 +66,200 @@ static u16 sluice_queue_of(const struct sluice_net *sn, const struct nf_conn *ct
 	u16 count = READ_ONCE(sn->queue_count);
 
 	if (count > 1)
-		queue += reciprocal_scale(hash_ptr(ct, 32), count);
+		queue += reciprocal_scale(sluice_flow_hash(ct), count);
 	return queue;
+}
+
+/*
+ * Where @skb's transport header starts, and its protocol in @proto; -1
+ * when there is none to read (a later fragment, a broken header chain).
+ */
+static int sluice_transport(const struct sk_buff *skb, u8 pf, u8 *proto)
+{
+	unsigned int off = skb_network_offset(skb);
+	__be16 frag_off;
+	int thoff;
+
+	if (pf == NFPROTO_IPV4) {
+		if (ip_is_fragment(ip_hdr(skb)) &&
+		    (ip_hdr(skb)->frag_off & htons(IP_OFFSET)))
+			return -1;
+		*proto = ip_hdr(skb)->protocol;
+		return off + ip_hdrlen(skb);
+	}
+	*proto = ipv6_hdr(skb)->nexthdr;
+	thoff = ipv6_skip_exthdr(skb, off + sizeof(struct ipv6hdr), proto,
+				 &frag_off);
+	if (thoff < 0 || (frag_off & htons(~0x7)))
+		return -1;
+	return thoff;
+}
+
+/* The ICMP or ICMPv6 type of @skb, or -1 when it is neither. */
+static int sluice_icmp_type(const struct sk_buff *skb, u8 pf)
+{
+	u8 proto, type, *tp;
+	int thoff;
+
+	thoff = sluice_transport(skb, pf, &proto);
+	if (thoff < 0 || proto != (pf == NFPROTO_IPV4 ? IPPROTO_ICMP :
+						       IPPROTO_ICMPV6))
+		return -1;
+	tp = skb_header_pointer(skb, thoff, sizeof(type), &type);
+	return tp ? *tp : -1;
+}
+
+/* A TCP segment that carries no data: a handshake packet, a bare ACK. */
+static bool sluice_tcp_bare(const struct sk_buff *skb, u8 pf)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+	u8 proto;
+	int thoff;
+
+	thoff = sluice_transport(skb, pf, &proto);
+	if (thoff < 0 || proto != IPPROTO_TCP)
+		return false;
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	return th && skb->len <= thoff + th->doff * 4;
+}
+
+/*
+ * An ICMP error quoting a flow is RELATED to it and carries its conntrack
+ * entry: it follows the flow's verdict and never makes one, so that a
+ * forged "fragmentation needed" can neither decide a flow that waits for
+ * its name nor, with ICMP denied, kill an allowed one.
+ */
+static unsigned int sluice_related(struct sluice_net *sn,
+				   enum sluice_flow_verdict v)
+{
+	sluice_count(sn, SLUICE_STAT_RELATED);
+	if (v == SLUICE_FLOW_DENY)
+		return NF_DROP;
+	if (v == SLUICE_FLOW_ALLOW)
+		return NF_ACCEPT;
+	/* Undecided: its flow is judged by its own packets. */
+	if (sluice_live_mode(sn) != SLUICE_MODE_ENFORCING &&
+	    sluice_net_fail_mode(sn) == SLUICE_FAIL_CLOSED)
+		return NF_DROP;
+	return NF_ACCEPT;
+}
+
+/*
+ * IPv6 neighbour discovery and multicast listener messages: conntrack
+ * does not follow them, and without them a link stops working.
+ */
+static bool sluice_link_control(const struct sk_buff *skb, u8 pf)
+{
+	int type;
+
+	if (pf != NFPROTO_IPV6)
+		return false;
+	type = sluice_icmp_type(skb, pf);
+	return (type >= ICMPV6_MGM_QUERY && type <= NDISC_REDIRECT) ||
+	       type == ICMPV6_MLD2_REPORT;
+}
+
+static unsigned int sluice_untracked(struct sluice_net *sn,
+				     const struct sk_buff *skb, u8 pf)
+{
+	sluice_count(sn, SLUICE_STAT_UNTRACKED);
+	if (!READ_ONCE(sluice_untracked_drop) || sluice_link_control(skb, pf))
+		return NF_ACCEPT;
+	return NF_DROP;
+}
+
+/*
+ * nfnetlink_queue refuses a packet whose unconfirmed entry another clone
+ * shares (bridged or multicast traffic): such a packet follows the fail
+ * mode rather than being lost in the queue.
+ */
+static bool sluice_unqueueable(const struct nf_conn *ct)
+{
+	return !nf_ct_is_confirmed(ct) &&
+	       refcount_read(&ct->ct_general.use) > 1;
+}
+
+static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
+				 enum sluice_fail_mode fail_mode)
+{
+	unsigned int verdict;
+
+	if (sluice_unqueueable(ct)) {
+		sluice_count(sn, SLUICE_STAT_UNQUEUEABLE);
+		return fail_mode == SLUICE_FAIL_OPEN ? NF_ACCEPT : NF_DROP;
+	}
+	sluice_count(sn, SLUICE_STAT_QUEUED);
+	verdict = NF_QUEUE_NR(sluice_queue_of(sn, ct));
+	/*
+	 * Bypass: if the agent's queue socket is already gone (it crashed a
+	 * moment ago), the packet is accepted instead of dropped, and the
+	 * release notifier fails over right after. Only when failing open:
+	 * in closed mode a packet nobody can judge is dropped.
+	 */
+	if (fail_mode == SLUICE_FAIL_OPEN)
+		verdict |= NF_VERDICT_FLAG_QUEUE_BYPASS;
+	return verdict;
 }
 
 static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
 	struct sluice_net *sn = sluice_pernet(state->net);
+	enum sluice_fail_mode fail_mode;
 	enum ip_conntrack_info ctinfo;
 	enum sluice_flow_verdict v;
+	enum sluice_mode mode;
 	struct nf_conn *ct;
 
 	sluice_count(sn, SLUICE_STAT_SEEN);
 
-	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct) {
-		/* Untracked or invalid: nothing to remember a verdict in. */
-		sluice_count(sn, SLUICE_STAT_UNTRACKED);
-		return sluice_untracked_drop ? NF_DROP : NF_ACCEPT;
+	if (skb->mark == SLUICE_OWN_MARK) {
+		/* The agent's own packet, untracked by sluice_own_hook. */
+		sluice_count(sn, SLUICE_STAT_OWN);
+		return NF_ACCEPT;
 	}
 
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct)	/* untracked or invalid: nowhere to keep a verdict */
+		return sluice_untracked(sn, skb, state->pf);
+
 	v = sluice_mark_decode(sluice_mark_mask, READ_ONCE(ct->mark));
-	switch (sluice_decide(v, sluice_live_mode(sn),
-			      READ_ONCE(sluice_fail_mode))) {
+	if ((ctinfo == IP_CT_RELATED || ctinfo == IP_CT_RELATED_REPLY) &&
+	    sluice_icmp_type(skb, state->pf) >= 0)
+		return sluice_related(sn, v);
+
+	if (v == SLUICE_FLOW_UNSET && !nf_ct_is_confirmed(ct) &&
+	    sluice_deny_known(sn, ct)) {
+		sluice_count(sn, SLUICE_STAT_FAST_DROPPED);
+		return NF_DROP;
+	}
+
+	/*
+	 * An unvetted flow goes to a live agent with its next packet; one
+	 * that waits for its name (the agent left it unvetted on purpose)
+	 * needs only payload: its handshake and bare ACKs pass here.
+	 */
+	mode = sluice_live_mode(sn);
+	if (v == SLUICE_FLOW_UNVETTED && mode == SLUICE_MODE_ENFORCING &&
+	    sluice_tcp_bare(skb, state->pf)) {
+		sluice_count(sn, SLUICE_STAT_FAST_ACCEPTED);
+		return NF_ACCEPT;
+	}
+
+	fail_mode = sluice_net_fail_mode(sn);
+	switch (sluice_decide(v, mode, fail_mode)) {
 	case SLUICE_ACT_ACCEPT:
 		sluice_count(sn, SLUICE_STAT_FAST_ACCEPTED);
 		return NF_ACCEPT;
 	case SLUICE_ACT_DROP:
+		/* Denied on its first packet (NF_REPEAT): remember it. */
+		if (!nf_ct_is_confirmed(ct))
+			sluice_deny_remember(sn, ct);
 		sluice_count(sn, SLUICE_STAT_FAST_DROPPED);
 		return NF_DROP;
 	case SLUICE_ACT_QUEUE:
-		/*
-		 * Bypass: if the agent's queue socket is already gone (it
-		 * crashed a moment ago), the packet is accepted instead of
-		 * dropped, and the release notifier fails over right after.
-		 */
-		sluice_count(sn, SLUICE_STAT_QUEUED);
-		return NF_QUEUE_NR(sluice_queue_of(sn, ct)) |
-		       NF_VERDICT_FLAG_QUEUE_BYPASS;
+		return sluice_queue(sn, ct, fail_mode);
 	case SLUICE_ACT_FAIL_OPEN:
 		sluice_count(sn, SLUICE_STAT_FAILED_OPEN);
 		sluice_mark_unvetted(ct);
@@ -109,6 +270,27 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 		return NF_DROP;
 	}
 }
+
+/*
+ * Before conntrack: the agent's own packets (SLUICE_OWN_MARK, which only
+ * CAP_NET_ADMIN can set) leave untracked, as the raw table's NOTRACK would
+ * do, so that a DNS sinkhole answer creates no entry for the client's next
+ * query to ride.
+ */
+static unsigned int sluice_own_hook(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	if (skb->mark == SLUICE_OWN_MARK && !skb_nfct(skb))
+		nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops sluice_own_ops[] = {
+	{ .hook = sluice_own_hook, .pf = NFPROTO_IPV4,
+	  .hooknum = NF_INET_LOCAL_OUT, .priority = NF_IP_PRI_RAW },
+	{ .hook = sluice_own_hook, .pf = NFPROTO_IPV6,
+	  .hooknum = NF_INET_LOCAL_OUT, .priority = NF_IP6_PRI_RAW },
+};
 
 /* After conntrack (-200) and the filter table (0). */
 #define SLUICE_PRI	(NF_IP_PRI_FILTER + 10)
@@ -216,10 +398,21 @@ int sluice_hooks_name(char *buf, size_t len, unsigned int mask)
 
 int sluice_hooks_register(struct net *net)
 {
-	return sluice_hooks_set(net, READ_ONCE(sluice_hooks_mask));
+	int err;
+
+	err = nf_register_net_hooks(net, sluice_own_ops,
+				    ARRAY_SIZE(sluice_own_ops));
+	if (err)
+		return err;
+	err = sluice_hooks_set(net, READ_ONCE(sluice_hooks_mask));
+	if (err)
+		nf_unregister_net_hooks(net, sluice_own_ops,
+					ARRAY_SIZE(sluice_own_ops));
+	return err;
 }
 
 void sluice_hooks_unregister(struct net *net)
 {
 	sluice_hooks_set(net, 0);
+	nf_unregister_net_hooks(net, sluice_own_ops, ARRAY_SIZE(sluice_own_ops));
 }

@@ -19,7 +19,10 @@
 
 unsigned int sluice_net_id __read_mostly;
 
-/* fail_mode=open|closed: what new flows get while no agent is live. */
+/*
+ * fail_mode=open|closed: what new flows get while no agent is live, in
+ * every namespace whose root did not choose otherwise (sluicectl set).
+ */
 unsigned int sluice_fail_mode __read_mostly = SLUICE_FAIL_OPEN;
 
 static int sluice_fail_mode_set(const char *val, const struct kernel_param *kp)
@@ -36,8 +39,7 @@ static int sluice_fail_mode_set(const char *val, const struct kernel_param *kp)
 static int sluice_fail_mode_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%s\n",
-			  READ_ONCE(sluice_fail_mode) == SLUICE_FAIL_CLOSED ?
-			  "closed" : "open");
+			  sluice_fail_mode_name(READ_ONCE(sluice_fail_mode)));
 }
 
 static const struct kernel_param_ops sluice_fail_mode_ops = {
@@ -163,7 +165,10 @@ static int __net_init sluice_net_init(struct net *net)
 	sn->net = net;
 	sn->queue_num = READ_ONCE(sluice_queue_num);
 	sn->queue_count = 1;
+	sn->fail_mode = -1;	/* the module parameters apply */
+	sn->watchdog_ms = 0;
 	sluice_watchdog_init(sn);
+	sluice_deny_init(sn);
 
 	sn->stats = alloc_percpu(struct sluice_stats);
 	if (!sn->stats)
@@ -192,19 +197,30 @@ err_proc:
 	return err;
 }
 
+/*
+ * Hooks go in .pre_exit: removing a hook does not wait for CPUs still
+ * running it, but the core waits an RCU grace period between .pre_exit
+ * and .exit, so nothing runs a hook on the state .exit frees.
+ */
+static void __net_exit sluice_net_pre_exit(struct net *net)
+{
+	sluice_hooks_unregister(net);
+}
+
 static void __net_exit sluice_net_exit(struct net *net)
 {
 	struct sluice_net *sn = sluice_pernet(net);
 
-	sluice_hooks_unregister(net);
 	nf_ct_netns_put(net, NFPROTO_INET);
 	sluice_proc_exit(net);
 	sluice_watchdog_stop(sn);
+	sluice_deny_forget_all(sn);
 	free_percpu(sn->stats);
 }
 
 static struct pernet_operations sluice_net_ops = {
 	.init = sluice_net_init,
+	.pre_exit = sluice_net_pre_exit,
 	.exit = sluice_net_exit,
 	.id = &sluice_net_id,
 	.size = sizeof(struct sluice_net),
@@ -233,7 +249,7 @@ static int __init sluice_init(void)
 		goto err_genl;
 
 	pr_info("loaded: fail_mode=%s watchdog_ms=%u queue_num=%u mark_mask=0x%08x\n",
-		sluice_fail_mode == SLUICE_FAIL_CLOSED ? "closed" : "open",
+		sluice_fail_mode_name(sluice_fail_mode),
 		sluice_watchdog_ms, sluice_queue_num, sluice_mark_mask);
 	return 0;
 
@@ -259,5 +275,4 @@ module_exit(sluice_exit);
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.1.0");
 MODULE_DESCRIPTION("sluice content filter: conntrack fast path, NFQUEUE hand-off, fail-open watchdog");
-MODULE_ALIAS_GENL_FAMILY(SLUICE_GENL_NAME);
 MODULE_SOFTDEP("pre: nfnetlink_queue nf_conntrack_netlink");

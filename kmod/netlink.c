@@ -2,8 +2,10 @@
 /*
  * The "sluice" generic netlink family: how the agent registers, proves it
  * is alive, drains and leaves, and how sluicectl reads and sets the state.
- * Every command needs CAP_NET_ADMIN and acts on the caller's namespace.
- * Attributes are checked by the policy before a handler runs.
+ * Every command needs CAP_NET_ADMIN over the caller's network namespace
+ * (GENL_UNS_ADMIN_PERM: root of a container may run its own agent) and
+ * acts on that namespace only. Attributes are checked by the policy
+ * before a handler runs; those only the kernel sends are refused.
  */
 #include <linux/jiffies.h>
 #include <linux/sched.h>
@@ -21,13 +23,17 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 						  SLUICE_WATCHDOG_MS_MIN,
 						  SLUICE_WATCHDOG_MS_MAX),
 	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
-	[SLUICE_A_MARK_MASK] = { .type = NLA_U32 },
-	[SLUICE_A_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_MODE_DRAINING),
-	[SLUICE_A_AGENT_PID] = { .type = NLA_U32 },
-	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_U32 },
-	[SLUICE_A_STATS] = { .type = NLA_NESTED },
+	[SLUICE_A_MARK_MASK] = { .type = NLA_REJECT },
+	[SLUICE_A_MODE] = { .type = NLA_REJECT },
+	[SLUICE_A_AGENT_PID] = { .type = NLA_REJECT },
+	[SLUICE_A_HEARTBEAT_AGE_MS] = { .type = NLA_REJECT },
+	[SLUICE_A_STATS] = { .type = NLA_REJECT },
+	[SLUICE_A_PAD] = { .type = NLA_REJECT },
 	[SLUICE_A_QUEUE_COUNT] = NLA_POLICY_RANGE(NLA_U16, 1,
 						  SLUICE_QUEUE_COUNT_MAX),
+	[SLUICE_A_QUEUE_PORTIDS] = { .type = NLA_BINARY,
+				     .len = SLUICE_QUEUE_COUNT_MAX * sizeof(u32) },
+	[SLUICE_A_OWN_MARK] = { .type = NLA_REJECT },
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
@@ -35,11 +41,11 @@ static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
 	if (nla_put_u16(msg, SLUICE_A_QUEUE_NUM, READ_ONCE(sn->queue_num)) ||
 	    nla_put_u16(msg, SLUICE_A_QUEUE_COUNT,
 			READ_ONCE(sn->queue_count)) ||
-	    nla_put_u8(msg, SLUICE_A_FAIL_MODE, READ_ONCE(sluice_fail_mode)) ||
-	    nla_put_u32(msg, SLUICE_A_WATCHDOG_MS,
-			READ_ONCE(sluice_watchdog_ms)) ||
+	    nla_put_u8(msg, SLUICE_A_FAIL_MODE, sluice_net_fail_mode(sn)) ||
+	    nla_put_u32(msg, SLUICE_A_WATCHDOG_MS, sluice_net_watchdog_ms(sn)) ||
 	    nla_put_u32(msg, SLUICE_A_HOOKS, READ_ONCE(sn->hooks)) ||
-	    nla_put_u32(msg, SLUICE_A_MARK_MASK, sluice_mark_mask))
+	    nla_put_u32(msg, SLUICE_A_MARK_MASK, sluice_mark_mask) ||
+	    nla_put_u32(msg, SLUICE_A_OWN_MARK, SLUICE_OWN_MARK))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -55,7 +61,7 @@ static int sluice_put_stats(struct sk_buff *msg, struct sluice_net *sn)
 
 	spin_lock_bh(&sn->lock);
 	mode = sluice_agent_mode(&sn->agent, jiffies,
-				 msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms)));
+				 msecs_to_jiffies(sluice_net_watchdog_ms(sn)));
 	pid = sn->agent.pid;
 	last_beat = sn->agent.last_beat;
 	if (sn->agent.portid)
@@ -70,8 +76,9 @@ static int sluice_put_stats(struct sk_buff *msg, struct sluice_net *sn)
 	nest = nla_nest_start(msg, SLUICE_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
-	for (s = SLUICE_STAT_SEEN; s < SLUICE_STAT_PAD; s++)
-		if (nla_put_u64_64bit(msg, s, sluice_stat_read(sn, s),
+	for (s = SLUICE_STAT_SEEN; s < __SLUICE_STAT_MAX; s++)
+		if (s != SLUICE_STAT_PAD &&
+		    nla_put_u64_64bit(msg, s, sluice_stat_read(sn, s),
 				      SLUICE_STAT_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(msg, nest);
@@ -106,9 +113,15 @@ err_size:
 static int sluice_cmd_register(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	struct nlattr *portids = info->attrs[SLUICE_A_QUEUE_PORTIDS];
 	u16 queue = READ_ONCE(sluice_queue_num);
 	u16 count = 1;
 
+	if (portids && nla_len(portids) % sizeof(u32)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, portids,
+				    "queue port ids are an array of u32");
+		return -EINVAL;
+	}
 	if (info->attrs[SLUICE_A_QUEUE_NUM])
 		queue = nla_get_u16(info->attrs[SLUICE_A_QUEUE_NUM]);
 	if (info->attrs[SLUICE_A_QUEUE_COUNT])
@@ -123,6 +136,11 @@ static int sluice_cmd_register(struct sk_buff *skb, struct genl_info *info)
 	WRITE_ONCE(sn->queue_count, count);
 	sluice_agent_register(&sn->agent, info->snd_portid,
 			      task_tgid_vnr(current), jiffies);
+	if (portids) {
+		sn->agent.n_queue_portids = nla_len(portids) / sizeof(u32);
+		memcpy(sn->agent.queue_portids, nla_data(portids),
+		       nla_len(portids));
+	}
 	sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
@@ -166,7 +184,10 @@ static int sluice_cmd_heartbeat(struct sk_buff *skb, struct genl_info *info)
 		sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
-	return sluice_agent_error(info, err);
+	if (err)
+		return sluice_agent_error(info, err);
+	/* The config, so that a changed watchdog_ms reaches the agent. */
+	return sluice_reply(info, SLUICE_CMD_HEARTBEAT, false);
 }
 
 static int sluice_cmd_drain(struct sk_buff *skb, struct genl_info *info)
@@ -183,26 +204,42 @@ static int sluice_cmd_drain(struct sk_buff *skb, struct genl_info *info)
 	return sluice_agent_error(info, err);
 }
 
+static int sluice_cmd_forget_denied(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	int err = 0;
+
+	spin_lock_bh(&sn->lock);
+	if (!sn->agent.portid)
+		err = -ENOENT;
+	else if (sn->agent.portid != info->snd_portid)
+		err = -EPERM;
+	spin_unlock_bh(&sn->lock);
+	if (err)
+		return sluice_agent_error(info, err);
+	sluice_deny_forget_all(sn);
+	return 0;
+}
+
 static int sluice_cmd_get_config(struct sk_buff *skb, struct genl_info *info)
 {
 	return sluice_reply(info, SLUICE_CMD_GET_CONFIG, false);
 }
 
 /*
- * fail_mode and watchdog_ms are the module's, shared by every namespace:
- * GENL_ADMIN_PERM asks for CAP_NET_ADMIN in the initial user namespace,
- * so a container cannot loosen them for the host. Hooks are the caller's
- * namespace's own.
+ * Settings belong to the caller's namespace: nothing done inside one
+ * namespace changes another's behaviour.
  */
 static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 {
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
 	struct nlattr **a = info->attrs;
 	int err;
 
 	if (a[SLUICE_A_QUEUE_NUM] || a[SLUICE_A_QUEUE_COUNT] ||
-	    a[SLUICE_A_MARK_MASK]) {
-		GENL_SET_ERR_MSG(info,
-				 "queue and mark mask are fixed at module load");
+	    a[SLUICE_A_QUEUE_PORTIDS]) {
+		GENL_SET_ERR_MSG(info, "queues are chosen by the agent when it registers");
 		return -EOPNOTSUPP;
 	}
 	if (a[SLUICE_A_HOOKS]) {
@@ -217,11 +254,14 @@ static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			return err;
 	}
+	spin_lock_bh(&sn->lock);
 	if (a[SLUICE_A_FAIL_MODE])
-		WRITE_ONCE(sluice_fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));
+		WRITE_ONCE(sn->fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));
 	if (a[SLUICE_A_WATCHDOG_MS])
-		WRITE_ONCE(sluice_watchdog_ms,
+		WRITE_ONCE(sn->watchdog_ms,
 			   nla_get_u32(a[SLUICE_A_WATCHDOG_MS]));
+	sluice_watchdog_update(sn);
+	spin_unlock_bh(&sn->lock);
 	return sluice_reply(info, SLUICE_CMD_SET_CONFIG, false);
 }
 
@@ -234,37 +274,42 @@ static const struct genl_small_ops sluice_genl_ops[] = {
 	{
 		.cmd = SLUICE_CMD_REGISTER,
 		.doit = sluice_cmd_register,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_UNREGISTER,
 		.doit = sluice_cmd_unregister,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_HEARTBEAT,
 		.doit = sluice_cmd_heartbeat,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_GET_CONFIG,
 		.doit = sluice_cmd_get_config,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_SET_CONFIG,
 		.doit = sluice_cmd_set_config,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_GET_STATS,
 		.doit = sluice_cmd_get_stats,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = SLUICE_CMD_DRAIN,
 		.doit = sluice_cmd_drain,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_FORGET_DENIED,
+		.doit = sluice_cmd_forget_denied,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 

@@ -7,6 +7,7 @@
  *   hooks.c     netfilter hooks: fast path and hand-off to the agent
  *   decide.c    the pure decision table and watchdog state machine
  *   watchdog.c  agent liveness: heartbeat timer, socket release notifier
+ *   deny.c      flows denied on their first packet, remembered by tuple
  *   netlink.c   the "sluice" generic netlink family
  *   stats.c     per-cpu counters and /proc/net/sluice
  */
@@ -41,6 +42,9 @@ struct sluice_agent {
 	pid_t pid;			/* for people: who is the agent */
 	unsigned long last_beat;	/* jiffies of the last heartbeat */
 	bool draining;			/* agent asked to stop queueing */
+	/* its bound NFQUEUE sockets: losing any one is losing the agent */
+	u16 n_queue_portids;
+	u32 queue_portids[SLUICE_QUEUE_COUNT_MAX];
 };
 
 enum sluice_action sluice_decide(enum sluice_flow_verdict v,
@@ -54,9 +58,26 @@ int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
 			   unsigned long now);
 int sluice_agent_drain(struct sluice_agent *a, u32 portid);
 bool sluice_agent_release(struct sluice_agent *a, u32 portid);
+bool sluice_agent_release_queue(struct sluice_agent *a, u32 portid);
 
 struct sluice_stats {
 	u64 count[__SLUICE_STAT_MAX];
+};
+
+/*
+ * Flows denied on their first packet (deny.c), by original tuple and zone.
+ * Readers (the hooks) walk a bucket under RCU; @lock serialises inserts,
+ * evictions and flushes. At most SLUICE_DENY_MAX entries: the oldest goes
+ * first, so a flood of denied tuples costs at most that much memory.
+ */
+#define SLUICE_DENY_BITS	8
+#define SLUICE_DENY_MAX		4096
+
+struct sluice_deny_table {
+	spinlock_t lock;		/* see above */
+	unsigned int count;
+	struct list_head age;		/* oldest first */
+	struct hlist_head hash[1 << SLUICE_DENY_BITS];
 };
 
 /* Per network namespace state, reached through net_generic(). */
@@ -79,6 +100,16 @@ struct sluice_net {
 	u16 queue_num;			/* the first queue of the agent */
 	u16 queue_count;		/* how many queues it serves */
 
+	/*
+	 * This namespace's own settings, chosen with SET_CONFIG by its root;
+	 * -1 and 0: never set, the module parameter applies. Written under
+	 * @lock, read lockless with READ_ONCE (sluice_net_fail_mode()).
+	 */
+	int fail_mode;
+	unsigned int watchdog_ms;
+
+	struct sluice_deny_table deny;
+
 	struct timer_list watchdog;
 	struct sluice_stats __percpu *stats;
 	/* SLUICE_HOOK_* registered here, changed under sluice_hooks_mutex */
@@ -87,8 +118,9 @@ struct sluice_net {
 
 /*
  * Module parameters. fail_mode and watchdog_ms may change at any time
- * (sysfs or SLUICE_CMD_SET_CONFIG): readers use READ_ONCE. The others are
- * fixed at load time.
+ * through sysfs: they are the defaults of every namespace that did not
+ * choose its own, so readers use READ_ONCE, or rather the accessors below.
+ * The others are fixed at load time.
  */
 extern unsigned int sluice_net_id;
 extern unsigned int sluice_fail_mode;
@@ -106,12 +138,40 @@ static inline struct sluice_net *sluice_pernet(const struct net *net)
 	return net_generic(net, sluice_net_id);
 }
 
+static inline enum sluice_fail_mode
+sluice_net_fail_mode(const struct sluice_net *sn)
+{
+	int mode = READ_ONCE(sn->fail_mode);
+
+	return mode >= 0 ? mode : READ_ONCE(sluice_fail_mode);
+}
+
+static inline unsigned int sluice_net_watchdog_ms(const struct sluice_net *sn)
+{
+	unsigned int ms = READ_ONCE(sn->watchdog_ms);
+
+	return ms ? ms : READ_ONCE(sluice_watchdog_ms);
+}
+
+static inline const char *sluice_fail_mode_name(enum sluice_fail_mode mode)
+{
+	return mode == SLUICE_FAIL_CLOSED ? "closed" : "open";
+}
+
 /* hooks.c */
 int sluice_hooks_register(struct net *net);
 int sluice_hooks_set(struct net *net, unsigned int mask);
 int sluice_hooks_name(char *buf, size_t len, unsigned int mask);
 unsigned int sluice_hook_by_name(const char *name);
 void sluice_hooks_unregister(struct net *net);
+
+/* deny.c */
+struct nf_conn;
+u32 sluice_flow_hash(const struct nf_conn *ct);
+bool sluice_deny_known(struct sluice_net *sn, const struct nf_conn *ct);
+void sluice_deny_remember(struct sluice_net *sn, const struct nf_conn *ct);
+void sluice_deny_forget_all(struct sluice_net *sn);
+void sluice_deny_init(struct sluice_net *sn);
 
 /* watchdog.c */
 void sluice_watchdog_init(struct sluice_net *sn);

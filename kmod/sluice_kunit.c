@@ -62,8 +62,9 @@ struct decide_case {
  * agent (that is what keeps established connections alive through a
  * crash); undecided flows go to a live agent and otherwise follow the fail
  * mode; unvetted flows (admitted while failing open) go back to a live
- * agent for a re-check and otherwise stay admitted, so that a hang never
- * cuts what already works.
+ * agent for a re-check and otherwise stay admitted while the mode is open,
+ * so that a hang never cuts what already works, but not in closed mode,
+ * which admits nothing unjudged.
  */
 static const struct decide_case decide_cases[] = {
 	D(UNSET,    NO_AGENT,  OPEN,   FAIL_OPEN),
@@ -94,13 +95,13 @@ static const struct decide_case decide_cases[] = {
 	D(DENY,     DRAINING,  CLOSED, DROP),
 
 	D(UNVETTED, NO_AGENT,  OPEN,   ACCEPT),
-	D(UNVETTED, NO_AGENT,  CLOSED, ACCEPT),
+	D(UNVETTED, NO_AGENT,  CLOSED, FAIL_CLOSED),
 	D(UNVETTED, ENFORCING, OPEN,   QUEUE),
 	D(UNVETTED, ENFORCING, CLOSED, QUEUE),
 	D(UNVETTED, HUNG,      OPEN,   ACCEPT),
-	D(UNVETTED, HUNG,      CLOSED, ACCEPT),
+	D(UNVETTED, HUNG,      CLOSED, FAIL_CLOSED),
 	D(UNVETTED, DRAINING,  OPEN,   ACCEPT),
-	D(UNVETTED, DRAINING,  CLOSED, ACCEPT),
+	D(UNVETTED, DRAINING,  CLOSED, FAIL_CLOSED),
 };
 
 #undef D
@@ -193,11 +194,31 @@ static void decide_fail_open_never_drops_new_flows(struct kunit *test)
 		}
 }
 
+/* Closed mode without a live agent lets through only allowed flows. */
+static void decide_fail_closed_admits_only_allowed(struct kunit *test)
+{
+	int v, m;
+
+	for (v = 0; v < SLUICE_NR_VERDICTS; v++)
+		for (m = 0; m < SLUICE_NR_MODES; m++) {
+			enum sluice_action a;
+
+			if (v == SLUICE_FLOW_ALLOW || m == SLUICE_MODE_ENFORCING)
+				continue;
+			a = sluice_decide(v, m, SLUICE_FAIL_CLOSED);
+			KUNIT_EXPECT_TRUE_MSG(test, a == SLUICE_ACT_DROP ||
+					      a == SLUICE_ACT_FAIL_CLOSED,
+					      "%s/%s", verdict_names[v],
+					      mode_names[m]);
+		}
+}
+
 static struct kunit_case sluice_decide_cases[] = {
 	KUNIT_CASE_PARAM(decide_follows_table, decide_gen_params),
 	KUNIT_CASE(decide_table_covers_every_state),
 	KUNIT_CASE(decide_queues_only_to_enforcing_agent),
 	KUNIT_CASE(decide_fail_open_never_drops_new_flows),
+	KUNIT_CASE(decide_fail_closed_admits_only_allowed),
 	{}
 };
 
@@ -432,6 +453,30 @@ static void watchdog_release_of_agent_fails_over(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
 }
 
+/* A dead verdict thread: one of the agent's queue sockets is released. */
+static void watchdog_release_of_a_queue_socket_fails_over(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	a.n_queue_portids = 2;
+	a.queue_portids[0] = PORT_A + 10;
+	a.queue_portids[1] = PORT_A + 11;
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release_queue(&a, PORT_B));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release_queue(&a, PORT_A + 11));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	/* The agent's other queue socket closing later changes nothing. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release_queue(&a, PORT_A + 10));
+	/* A new registration forgets the old agent's queue sockets. */
+	sluice_agent_register(&a, PORT_B, PID_A, 200);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release_queue(&a, PORT_A + 10));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 200, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+}
+
 static void watchdog_release_of_draining_agent_fails_over(struct kunit *test)
 {
 	struct sluice_agent a = {};
@@ -555,6 +600,7 @@ static struct kunit_case sluice_watchdog_cases[] = {
 	KUNIT_CASE(watchdog_reregister_replaces_agent),
 	KUNIT_CASE(watchdog_drain_stops_enforcing),
 	KUNIT_CASE(watchdog_release_of_agent_fails_over),
+	KUNIT_CASE(watchdog_release_of_a_queue_socket_fails_over),
 	KUNIT_CASE(watchdog_release_of_draining_agent_fails_over),
 	KUNIT_CASE(watchdog_release_of_other_port_changes_nothing),
 	KUNIT_CASE(watchdog_release_without_agent_changes_nothing),

@@ -36,7 +36,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 
 	spin_lock_bh(&sn->lock);
 	mode = sluice_agent_mode(&sn->agent, jiffies,
-				 msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms)));
+				 msecs_to_jiffies(sluice_net_watchdog_ms(sn)));
 	portid = sn->agent.portid;
 	pid = sn->agent.pid;
 	last_beat = sn->agent.last_beat;
@@ -44,8 +44,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 
 	seq_printf(seq, "mode %s\n", sluice_mode_name(mode));
 	seq_printf(seq, "fail_mode %s\n",
-		   READ_ONCE(sluice_fail_mode) == SLUICE_FAIL_CLOSED ?
-		   "closed" : "open");
+		   sluice_fail_mode_name(sluice_net_fail_mode(sn)));
 	seq_printf(seq, "agent_pid %d\n", pid);
 	if (portid)
 		seq_printf(seq, "heartbeat_age_ms %u\n",
@@ -54,7 +53,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 		seq_puts(seq, "heartbeat_age_ms -1\n");
 	seq_printf(seq, "queue_num %u\n", READ_ONCE(sn->queue_num));
 	seq_printf(seq, "queue_count %u\n", READ_ONCE(sn->queue_count));
-	seq_printf(seq, "watchdog_ms %u\n", READ_ONCE(sluice_watchdog_ms));
+	seq_printf(seq, "watchdog_ms %u\n", sluice_net_watchdog_ms(sn));
 	sluice_hooks_name(names, sizeof(names), READ_ONCE(sn->hooks));
 	seq_printf(seq, "hooks %s\n", names[0] ? names : "none");
 	for (s = SLUICE_STAT_SEEN; s < __SLUICE_STAT_MAX; s++) {
@@ -63,6 +62,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "%s %llu\n", sluice_stat_names[s],
 			   sluice_stat_read(sn, s));
 	}
+	seq_printf(seq, "deny_table %u\n", READ_ONCE(sn->deny.count));
 	return 0;
 }
 

@@ -27,9 +27,9 @@ const char *sluice_mode_name(enum sluice_mode mode)
 	return sluice_mode_tokens[mode];
 }
 
-static unsigned long sluice_watchdog_timeout(void)
+static unsigned long sluice_watchdog_timeout(const struct sluice_net *sn)
 {
-	return msecs_to_jiffies(READ_ONCE(sluice_watchdog_ms));
+	return msecs_to_jiffies(sluice_net_watchdog_ms(sn));
 }
 
 /*
@@ -39,7 +39,7 @@ static unsigned long sluice_watchdog_timeout(void)
  */
 void sluice_watchdog_update(struct sluice_net *sn)
 {
-	unsigned long timeout = sluice_watchdog_timeout();
+	unsigned long timeout = sluice_watchdog_timeout(sn);
 	enum sluice_mode old = sn->mode;
 	enum sluice_mode new;
 	bool was_live, live;
@@ -59,9 +59,7 @@ void sluice_watchdog_update(struct sluice_net *sn)
 		sluice_count(sn, SLUICE_STAT_TRANSITIONS);
 	pr_info("netns %u: %s -> %s (agent pid %d, fail_mode %s)\n",
 		sn->net->ns.inum, sluice_mode_name(old), sluice_mode_name(new),
-		sn->agent.pid,
-		READ_ONCE(sluice_fail_mode) == SLUICE_FAIL_CLOSED ?
-		"closed" : "open");
+		sn->agent.pid, sluice_fail_mode_name(sluice_net_fail_mode(sn)));
 }
 
 static void sluice_watchdog_fire(struct timer_list *t)
@@ -85,19 +83,28 @@ void sluice_watchdog_stop(struct sluice_net *sn)
 	del_timer_sync(&sn->watchdog);
 }
 
-/* The agent's control socket is gone: a crash looks exactly like this. */
+/*
+ * The agent's control socket or one of its queue sockets is gone: a crash
+ * looks exactly like this.
+ */
 static int sluice_netlink_event(struct notifier_block *nb,
 				unsigned long event, void *ptr)
 {
 	struct netlink_notify *n = ptr;
 	struct sluice_net *sn;
+	bool gone;
 
-	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+	if (event != NETLINK_URELEASE || (n->protocol != NETLINK_GENERIC &&
+					  n->protocol != NETLINK_NETFILTER))
 		return NOTIFY_DONE;
 
 	sn = sluice_pernet(n->net);
 	spin_lock_bh(&sn->lock);
-	if (sluice_agent_release(&sn->agent, n->portid))
+	if (n->protocol == NETLINK_GENERIC)
+		gone = sluice_agent_release(&sn->agent, n->portid);
+	else
+		gone = sluice_agent_release_queue(&sn->agent, n->portid);
+	if (gone)
 		sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 	return NOTIFY_DONE;

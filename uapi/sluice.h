@@ -15,8 +15,11 @@
 #define SLUICE_GENL_VERSION	1
 
 /*
- * Commands. All of them need CAP_NET_ADMIN in the caller's network
- * namespace; each acts on the namespace of the calling socket.
+ * Commands. All of them need CAP_NET_ADMIN in the user namespace that owns
+ * the caller's network namespace, and each acts on that namespace only:
+ * settings, agent and counters are per namespace, so root in a container
+ * runs its own agent and chooses its own fail mode without touching the
+ * host's (whose hooks still judge whatever leaves the container).
  *
  * REGISTER	the caller becomes the namespace's agent. The sending socket's
  *		port id is remembered: its release (agent crash) fails over at
@@ -24,15 +27,23 @@
  *		(flows are spread over the queues by a hash of the flow, so
  *		every packet of a flow meets the same verdict thread). Reply:
  *		SLUICE_CMD_REGISTER with the config attributes, including the
- *		queues the agent must bind.
+ *		queues the agent must bind. SLUICE_A_QUEUE_PORTIDS names the
+ *		agent's bound queue sockets: the release of any of them
+ *		fails over too, so a dead verdict thread is never bypassed.
  * UNREGISTER	orderly goodbye; only the registered socket may send it.
  * HEARTBEAT	proves the agent's verdict loop is alive. A missing heartbeat
- *		for SLUICE_A_WATCHDOG_MS fails over just like a crash.
+ *		for SLUICE_A_WATCHDOG_MS fails over just like a crash. The
+ *		reply carries the config, so that a changed watchdog or fail
+ *		mode reaches the agent at its next beat.
  * GET_CONFIG	reply: fail mode, watchdog, hooks, queue, mark mask.
- * SET_CONFIG	any of SLUICE_A_FAIL_MODE, SLUICE_A_WATCHDOG_MS.
+ * SET_CONFIG	any of SLUICE_A_FAIL_MODE, SLUICE_A_WATCHDOG_MS,
+ *		SLUICE_A_HOOKS, for the caller's namespace only. A namespace
+ *		that never set one follows the module parameter.
  * GET_STATS	reply: mode, agent pid, heartbeat age and every counter.
  * DRAIN	stop queueing new flows (they follow the fail mode) so that the
  *		agent can answer what is queued and leave without loss.
+ * FORGET_DENIED  the agent's policy changed: forget the flows denied on
+ *		their first packet (see "Denied flows" below).
  */
 enum sluice_cmd {
 	SLUICE_CMD_UNSPEC,
@@ -43,6 +54,7 @@ enum sluice_cmd {
 	SLUICE_CMD_SET_CONFIG,
 	SLUICE_CMD_GET_STATS,
 	SLUICE_CMD_DRAIN,
+	SLUICE_CMD_FORGET_DENIED,
 
 	__SLUICE_CMD_MAX,
 };
@@ -63,6 +75,9 @@ enum sluice_attr {
 	SLUICE_A_PAD,
 	/* u16, 1 .. SLUICE_QUEUE_COUNT_MAX: queues QUEUE_NUM and after */
 	SLUICE_A_QUEUE_COUNT,
+	/* u32[], REGISTER: the port ids of the agent's queue sockets */
+	SLUICE_A_QUEUE_PORTIDS,
+	SLUICE_A_OWN_MARK,		/* u32, reply: see SLUICE_OWN_MARK */
 
 	__SLUICE_A_MAX,
 };
@@ -84,6 +99,10 @@ enum sluice_stat {
 	SLUICE_STAT_UNTRACKED,		/* no conntrack entry: see untracked= */
 	SLUICE_STAT_TRANSITIONS,	/* agent live <-> not live changes */
 	SLUICE_STAT_PAD,
+	SLUICE_STAT_RELATED,		/* ICMP errors: their flow's verdict */
+	SLUICE_STAT_OWN,		/* the agent's own packets, untracked */
+	SLUICE_STAT_DENY_REMEMBERED,	/* first packets denied, remembered */
+	SLUICE_STAT_UNQUEUEABLE,	/* shared unconfirmed: fail mode applies */
 
 	__SLUICE_STAT_MAX,
 };
@@ -100,6 +119,10 @@ enum sluice_stat {
 	[SLUICE_STAT_FAILED_CLOSED] = "failed_closed",		\
 	[SLUICE_STAT_UNTRACKED] = "untracked",			\
 	[SLUICE_STAT_TRANSITIONS] = "transitions",		\
+	[SLUICE_STAT_RELATED] = "related",			\
+	[SLUICE_STAT_OWN] = "own",				\
+	[SLUICE_STAT_DENY_REMEMBERED] = "deny_remembered",	\
+	[SLUICE_STAT_UNQUEUEABLE] = "unqueueable",		\
 }
 
 enum sluice_fail_mode {
@@ -146,8 +169,40 @@ enum sluice_flow_verdict {
 	SLUICE_FLOW_UNSET,	/* never decided: queue it */
 	SLUICE_FLOW_ALLOW,
 	SLUICE_FLOW_DENY,
-	SLUICE_FLOW_UNVETTED,	/* admitted while failing open: re-check */
+	SLUICE_FLOW_UNVETTED,	/* admitted unjudged: judge its next payload */
 };
+
+/*
+ * UNVETTED has two sources with one meaning, "admitted, not judged yet":
+ * a flow the module admitted while failing open, and a TCP flow that the
+ * agent admits on purpose (allow the packet, write UNVETTED) because it
+ * waits for the flow's first payload to name it (TLS SNI, HTTP Host, on
+ * any port). While an agent is live, the module lets the payload-less
+ * segments of an unvetted flow pass (handshake, bare ACKs) and queues the
+ * first one that carries payload, where the agent writes the verdict. With
+ * no live agent it follows the fail mode: admitted when open, dropped when
+ * closed.
+ */
+
+/*
+ * Denied flows. A flow denied on its first packet never gets a conntrack
+ * entry (the entry is confirmed only by a packet that passes), so the mark
+ * alone cannot stop its next packets. The agent therefore answers a deny
+ * with NF_REPEAT and the DENY bits: the module's hook runs again, finds
+ * the DENY bits on the unconfirmed entry, remembers the flow's original
+ * tuple (bounded per namespace, forgotten after SLUICE_DENY_IDLE_S without
+ * a packet or on SLUICE_CMD_FORGET_DENIED) and drops it. Later packets of
+ * the flow (retransmitted SYNs, a UDP stream) are dropped in the kernel.
+ */
+#define SLUICE_DENY_IDLE_S	30
+
+/*
+ * The agent's own packets (DNS sinkhole answers, TCP resets) carry this
+ * packet mark (SO_MARK, which needs CAP_NET_ADMIN). The module lets them
+ * out untracked before conntrack sees them: they are never queued, never
+ * judged, and never leave conntrack state that a later packet could ride.
+ */
+#define SLUICE_OWN_MARK		0x51ce0a9eU
 
 /* Lowest set bit of a mask, for shifting a verdict into place. */
 static inline unsigned int sluice_mark_shift(__u32 mask)
