@@ -60,7 +60,13 @@ sluice_bits() {
 	[ -n "$_m" ] || { echo none; return; }
 	echo $((_m & 0xc0000000))
 }
-mark_unset() { [ "$(sluice_bits "$1")" = 0 ]; }
+# undecided BITS: neither allow nor deny (unset, or unvetted while the
+# agent waits for the flow's hello).
+undecided() {
+	[ "$1" = 0 ] || [ "$1" = $((0xc0000000)) ]
+}
+# bits_still PORT BITS: the flow's bits are what they were.
+bits_still() { [ "$(sluice_bits "$1")" = "$2" ]; }
 # icmp_in COUNTER BEFORE: the client's stack counted COUNTER past BEFORE.
 icmp_in() {
 	_n=$(nstat_abs "$NS_CLIENT" "$1")
@@ -164,34 +170,40 @@ check "sluiced enforcing (domain rules: TLS flows wait for their hello)" \
 
 # Control: an allowed SNI over a flow that met an ICMP error.
 check "IPv4: a TCP connection to .5:443 is open" tls_open c4 10.91.2.5 41005
-check "its mark is unset: the agent waits for the hello" mark_unset 41005
+b=$(sluice_bits 41005)
+check "its verdict is open ($b): the agent waits for the hello" undecided "$b"
 i0=$(nstat_abs "$NS_CLIENT" IcmpInDestUnreachs)
 check "the router sends 'fragmentation needed' quoting it" too_big 10.91.2.5 41005
 check "the client's stack received it" eventually 20 icmp_in IcmpInDestUnreachs "$i0"
-check "the flow's mark is still unset" mark_unset 41005
+check "the flow's verdict bits are still $b" bits_still 41005 "$b"
 check "its hello with an allowed SNI gets through" tls_hello c4 good.test
 
 # The attack over IPv4: a denied SNI after the ICMP error.
 check "IPv4: a TCP connection to .4:443 is open" tls_open a4 10.91.2.4 41004
-check "its mark is unset" mark_unset 41004
+b=$(sluice_bits 41004)
+check "its verdict is open ($b)" undecided "$b"
 i0=$(nstat_abs "$NS_CLIENT" IcmpInDestUnreachs)
 check "the router sends 'fragmentation needed' quoting it" too_big 10.91.2.4 41004
 check "the client's stack received it" eventually 20 icmp_in IcmpInDestUnreachs "$i0"
-check "the ICMP error did not write the flow's verdict" mark_unset 41004
+check "the ICMP error did not write the flow's verdict (bits still $b)" bits_still 41004 "$b"
 check "its hello with a denied SNI is still refused" tls_refused a4 x.blocked.test
 
 # The same over IPv6.
 check "IPv6: a TCP connection to [::5]:443 is open" tls_open c6 fd00:91:2::5 41015
+b=$(sluice_bits 41015)
+check "its verdict is open ($b)" undecided "$b"
 i0=$(nstat_abs "$NS_CLIENT" Icmp6InPktTooBigs)
 check "the router sends 'packet too big' quoting it" too_big fd00:91:2::5 41015
 check "the client's stack received it" eventually 20 icmp_in Icmp6InPktTooBigs "$i0"
-check "the flow's mark is still unset" mark_unset 41015
+check "the flow's verdict bits are still $b" bits_still 41015 "$b"
 check "its hello with an allowed SNI gets through" tls_hello c6 good.test
 check "IPv6: a TCP connection to [::4]:443 is open" tls_open a6 fd00:91:2::4 41014
+b=$(sluice_bits 41014)
+check "its verdict is open ($b)" undecided "$b"
 i0=$(nstat_abs "$NS_CLIENT" Icmp6InPktTooBigs)
 check "the router sends 'packet too big' quoting it" too_big fd00:91:2::4 41014
 check "the client's stack received it" eventually 20 icmp_in Icmp6InPktTooBigs "$i0"
-check "the ICMP error did not write the flow's verdict" mark_unset 41014
+check "the ICMP error did not write the flow's verdict (bits still $b)" bits_still 41014 "$b"
 check "its hello with a denied SNI is still refused" tls_refused a6 x.blocked.test
 
 # ICMP denied by rule: an error quoting an allowed flow must not kill it.
@@ -202,14 +214,16 @@ sleep 1.5
 check "the ICMP deny rule is in force: ping is refused" ping_refused "$SERVER4"
 check "and ping over IPv6" ping_refused "$SERVER6"
 check "IPv4: a TCP connection to .5:443 is open" tls_open d4 10.91.2.5 41025
+b=$(sluice_bits 41025)
 check "the router sends 'fragmentation needed' quoting it" too_big 10.91.2.5 41025
 sleep 0.5
-check "the denied ICMP did not mark the flow denied" mark_unset 41025
+check "the denied ICMP did not mark the flow denied (bits still $b)" bits_still 41025 "$b"
 check "its hello with an allowed SNI still gets through" tls_hello d4 good.test
 check "IPv6: a TCP connection to [::5]:443 is open" tls_open d6 fd00:91:2::5 41035
+b=$(sluice_bits 41035)
 check "the router sends 'packet too big' quoting it" too_big fd00:91:2::5 41035
 sleep 0.5
-check "the denied ICMPv6 did not mark the flow denied" mark_unset 41035
+check "the denied ICMPv6 did not mark the flow denied (bits still $b)" bits_still 41035 "$b"
 check "its hello with an allowed SNI still gets through" tls_hello d6 good.test
 
 check "SIGTERM stops the agent with status 0" agent_stop
