@@ -329,6 +329,8 @@ while True:
 	done
 }
 udp_count() { cat "$WORK/udp.$1"; }
+# udp_count_is PORT N: exactly N datagrams reached PORT so far.
+udp_count_is() { [ "$(udp_count "$1")" -eq "$2" ]; }
 
 # udp_flood NS ADDR PORT COUNT [SPORT]: COUNT datagrams from ONE socket
 # (one flow): the first alone, the rest 0.3 s later as fast as they go.

@@ -50,7 +50,7 @@ out=$(udp_flood "$NS_CLIENT" "$SERVER4" 5302 200 40002)
 check "200 datagrams from one socket to the allowed UDP port leave" \
 	sent_all "$out" 200
 check "all 200 reach the server" \
-	eventually 50 [ "$(udp_count 5302)" -eq 200 ]
+	eventually 50 udp_count_is 5302 200
 q1=$(sluice_stat "$NS_CLIENT" queued)
 check "the allowed flow was queued a handful of times ($q0 -> $q1)" \
 	between $((q1 - q0)) 1 19

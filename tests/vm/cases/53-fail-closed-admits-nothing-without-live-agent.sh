@@ -17,6 +17,7 @@
 . "$(dirname "$0")/../agent.sh"
 
 lines() { wc -l <"$WORK/lines" | tr -d ' '; }
+talks() { [ "$(lines)" -gt 0 ]; }
 grows() {
 	_a=$(lines)
 	sleep "$1"
@@ -115,7 +116,7 @@ while not os.path.exists(sys.argv[2]):
     s.sendall(b"line\n")
     time.sleep(0.2)' "$SERVER4" "$WORK/talk.stop"
 check "a connection opened without agent in open mode talks" \
-	eventually 100 [ "$(lines)" -gt 0 ]
+	eventually 100 talks
 check "it was admitted failing open ($o0 -> $(sluice_stat "$NS_CLIENT" failed_open))" \
 	[ "$(sluice_stat "$NS_CLIENT" failed_open)" -gt "$o0" ]
 check "in open mode its lines keep coming" grows 2

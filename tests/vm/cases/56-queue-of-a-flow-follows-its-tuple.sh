@@ -42,7 +42,7 @@ q0=$(sluice_stat "$NS_CLIENT" queued)
 l0=$(nfq_lost "$NS_CLIENT")
 check "a burst of 50 datagrams from one socket is sent" \
 	burst "$NS_CLIENT" "$SERVER4" 5302 50 1
-check "all 50 arrive" eventually 50 [ "$(udp_count 5302)" -eq 50 ]
+check "all 50 arrive" eventually 50 udp_count_is 5302 50
 a1=$(ids "$NS_CLIENT" 5)
 b1=$(ids "$NS_CLIENT" 6)
 q1=$(sluice_stat "$NS_CLIENT" queued)
@@ -52,7 +52,7 @@ check "and all went to the same queue (queue 5 +$((a1 - a0)), queue 6 +$((b1 - b
 	sh -c "[ $((a1 - a0)) -eq 0 ] || [ $((b1 - b0)) -eq 0 ]"
 check "32 first packets of 32 flows are sent" \
 	burst "$NS_CLIENT" "$SERVER4" 5303 32 0
-check "all 32 arrive" eventually 50 [ "$(udp_count 5303)" -eq 32 ]
+check "all 32 arrive" eventually 50 udp_count_is 5303 32
 a2=$(ids "$NS_CLIENT" 5)
 b2=$(ids "$NS_CLIENT" 6)
 check "they spread over both queues (queue 5 +$((a2 - a1)), queue 6 +$((b2 - b1)))" \
