@@ -270,3 +270,93 @@ table inet sluice_vm_keys {
 }
 NFT
 }
+
+# nfq_lost NS: packets NS's NFQUEUE queues lost so far (queue_dropped +
+# user_dropped of /proc/net/netfilter/nfnetlink_queue, all queues).
+nfq_lost() {
+	# shellcheck disable=SC2016 # awk's own fields
+	in_ns "$1" awk '{ n += $6 + $7 } END { print n + 0 }' \
+		/proc/net/netfilter/nfnetlink_queue 2>/dev/null
+}
+
+# nstat_abs NS COUNTER: NS's absolute value of a SNMP counter (nstat's
+# name, e.g. TcpRetransSegs), without touching nstat's history.
+nstat_abs() {
+	# shellcheck disable=SC2016 # awk's own $1/$2
+	in_ns "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { n = $2 } END { print n + 0 }'
+}
+
+# udp_sink_start NS PORT...: counts the datagrams that reach each PORT
+# (IPv4 and IPv6) in NS; udp_count PORT reads the count so far.
+udp_sink_start() {
+	_ns=$1
+	shift
+	bg in_ns "$_ns" python3 -c '
+import os, select, socket, sys
+work, ports = sys.argv[1], sys.argv[2:]
+socks = {}
+for p in ports:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    s.bind(("::", int(p)))
+    s.setblocking(False)
+    socks[s] = p
+counts = dict.fromkeys(ports, 0)
+def save():
+    for p, n in counts.items():
+        with open("%s/udp.%s.tmp" % (work, p), "w") as f:
+            f.write("%d\n" % n)
+        os.rename("%s/udp.%s.tmp" % (work, p), "%s/udp.%s" % (work, p))
+save()
+while True:
+    ready, _, _ = select.select(list(socks), [], [], 0.1)
+    for s in ready:
+        while True:
+            try:
+                s.recv(4096)
+            except BlockingIOError:
+                break
+            counts[socks[s]] += 1
+    if ready:
+        save()' "$WORK" "$@"
+	for _p in "$@"; do
+		_i=0
+		while [ ! -e "$WORK/udp.$_p" ]; do
+			[ $_i -ge 100 ] && return 1
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+	done
+}
+udp_count() { cat "$WORK/udp.$1"; }
+# udp_count_is PORT N: exactly N datagrams reached PORT so far.
+udp_count_is() { [ "$(udp_count "$1")" -eq "$2" ]; }
+
+# udp_flood NS ADDR PORT COUNT [SPORT]: COUNT datagrams from ONE socket
+# (one flow): the first alone, the rest 0.3 s later as fast as they go.
+# Prints "sent N refused N" (refused: the kernel said EPERM at once).
+udp_flood() {
+	in_ns "$1" python3 -c '
+import socket, sys, time
+addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+if len(sys.argv) > 4:
+    s.bind(("", int(sys.argv[4])))
+sent = refused = 0
+for i in range(count):
+    try:
+        s.sendto(b"flood %d" % i, (addr, port))
+        sent += 1
+    except OSError:
+        refused += 1
+    if i == 0:
+        time.sleep(0.3)
+print("sent %d refused %d" % (sent, refused))' "$2" "$3" "$4" ${5:+"$5"}
+}
+
+# between VALUE LO HI: LO <= VALUE <= HI (for counted checks).
+between() {
+	echo "$1 in [$2, $3]?" >&2
+	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
