@@ -269,14 +269,15 @@ static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 /*
  * A name may hide in a hello we could not finish reading: unless the
  * rules decide the flow whatever its name (no domain rule could have
- * matched before the deciding one), it is denied.
+ * matched before the deciding one, and block_doh cannot name it a DoH
+ * server), it is denied.
  */
 static int unreadable(struct sluice_verdict_ctx *v, const struct sluice_policy *pol,
 		      struct sluice_flow *f)
 {
 	struct sluice_decision d = sluice_policy_match(pol, f);
 
-	if (d.partial)
+	if (d.partial || (d.allow && atomic_load(&v->block_doh)))
 		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
 	record(v, f, d);
 	return d.allow ? SLUICE_Q_ALLOW : SLUICE_Q_DENY;
