@@ -144,3 +144,23 @@ long sluice_packet_payload(const uint8_t *pkt, size_t len)
 		return -1;
 	return off + (long)hl;
 }
+
+int sluice_packet_tcp(const uint8_t *pkt, size_t len, uint32_t *seq, uint8_t *flags)
+{
+	long pl = sluice_packet_payload(pkt, len);
+	uint8_t proto;
+	int family, ports;
+	long off = transport_offset(pkt, len, &proto, &family, &ports);
+	const uint8_t *th;
+
+	if (pl < 0 || off < 0 || proto != IPPROTO_TCP)
+		return -1;
+	th = pkt + off;
+	*flags = th[13];
+	*seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 |
+	       (uint32_t)th[6] << 8 | th[7];
+	/* The SYN takes one number: data on a SYN (Fast Open) follows it. */
+	if (*flags & SLUICE_TCP_SYN)
+		(*seq)++;
+	return 0;
+}

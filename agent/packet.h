@@ -23,4 +23,16 @@ int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f);
 /* Offset of the transport payload (TCP/UDP data) in @pkt, or -1. */
 long sluice_packet_payload(const uint8_t *pkt, size_t len);
 
+/* TCP flags of struct sluice_tcp_info.flags. */
+#define SLUICE_TCP_FIN	0x01
+#define SLUICE_TCP_SYN	0x02
+#define SLUICE_TCP_RST	0x04
+
+/*
+ * The sequence number of the first payload byte of the TCP segment @pkt
+ * (a SYN's own number counts one), and its flags. 0, or -1 when @pkt is
+ * not a TCP segment whose header was copied whole.
+ */
+int sluice_packet_tcp(const uint8_t *pkt, size_t len, uint32_t *seq, uint8_t *flags);
+
 #endif

@@ -132,6 +132,31 @@ static void ipv6_endless_extension_chain_is_bounded(void **state)
 	assert_int_equal(f.dport, 0);
 }
 
+static void tcp_sequence_of_the_first_data_byte(void **state)
+{
+	uint8_t pkt[sizeof(v4_tcp_syn) + 3];
+	uint32_t seq;
+	uint8_t flags;
+
+	(void)state;
+	/* A SYN (seq 1): its data would start one after. */
+	assert_int_equal(sluice_packet_tcp(v4_tcp_syn, sizeof(v4_tcp_syn), &seq, &flags), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(flags, SLUICE_TCP_SYN);
+	/* A data segment at 0x01020304 with ACK+PSH. */
+	memcpy(pkt, v4_tcp_syn, sizeof(v4_tcp_syn));
+	pkt[3] = sizeof(pkt);
+	pkt[24] = 1, pkt[25] = 2, pkt[26] = 3, pkt[27] = 4;
+	pkt[33] = 0x18;
+	assert_int_equal(sluice_packet_tcp(pkt, sizeof(pkt), &seq, &flags), 0);
+	assert_int_equal(seq, 0x01020304);
+	assert_int_equal(flags & SLUICE_TCP_SYN, 0);
+	/* The header cut by the copy, or not TCP: nothing. */
+	assert_int_equal(sluice_packet_tcp(v4_tcp_syn, 30, &seq, &flags), -1);
+	pkt[9] = IPPROTO_UDP;
+	assert_int_equal(sluice_packet_tcp(pkt, sizeof(pkt), &seq, &flags), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +167,7 @@ int main(void)
 		cmocka_unit_test(parses_ipv6_over_extension_headers),
 		cmocka_unit_test(ipv6_extension_chain_past_the_copy_has_no_ports),
 		cmocka_unit_test(ipv6_endless_extension_chain_is_bounded),
+		cmocka_unit_test(tcp_sequence_of_the_first_data_byte),
 	};
 
 	return cmocka_run_group_tests_name("packet", tests, NULL, NULL);

@@ -26,10 +26,12 @@
 /* Packets decided per batch: one sendmsg answers all of them. */
 #define SLUICE_QUEUE_BATCH	64
 /*
- * Enough of each packet for its headers and a DNS message (EDNS answers
- * are at most 1232 bytes in practice) or a TLS ClientHello in one segment.
+ * All of each packet, up to the most NFQUEUE copies: a DNS message, or the
+ * first payload of a TCP flow (the ClientHello, the HTTP request headers),
+ * which at LOCAL_OUT may be one GSO packet of many segments. Only the
+ * packets the agent must read come here, so copying them whole is cheap.
  */
-#define SLUICE_COPY_RANGE	4096
+#define SLUICE_COPY_RANGE	(0xffff - 4)	/* NFQNL_MAX_COPY_RANGE */
 #define SLUICE_RECV_BUF		(SLUICE_COPY_RANGE + 4096)
 #define SLUICE_SEND_BUF		(SLUICE_QUEUE_BATCH * 256)
 
@@ -286,8 +288,9 @@ static void put_verdict(struct sluice_queue *q, uint32_t id, int verdict)
 	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->batch),
 			    NFQNL_MSG_VERDICT, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, nf);
-	if (q->mark_mask &&
-	    (verdict == SLUICE_Q_ALLOW || verdict == SLUICE_Q_DENY)) {
+	if (q->mark_mask && (verdict == SLUICE_Q_ALLOW ||
+			     verdict == SLUICE_Q_DENY ||
+			     verdict == SLUICE_Q_PENDING)) {
 		/* Only sluice's bits of the mark change. */
 		nest = mnl_attr_nest_start(nlh, NFQA_CT);
 		mnl_attr_put_u32(nlh, CTA_MARK,
@@ -326,6 +329,10 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 		p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	}
+	/* NFQA_CAP_LEN: the packet's length, sent when the copy is shorter. */
+	if (attr[NFQA_CAP_LEN] &&
+	    mnl_attr_validate(attr[NFQA_CAP_LEN], MNL_TYPE_U32) >= 0)
+		p.cut = ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) > p.len;
 	if (attr[NFQA_UID] &&
 	    mnl_attr_validate(attr[NFQA_UID], MNL_TYPE_U32) >= 0)
 		p.flow.uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));

@@ -30,6 +30,7 @@ struct sluice_packet {
 	int has_ct;
 	int reply;			/* the packet goes against the flow:
 					 * flow's src/dst are its dst/src */
+	int cut;			/* the copy ends before the packet */
 };
 
 /*
@@ -37,12 +38,16 @@ struct sluice_packet {
  * goes into its conntrack mark and later packets stay in the kernel (a
  * DENY is sent as NF_REPEAT, so that the module remembers a flow denied on
  * its first packet; see "Denied flows" in uapi/sluice.h).
+ * PENDING lets the packet pass and writes UNVETTED: the flow waits for its
+ * first payload to be named, and the module lets its payload-less segments
+ * pass in the kernel meanwhile (see SLUICE_FLOW_UNVETTED in uapi/sluice.h).
  * PASS and DROP decide this packet only: the flow stays undecided and its
- * next packet comes to the agent again (DNS, a TLS hello still to come).
+ * next packet comes to the agent again (DNS).
  */
 enum sluice_queue_verdict {
 	SLUICE_Q_ALLOW = SLUICE_FLOW_ALLOW,
 	SLUICE_Q_DENY = SLUICE_FLOW_DENY,
+	SLUICE_Q_PENDING = SLUICE_FLOW_UNVETTED,
 	SLUICE_Q_PASS = 16,
 	SLUICE_Q_DROP,
 };

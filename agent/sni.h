@@ -5,12 +5,13 @@
  * HTTP/1.x request (RFC 9112 3.2). Hostile input: every length is checked
  * against the bytes given, nothing recurses or allocates.
  *
- * The first payload packet is usually all there is to look at, and a
- * ClientHello with post-quantum key shares (Chrome, Firefox: about 1.8 kB)
- * does not fit one 1460-byte segment; browsers also shuffle the order of
- * extensions, so server_name may be in the second segment. The parsers say
- * so (SLUICE_SNI_TRUNCATED) instead of guessing, and the caller may ask for
- * the next segment and call again with the bytes joined.
+ * A ClientHello with post-quantum key shares (Chrome, Firefox: about
+ * 1.8 kB) does not fit one 1460-byte segment; browsers also shuffle the
+ * order of extensions, so server_name may be in the second segment, and a
+ * client may cut its hello on purpose. The parsers say so
+ * (SLUICE_SNI_TRUNCATED) instead of guessing; the caller (pending.h) keeps
+ * the bytes, lets the segment pass and calls again with the next segments
+ * joined, on whatever port the flow goes to.
  *
  * A name found is handed out normalized (sluice_dns_name_normalize(): the
  * form domain rules are compared in).

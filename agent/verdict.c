@@ -6,6 +6,7 @@
 
 #include "agent/dns.h"
 #include "agent/packet.h"
+#include "agent/pending.h"
 #include "agent/sni.h"
 #include "agent/verdict.h"
 
@@ -24,7 +25,13 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 		snprintf(err, errlen, "out of memory for the DNS name cache");
 		return -1;
 	}
+	if (sluice_pending_init(&v->pending) < 0) {
+		snprintf(err, errlen, "out of memory for the table of cut TLS hellos");
+		sluice_namecache_free(&v->names);
+		return -1;
+	}
 	if (sluice_inject_open(&v->inject, err, errlen) < 0) {
+		sluice_pending_free(&v->pending);
 		sluice_namecache_free(&v->names);
 		return -1;
 	}
@@ -34,6 +41,7 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 void sluice_verdict_free(struct sluice_verdict_ctx *v)
 {
 	sluice_inject_close(&v->inject);
+	sluice_pending_free(&v->pending);
 	sluice_namecache_free(&v->names);
 	pthread_mutex_destroy(&v->names_lock);
 }
@@ -193,14 +201,86 @@ static int is_dns(const struct sluice_flow *f)
 	       (f->proto == IPPROTO_UDP || f->proto == IPPROTO_TCP);
 }
 
-/* Does this flow wait for its first payload to be named? */
+/*
+ * Does this flow wait for its first payload to be named? Any TCP flow, on
+ * any port, while names are filtered: its bytes say what it is (pending.h).
+ */
 static int wants_name(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol,
 		      const struct sluice_flow *f)
 {
-	return f->proto == IPPROTO_TCP && (f->dport == 443 || f->dport == 80) &&
+	return f->proto == IPPROTO_TCP &&
 	       (sluice_policy_domain_count(pol) > 0 ||
 		atomic_load(&v->block_doh));
+}
+
+/* tcp_name(): judge the flow now, with the name in @name if there is one. */
+#define JUDGE		(-1)
+/* tcp_name(): a hello we cannot finish reading (pending.h). */
+#define UNREADABLE	(-2)
+
+/*
+ * The TCP naming path: JUDGE or UNREADABLE, or the verdict that lets the
+ * flow wait. A payload-less packet (the SYN) waits unless the rules on
+ * its addresses and ports deny it whatever its name could be; a payload
+ * from the client is read for a name, joined to what an earlier segment
+ * left; a payload from the server first (SSH, SMTP) ends the wait.
+ */
+static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *pol,
+		    struct sluice_packet *p, char *name, size_t namelen)
+{
+	const uint8_t *pl;
+	size_t plen = 0;
+	uint32_t seq;
+	uint8_t flags;
+	int naming;
+
+	name[0] = '\0';
+	pl = payload_of(p, &plen);
+	if (!pl) {
+		struct sluice_decision d = sluice_policy_match(pol, &p->flow);
+
+		return d.allow || d.partial ? SLUICE_Q_PENDING : JUDGE;
+	}
+	if (p->reply)
+		naming = sluice_pending_reply(&v->pending, &p->flow, now_ms(),
+					      name, namelen);
+	else if (sluice_packet_tcp(p->data, p->len, &seq, &flags) < 0)
+		naming = SLUICE_NAMING_NO_NAME;
+	else
+		naming = sluice_pending_feed(&v->pending, &p->flow, seq, pl, plen,
+					     p->cut, now_ms(), name, namelen);
+	switch (naming) {
+	case SLUICE_NAMING_NAMED:
+		atomic_fetch_add(&v->named, 1);
+		return JUDGE;
+	case SLUICE_NAMING_WAIT:
+		return SLUICE_Q_PENDING;
+	case SLUICE_NAMING_HOLD:
+		return SLUICE_Q_DROP;
+	case SLUICE_NAMING_UNREADABLE:
+		return UNREADABLE;
+	default:
+		name[0] = '\0';
+		return JUDGE;
+	}
+}
+
+/*
+ * A name may hide in a hello we could not finish reading: unless the
+ * rules decide the flow whatever its name (no domain rule could have
+ * matched before the deciding one, and block_doh cannot name it a DoH
+ * server), it is denied.
+ */
+static int unreadable(struct sluice_verdict_ctx *v, const struct sluice_policy *pol,
+		      struct sluice_flow *f)
+{
+	struct sluice_decision d = sluice_policy_match(pol, f);
+
+	if (d.partial || (d.allow && atomic_load(&v->block_doh)))
+		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
+	record(v, f, d);
+	return d.allow ? SLUICE_Q_ALLOW : SLUICE_Q_DENY;
 }
 
 /*
@@ -270,19 +350,17 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 
 	/*
 	 * The flow's own name (TLS SNI, HTTP Host) is the most precise one:
-	 * on 80 and 443 wait for it while domain rules exist. Whatever names
-	 * the address was resolved from must allow the flow too.
+	 * on any TCP port, wait for it while domain rules exist. Whatever
+	 * names the address was resolved from must allow the flow too.
 	 */
 	if (wants_name(v, pol, f)) {
-		pl = p->reply ? NULL : payload_of(p, &plen);
-		if (!pl)
-			return SLUICE_Q_PASS;	/* the hello is yet to come */
-		rc = f->dport == 443 ? sluice_tls_sni(pl, plen, name, sizeof(name)) :
-				       sluice_http_host(pl, plen, name, sizeof(name));
-		if (rc == SLUICE_SNI_FOUND || (rc == SLUICE_SNI_ECH && name[0])) {
-			atomic_fetch_add(&v->named, 1);
+		rc = tcp_name(v, pol, p, name, sizeof(name));
+		if (rc == UNREADABLE)
+			return unreadable(v, pol, f);
+		if (rc != JUDGE)
+			return rc;
+		if (name[0])
 			f->domain = name;
-		}
 	}
 	if (hides_dns(v, f)) {
 		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };

@@ -14,16 +14,18 @@
  *    flows are never decided in conntrack, so that every query and answer
  *    of them comes here.
  *  - A connection to an address the cache knows is matched with its names.
- *  - Otherwise, for TCP to ports 80 and 443 while the policy has domain
- *    rules, the flow stays undecided until its first payload, and the
- *    TLS ClientHello's SNI or the HTTP Host header names it.
+ *  - Otherwise, for TCP to any port while the policy has domain rules,
+ *    the flow stays unvetted from its SYN until its first payload, and
+ *    the TLS ClientHello's SNI or the HTTP Host header names it, however
+ *    many segments it takes (pending.h); what its payload-less packets
+ *    cost is nothing: they pass in the kernel.
  *  - DNS that hides names from us can be refused, so that clients fall
  *    back to DNS we see: DNS over TLS or QUIC (port 853) with
  *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
  *    settings.block_doh.
  *
- * Runs in the verdict threads: nothing here allocates; the name cache is
- * the one thing they share under a lock.
+ * Runs in the verdict threads: nothing here allocates; the name cache and
+ * the table of cut hellos are what they share, each under its own lock.
  */
 #ifndef SLUICE_VERDICT_H
 #define SLUICE_VERDICT_H
@@ -35,6 +37,7 @@
 #include "agent/decision_log.h"
 #include "agent/inject.h"
 #include "agent/namecache.h"
+#include "agent/pending.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
 
@@ -44,11 +47,12 @@ struct sluice_verdict_ctx {
 	/*
 	 * Shared by the verdict threads: an answer read by one names the
 	 * flows another one sees. names_lock guards it, held for one bounded
-	 * probe sequence; the only lock on the verdict path.
+	 * probe sequence (the other lock on the verdict path is pending's).
 	 */
 	pthread_mutex_t names_lock;
 	struct sluice_namecache names;
 	struct sluice_inject inject;
+	struct sluice_pending pending;	/* cut hellos, under its own lock */
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
 	atomic_int block_dot;		/* settings.block_dot = 'yes' */
 	atomic_int block_doh;		/* settings.block_doh = 'yes' */

@@ -41,6 +41,7 @@ dns_query_fuzz   agent/dns.c             1024
 dns_answer_fuzz  agent/dns.c             4096
 sni_fuzz         agent/sni.c,agent/dns.c 4096
 http_host_fuzz   agent/sni.c,agent/dns.c 4096
+pending_fuzz     agent/pending.c,agent/sni.c,agent/dns.c 16386
 packet_fuzz      agent/packet.c          2048
 cidr_fuzz        agent/cidr.c            128
 "

@@ -108,6 +108,13 @@ frag = bytes([6, 0, 0, 0x10, 0, 0, 0, 1])
 put("packet_fuzz", "v6-frag-later", bytes.fromhex("60000000") + struct.pack(">H", 8 + 20) + bytes([44, 64])
     + src6 + dst6 + frag + bytes(20))
 
+# pending_fuzz: segment count - 1, options (bit i: segment i twice; bit 7:
+# each next segment early, ahead of a gap), then the first payload
+put("pending_fuzz", "hello-in-2", bytes([1, 0]) + hello)
+put("pending_fuzz", "hello-in-4-resent-gap", bytes([3, 0x85]) + hello)
+put("pending_fuzz", "http-in-3", bytes([2, 2]) +
+    b"GET / HTTP/1.1\r\nUser-Agent: t\r\nHost: web.example.test:8080\r\n\r\n")
+
 # cidr_fuzz
 for i, t in enumerate(["10.0.0.0/8", "192.0.2.1", "::/0", "2001:db8:ffff::1/33",
                        "::ffff:192.0.2.1/128", "0.0.0.0/0"]):

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of agent/verdict.c's TCP naming path: what each queued
+ * packet of a flow that waits for its name is answered, on any port, with
+ * the ClientHello whole or cut, an HTTP request, a server that speaks
+ * first, and rules on addresses that decide before any name could.
+ */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "agent/packet.h"
+#include "agent/verdict.h"
+
+struct fixture {
+	char dir[64], path[96], err[256];
+	struct sluice_policy_loader loader;
+	struct sluice_verdict_ctx v;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/sluice-verdict-XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	snprintf(fx->path, sizeof(fx->path), "%s/policy.db", fx->dir);
+	if (sluice_policy_loader_open(&fx->loader, fx->path, fx->err, sizeof(fx->err)) < 0 ||
+	    sluice_policy_loader_poll(&fx->loader, 1, NULL) != SLUICE_RELOAD_SWAPPED)
+		return -1;
+	if (sluice_verdict_init(&fx->v, &fx->loader, NULL, fx->err, sizeof(fx->err)) < 0) {
+		/* Raw sockets for sinkhole answers need CAP_NET_RAW. */
+		print_message("skipped: %s\n", fx->err);
+		sluice_policy_loader_close(&fx->loader);
+		free(fx);
+		*state = NULL;
+		return 0;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[128];
+
+	if (!fx)
+		return 0;
+	sluice_verdict_free(&fx->v);
+	sluice_policy_loader_close(&fx->loader);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+static void policy(struct fixture *fx, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(fx->loader.db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	assert_int_equal(sluice_policy_loader_poll(&fx->loader, 1, NULL),
+			 SLUICE_RELOAD_SWAPPED);
+}
+
+#define SYN	0x02
+#define ACK	0x10
+#define PSH	0x08
+
+/*
+ * Queue one IPv4 TCP segment of the flow 10.0.0.1:40000 -> 10.0.0.2:@dport
+ * (@reply: sent by the server) and return the agent's answer.
+ */
+static int segment(struct fixture *fx, uint16_t dport, int reply, uint8_t flags,
+		   uint32_t seq, const void *data, size_t len)
+{
+	static uint8_t pkt[40 + 20000];
+	static const uint8_t client[4] = { 10, 0, 0, 1 }, server[4] = { 10, 0, 0, 2 };
+	struct sluice_packet p = { .id = 1, .hook = 3 /* LOCAL_OUT */ };
+	uint16_t sport = 40000, total = (uint16_t)(40 + len);
+
+	memset(pkt, 0, 40);
+	pkt[0] = 0x45;
+	pkt[2] = (uint8_t)(total >> 8), pkt[3] = (uint8_t)total;
+	pkt[8] = 64, pkt[9] = IPPROTO_TCP;
+	memcpy(pkt + 12, reply ? server : client, 4);
+	memcpy(pkt + 16, reply ? client : server, 4);
+	pkt[20] = (uint8_t)((reply ? dport : sport) >> 8), pkt[21] = (uint8_t)(reply ? dport : sport);
+	pkt[22] = (uint8_t)((reply ? sport : dport) >> 8), pkt[23] = (uint8_t)(reply ? sport : dport);
+	pkt[24] = (uint8_t)(seq >> 24), pkt[25] = (uint8_t)(seq >> 16);
+	pkt[26] = (uint8_t)(seq >> 8), pkt[27] = (uint8_t)seq;
+	pkt[32] = 0x50, pkt[33] = flags;
+	if (len)
+		memcpy(pkt + 40, data, len);
+	p.data = pkt;
+	p.len = 40 + len;
+	p.flow.uid = -1;
+	p.flow.direction = SLUICE_DIR_OUT;
+	p.reply = reply;
+	assert_int_equal(sluice_packet_parse(p.data, p.len, &p.flow), 0);
+	if (reply) {	/* as the queue engine turns a reply around */
+		memcpy(p.flow.src, client, 4);
+		memcpy(p.flow.dst, server, 4);
+		p.flow.sport = sport;
+		p.flow.dport = dport;
+	}
+	return sluice_verdict_decide(&fx->v, &p);
+}
+
+/* A minimal TLS 1.3 ClientHello for @name, its server_name after @pad bytes. */
+static size_t hello(uint8_t *out, const char *name, size_t pad)
+{
+	size_t nlen = strlen(name), ext = 4 + pad + 9 + nlen;
+	size_t body = 2 + 32 + 1 + 4 + 2 + 2 + ext, n = 0;
+
+	out[n++] = 0x16, out[n++] = 3, out[n++] = 1;
+	out[n++] = (uint8_t)((4 + body) >> 8), out[n++] = (uint8_t)(4 + body);
+	out[n++] = 1, out[n++] = 0, out[n++] = (uint8_t)(body >> 8), out[n++] = (uint8_t)body;
+	out[n++] = 3, out[n++] = 3;
+	memset(out + n, 7, 32), n += 32;
+	out[n++] = 0;
+	out[n++] = 0, out[n++] = 2, out[n++] = 0x13, out[n++] = 1;
+	out[n++] = 1, out[n++] = 0;
+	out[n++] = (uint8_t)(ext >> 8), out[n++] = (uint8_t)ext;
+	out[n++] = 0, out[n++] = 0x15, out[n++] = (uint8_t)(pad >> 8), out[n++] = (uint8_t)pad;
+	memset(out + n, 0, pad), n += pad;
+	out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = (uint8_t)(5 + nlen);
+	out[n++] = 0, out[n++] = (uint8_t)(3 + nlen), out[n++] = 0;
+	out[n++] = 0, out[n++] = (uint8_t)nlen;
+	memcpy(out + n, name, nlen), n += nlen;
+	return n;
+}
+
+#define SKIP_WITHOUT_FIXTURE()	do { if (!*state) skip(); } while (0)
+
+static void a_syn_on_any_port_waits_for_the_name(void **state)
+{
+	struct fixture *fx = *state;
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test')");
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 22, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	/* A bare ACK that still reaches us waits too. */
+	assert_int_equal(segment(fx, 8443, 0, ACK, 101, NULL, 0), SLUICE_Q_PENDING);
+}
+
+static void without_names_to_filter_the_syn_is_decided(void **state)
+{
+	struct fixture *fx = *state;
+
+	SKIP_WITHOUT_FIXTURE();
+	assert_int_equal(segment(fx, 443, 0, SYN, 100, NULL, 0), SLUICE_Q_ALLOW);
+}
+
+static void an_address_rule_that_no_name_can_change_denies_the_syn(void **state)
+{
+	struct fixture *fx = *state;
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(priority, action, dst) VALUES (10, 'deny', '10.0.0.2/32');"
+		   "INSERT INTO rules(priority, action, domain) VALUES (20, 'allow', 'ok.test');");
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+}
+
+static void a_domain_rule_before_the_address_rule_makes_the_syn_wait(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[512];
+	size_t n = hello(h, "ok.test", 0);
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(priority, action, domain) VALUES (10, 'allow', 'ok.test');"
+		   "INSERT INTO rules(priority, action, dst) VALUES (20, 'deny', '10.0.0.2/32');");
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_ALLOW);
+}
+
+static void sni_and_host_are_judged_on_any_port(void **state)
+{
+	struct fixture *fx = *state;
+	static const char get_denied[] = "GET / HTTP/1.1\r\nHost: denied.test:8080\r\n\r\n";
+	static const char get_ok[] = "GET / HTTP/1.1\r\nHost: ok.test:8080\r\n\r\n";
+	uint8_t h[512];
+	size_t n;
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test')");
+	n = hello(h, "denied.test", 0);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_DENY);
+	n = hello(h, "ok.test", 0);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_ALLOW);
+	assert_int_equal(segment(fx, 8080, 0, ACK | PSH, 101, get_denied, strlen(get_denied)),
+			 SLUICE_Q_DENY);
+	assert_int_equal(segment(fx, 8080, 0, ACK | PSH, 101, get_ok, strlen(get_ok)),
+			 SLUICE_Q_ALLOW);
+}
+
+static void a_hello_split_in_two_segments_is_judged_by_its_name(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[1024];
+	size_t n = hello(h, "denied.test", 300);
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test')");
+	assert_int_equal(segment(fx, 443, 0, ACK | PSH, 1, h, 100), SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 443, 0, ACK | PSH, 101, h + 100, n - 100), SLUICE_Q_DENY);
+}
+
+static void a_hello_cut_into_too_many_segments_is_denied(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[4096];
+	uint32_t i;
+
+	SKIP_WITHOUT_FIXTURE();
+	hello(h, "ok.test", 3000);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test')");
+	for (i = 0; i + 1 < SLUICE_PENDING_SEGMENTS; i++)
+		assert_int_equal(segment(fx, 443, 0, ACK | PSH, 1 + i * 10, h + i * 10, 10),
+				 SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 443, 0, ACK | PSH, 1 + i * 10, h + i * 10, 10),
+			 SLUICE_Q_DENY);
+}
+
+static void a_server_that_speaks_first_is_judged_by_its_address(void **state)
+{
+	struct fixture *fx = *state;
+	static const char banner[] = "SSH-2.0-OpenSSH_9.2\r\n";
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test');"
+		   "INSERT INTO rules(action, dst, dst_port) VALUES ('deny', '10.0.0.2/32', '2222')");
+	assert_int_equal(segment(fx, 22, 1, ACK | PSH, 9, banner, strlen(banner)),
+			 SLUICE_Q_ALLOW);
+	assert_int_equal(segment(fx, 2222, 1, ACK | PSH, 9, banner, strlen(banner)),
+			 SLUICE_Q_DENY);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(a_syn_on_any_port_waits_for_the_name),
+		T(without_names_to_filter_the_syn_is_decided),
+		T(an_address_rule_that_no_name_can_change_denies_the_syn),
+		T(a_domain_rule_before_the_address_rule_makes_the_syn_wait),
+		T(sni_and_host_are_judged_on_any_port),
+		T(a_hello_split_in_two_segments_is_judged_by_its_name),
+		T(a_hello_cut_into_too_many_segments_is_denied),
+		T(a_server_that_speaks_first_is_judged_by_its_address),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
+}
