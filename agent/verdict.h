@@ -9,7 +9,8 @@
  *    client gets a sinkhole answer at once (NXDOMAIN, or 0.0.0.0 / ::
  *    when settings.sinkhole = 'null'); over TCP it gets a reset. Answers
  *    that are let through teach the name cache which names each address
- *    was resolved from (the question and the CNAME chain); an answer whose
+ *    was resolved from (the question and the CNAME chain), when they
+ *    answer a query seen leaving (nametrust.h); an answer whose
  *    chain reaches a denied name is replaced by the sinkhole too. DNS
  *    flows are never decided in conntrack, so that every query and answer
  *    of them comes here.
@@ -22,8 +23,9 @@
  *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
  *    settings.block_doh.
  *
- * Runs in the verdict threads: nothing here allocates; the name cache is
- * the one thing they share under a lock.
+ * Runs in the verdict threads: nothing here allocates; the name cache,
+ * the queries awaiting answers and the trusted resolvers are the one
+ * thing they share, under one lock.
  */
 #ifndef SLUICE_VERDICT_H
 #define SLUICE_VERDICT_H
@@ -35,6 +37,7 @@
 #include "agent/decision_log.h"
 #include "agent/inject.h"
 #include "agent/namecache.h"
+#include "agent/nametrust.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
 
@@ -43,11 +46,14 @@ struct sluice_verdict_ctx {
 	struct sluice_log *log;		/* NULL: no decision log */
 	/*
 	 * Shared by the verdict threads: an answer read by one names the
-	 * flows another one sees. names_lock guards it, held for one bounded
-	 * probe sequence; the only lock on the verdict path.
+	 * flows another one sees. names_lock guards names, pending and
+	 * trusted, held for a few bounded probe sequences; the only lock on
+	 * the verdict path.
 	 */
 	pthread_mutex_t names_lock;
 	struct sluice_namecache names;
+	struct sluice_pending pending;	/* queries let out, awaiting answers */
+	struct sluice_trusted trusted;	/* settings.trusted_resolvers */
 	struct sluice_inject inject;
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
 	atomic_int block_dot;		/* settings.block_dot = 'yes' */
@@ -61,6 +67,10 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 			struct sluice_policy_loader *loader,
 			struct sluice_log *log, char *err, size_t errlen);
 void sluice_verdict_free(struct sluice_verdict_ctx *v);
+
+/* Put settings.trusted_resolvers in force (any thread). */
+void sluice_verdict_set_trusted(struct sluice_verdict_ctx *v,
+				const struct sluice_trusted *tr);
 
 /* Is @name a well-known DNS-over-HTTPS server? */
 int sluice_is_doh_server(const char *name);
