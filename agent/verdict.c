@@ -276,13 +276,21 @@ int sluice_is_doh_server(const char *name)
 	return 0;
 }
 
-/* A flow that would hide DNS from us, when the settings say so. */
-static int hides_dns(struct sluice_verdict_ctx *v, const struct sluice_flow *f)
+/*
+ * A flow that would hide DNS from us, when the settings say so: DoH is
+ * known by the flow's own name (SNI, Host) or by any name its address was
+ * resolved from (@qname, @owner: NULL when unknown), so that a client
+ * that sends no SNI, or another one, is refused too.
+ */
+static int hides_dns(struct sluice_verdict_ctx *v, const struct sluice_flow *f,
+		     const char *qname, const char *owner)
 {
 	if (atomic_load(&v->block_dot) && f->dport == 853 &&
 	    (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP))
 		return 1;
-	return atomic_load(&v->block_doh) && sluice_is_doh_server(f->domain);
+	return atomic_load(&v->block_doh) &&
+	       (sluice_is_doh_server(f->domain) ||
+		sluice_is_doh_server(qname) || sluice_is_doh_server(owner));
 }
 
 static int decided(struct sluice_decision d)
@@ -333,12 +341,6 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 			f->domain = name;
 		}
 	}
-	if (hides_dns(v, f)) {
-		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
-		record(v, f, d);
-		f->domain = NULL;
-		return SLUICE_Q_DENY;
-	}
 	pthread_mutex_lock(&v->names_lock);
 	e = sluice_namecache_get(&v->names, f->family, f->dst, now_ms());
 	if (e) {
@@ -347,6 +349,14 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 		known = 1;
 	}
 	pthread_mutex_unlock(&v->names_lock);
+	if (hides_dns(v, f, known ? qname : NULL, known ? owner : NULL)) {
+		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
+		if (!f->domain && known)	/* logged under the name that gave it away */
+			f->domain = sluice_is_doh_server(qname) ? qname : owner;
+		record(v, f, d);
+		f->domain = NULL;
+		return SLUICE_Q_DENY;
+	}
 	if (known) {
 		/* Every name must allow it; the first that denies decides. */
 		const char *names[3] = { f->domain, qname, owner };
