@@ -23,4 +23,11 @@ int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f);
 /* Offset of the transport payload (TCP/UDP data) in @pkt, or -1. */
 long sluice_packet_payload(const uint8_t *pkt, size_t len);
 
+/*
+ * Turn the fields parsed from a packet against its flow (a reply, seen at
+ * NF_INET_* @hook) into the flow's: addresses and ports swapped, and the
+ * direction of the flow rather than of the packet.
+ */
+void sluice_flow_reverse(struct sluice_flow *f, uint8_t hook);
+
 #endif
