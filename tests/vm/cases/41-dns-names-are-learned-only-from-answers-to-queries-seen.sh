@@ -42,7 +42,10 @@ bg in_ns "$NS_ROUTER" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	--log-facility=- --address=/ok.test/10.91.2.5
 bg in_ns "$NS_SERVER" python3 "$REPO/tests/vm/liar_dns.py" "$LIAR" \
 	"$SERVER4" ok.test "$CACHE_SLOTS"
+# liar_up: the liar listens (it binds before aiming its flood).
+liar_up() { ss -N "$NS_SERVER" -Hlun "src $LIAR:53" | grep -q .; }
 
+eventually 150 liar_up
 check "sluice.ko loads" sluice_load
 # Nothing but DNS and the names ok.test and fresh.test is allowed: an
 # address gets through only under a name the cache learnt for it.
