@@ -10,7 +10,7 @@
 /* Slots looked at for one query; bounds every operation. */
 #define PROBES	8
 
-int sluice_pending_init(struct sluice_pending *p, size_t slots)
+int sluice_queries_init(struct sluice_queries *p, size_t slots)
 {
 	size_t n = 1;
 
@@ -24,7 +24,7 @@ int sluice_pending_init(struct sluice_pending *p, size_t slots)
 	return 0;
 }
 
-void sluice_pending_free(struct sluice_pending *p)
+void sluice_queries_free(struct sluice_queries *p)
 {
 	free(p->slots);
 	p->slots = NULL;
@@ -72,7 +72,7 @@ static int same_tuple(const struct sluice_dns_tuple *a,
 	       memcmp(a->server, b->server, addr_len(a->family)) == 0;
 }
 
-static int same_query(const struct sluice_pending_query *q,
+static int same_query(const struct sluice_queries_query *q,
 		      const struct sluice_dns_tuple *t, uint16_t id,
 		      uint16_t qtype, uint16_t qclass, const char *qname)
 {
@@ -85,19 +85,19 @@ static int usable(int family)
 	return family == AF_INET || family == AF_INET6;
 }
 
-void sluice_pending_add(struct sluice_pending *p,
+void sluice_queries_add(struct sluice_queries *p,
 			const struct sluice_dns_tuple *t, uint16_t id,
 			uint16_t qtype, uint16_t qclass, const char *qname,
 			uint64_t now_ms)
 {
-	struct sluice_pending_query *victim = NULL;
+	struct sluice_queries_query *victim = NULL;
 	size_t h, i, n;
 
 	if (!usable(t->family) || !qname)
 		return;
 	h = hash(t, id);
 	for (i = 0; i < PROBES; i++) {
-		struct sluice_pending_query *q = &p->slots[(h + i) & p->mask];
+		struct sluice_queries_query *q = &p->slots[(h + i) & p->mask];
 
 		if (q->expires_ms <= now_ms) {		/* free or expired */
 			victim = q;
@@ -124,7 +124,7 @@ void sluice_pending_add(struct sluice_pending *p,
 	p->added++;
 }
 
-int sluice_pending_take(struct sluice_pending *p,
+int sluice_queries_take(struct sluice_queries *p,
 			const struct sluice_dns_tuple *t, uint16_t id,
 			uint16_t qtype, uint16_t qclass, const char *qname,
 			uint64_t now_ms)
@@ -135,7 +135,7 @@ int sluice_pending_take(struct sluice_pending *p,
 		return 0;
 	h = hash(t, id);
 	for (i = 0; i < PROBES; i++) {
-		struct sluice_pending_query *q = &p->slots[(h + i) & p->mask];
+		struct sluice_queries_query *q = &p->slots[(h + i) & p->mask];
 
 		if (q->expires_ms > now_ms &&
 		    same_query(q, t, id, qtype, qclass, qname)) {

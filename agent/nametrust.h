@@ -36,28 +36,28 @@ struct sluice_dns_tuple {
 	uint8_t client[16], server[16];	/* v4 in the first 4 bytes */
 };
 
-struct sluice_pending_query {
+struct sluice_queries_query {
 	uint64_t expires_ms;		/* 0: free */
 	struct sluice_dns_tuple t;
 	uint16_t id, qtype, qclass;
 	char qname[SLUICE_DNS_NAME_BUF];
 };
 
-struct sluice_pending {
-	struct sluice_pending_query *slots;
+struct sluice_queries {
+	struct sluice_queries_query *slots;
 	size_t mask;
 	uint64_t added, matched, unmatched, overwritten;
 };
 
 /* @slots is rounded up to a power of two. 0 or -1 (out of memory). */
-int sluice_pending_init(struct sluice_pending *p, size_t slots);
-void sluice_pending_free(struct sluice_pending *p);
+int sluice_queries_init(struct sluice_queries *p, size_t slots);
+void sluice_queries_free(struct sluice_queries *p);
 
 /*
  * Remember a query that was let out. When its probe window is full, the
  * query closest to expiry gives way (counted in overwritten).
  */
-void sluice_pending_add(struct sluice_pending *p,
+void sluice_queries_add(struct sluice_queries *p,
 			const struct sluice_dns_tuple *t, uint16_t id,
 			uint16_t qtype, uint16_t qclass, const char *qname,
 			uint64_t now_ms);
@@ -66,7 +66,7 @@ void sluice_pending_add(struct sluice_pending *p,
  * Does an answer (id, question) on tuple @t answer a query still
  * pending? 1 and the query is consumed, or 0.
  */
-int sluice_pending_take(struct sluice_pending *p,
+int sluice_queries_take(struct sluice_queries *p,
 			const struct sluice_dns_tuple *t, uint16_t id,
 			uint16_t qtype, uint16_t qclass, const char *qname,
 			uint64_t now_ms);

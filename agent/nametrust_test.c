@@ -30,68 +30,68 @@ static struct sluice_dns_tuple tuple(const char *client, uint16_t cport,
 
 static void test_answer_matches_only_its_query_once(void **state)
 {
-	struct sluice_pending p;
+	struct sluice_queries p;
 	struct sluice_dns_tuple t = tuple("10.0.0.2", 40000, "10.0.0.53");
 	struct sluice_dns_tuple other;
 
 	(void)state;
-	assert_int_equal(sluice_pending_init(&p, 64), 0);
-	sluice_pending_add(&p, &t, 0x1234, 1, 1, "ok.test", 1000);
+	assert_int_equal(sluice_queries_init(&p, 64), 0);
+	sluice_queries_add(&p, &t, 0x1234, 1, 1, "ok.test", 1000);
 
-	assert_int_equal(sluice_pending_take(&p, &t, 0x1235, 1, 1, "ok.test", 1001), 0);
-	assert_int_equal(sluice_pending_take(&p, &t, 0x1234, 1, 1, "ok2.test", 1001), 0);
-	assert_int_equal(sluice_pending_take(&p, &t, 0x1234, 28, 1, "ok.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &t, 0x1235, 1, 1, "ok.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &t, 0x1234, 1, 1, "ok2.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &t, 0x1234, 28, 1, "ok.test", 1001), 0);
 	other = t;
 	other.client_port = 40001;
-	assert_int_equal(sluice_pending_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
 	other = t;
 	other.server[3] = 54;
-	assert_int_equal(sluice_pending_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
 	other = t;
 	other.proto = IPPROTO_TCP;
-	assert_int_equal(sluice_pending_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
+	assert_int_equal(sluice_queries_take(&p, &other, 0x1234, 1, 1, "ok.test", 1001), 0);
 
-	assert_int_equal(sluice_pending_take(&p, &t, 0x1234, 1, 1, "ok.test", 1001), 1);
+	assert_int_equal(sluice_queries_take(&p, &t, 0x1234, 1, 1, "ok.test", 1001), 1);
 	/* Consumed: a second answer to the same query teaches nothing. */
-	assert_int_equal(sluice_pending_take(&p, &t, 0x1234, 1, 1, "ok.test", 1002), 0);
-	sluice_pending_free(&p);
+	assert_int_equal(sluice_queries_take(&p, &t, 0x1234, 1, 1, "ok.test", 1002), 0);
+	sluice_queries_free(&p);
 }
 
 static void test_pending_query_expires(void **state)
 {
-	struct sluice_pending p;
+	struct sluice_queries p;
 	struct sluice_dns_tuple t = tuple("fd00::2", 5353, "fd00::53");
 
 	(void)state;
-	assert_int_equal(sluice_pending_init(&p, 64), 0);
-	sluice_pending_add(&p, &t, 7, 28, 1, "v6.test", 1000);
-	assert_int_equal(sluice_pending_take(&p, &t, 7, 28, 1, "v6.test",
+	assert_int_equal(sluice_queries_init(&p, 64), 0);
+	sluice_queries_add(&p, &t, 7, 28, 1, "v6.test", 1000);
+	assert_int_equal(sluice_queries_take(&p, &t, 7, 28, 1, "v6.test",
 					     1000 + SLUICE_PENDING_TTL_MS), 0);
-	sluice_pending_add(&p, &t, 7, 28, 1, "v6.test", 50000);
-	assert_int_equal(sluice_pending_take(&p, &t, 7, 28, 1, "v6.test",
+	sluice_queries_add(&p, &t, 7, 28, 1, "v6.test", 50000);
+	assert_int_equal(sluice_queries_take(&p, &t, 7, 28, 1, "v6.test",
 					     50000 + SLUICE_PENDING_TTL_MS - 1), 1);
-	sluice_pending_free(&p);
+	sluice_queries_free(&p);
 }
 
 /* A flood of queries stays bounded and the newest ones are answered. */
 static void test_pending_flood_is_bounded(void **state)
 {
-	struct sluice_pending p;
+	struct sluice_queries p;
 	struct sluice_dns_tuple t = tuple("10.0.0.2", 40000, "10.0.0.53");
 	unsigned int id, found = 0;
 
 	(void)state;
-	assert_int_equal(sluice_pending_init(&p, 16), 0);
+	assert_int_equal(sluice_queries_init(&p, 16), 0);
 	for (id = 0; id < 5000; id++)
-		sluice_pending_add(&p, &t, (uint16_t)id, 1, 1, "x.test", 1000 + id);
+		sluice_queries_add(&p, &t, (uint16_t)id, 1, 1, "x.test", 1000 + id);
 	assert_true(p.overwritten > 0);
-	sluice_pending_add(&p, &t, 9999, 1, 1, "last.test", 7000);
-	assert_int_equal(sluice_pending_take(&p, &t, 9999, 1, 1, "last.test", 7001), 1);
+	sluice_queries_add(&p, &t, 9999, 1, 1, "last.test", 7000);
+	assert_int_equal(sluice_queries_take(&p, &t, 9999, 1, 1, "last.test", 7001), 1);
 	for (id = 0; id < 5000; id++)
-		found += (unsigned int)sluice_pending_take(&p, &t, (uint16_t)id, 1, 1,
+		found += (unsigned int)sluice_queries_take(&p, &t, (uint16_t)id, 1, 1,
 							 "x.test", 7001);
 	assert_true(found <= 16);
-	sluice_pending_free(&p);
+	sluice_queries_free(&p);
 }
 
 static void test_trusted_resolvers_parse(void **state)

@@ -12,7 +12,7 @@
 /* Entries of the name cache: about 4.6 MiB. */
 #define NAMECACHE_SLOTS	8192
 /* Queries waiting for their answer: about 300 KiB. */
-#define PENDING_SLOTS	1024
+#define QUERIES_SLOTS	1024
 
 int sluice_verdict_init(struct sluice_verdict_ctx *v,
 			struct sluice_policy_loader *loader,
@@ -23,7 +23,7 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 	v->log = log;
 	pthread_mutex_init(&v->names_lock, NULL);
 	if (sluice_namecache_init(&v->names, NAMECACHE_SLOTS) < 0 ||
-	    sluice_pending_init(&v->pending, PENDING_SLOTS) < 0) {
+	    sluice_queries_init(&v->queries, QUERIES_SLOTS) < 0) {
 		snprintf(err, errlen, "out of memory for the DNS name cache");
 		goto fail_tables;
 	}
@@ -32,7 +32,7 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 	return 0;
 
 fail_tables:
-	sluice_pending_free(&v->pending);
+	sluice_queries_free(&v->queries);
 	sluice_namecache_free(&v->names);
 	pthread_mutex_destroy(&v->names_lock);
 	return -1;
@@ -41,7 +41,7 @@ fail_tables:
 void sluice_verdict_free(struct sluice_verdict_ctx *v)
 {
 	sluice_inject_close(&v->inject);
-	sluice_pending_free(&v->pending);
+	sluice_queries_free(&v->queries);
 	sluice_namecache_free(&v->names);
 	pthread_mutex_destroy(&v->names_lock);
 }
@@ -165,7 +165,7 @@ static int dns_query(struct sluice_verdict_ctx *v,
 
 		dns_tuple(&p->flow, &t);
 		pthread_mutex_lock(&v->names_lock);
-		sluice_pending_add(&v->pending, &t, q.id, q.qtype, q.qclass,
+		sluice_queries_add(&v->queries, &t, q.id, q.qtype, q.qclass,
 				   q.qname, now_ms());
 		pthread_mutex_unlock(&v->names_lock);
 	}
@@ -224,7 +224,7 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 	dns_tuple(&p->flow, &t);
 	source = sluice_namecache_source(t.family, t.server, t.client);
 	pthread_mutex_lock(&v->names_lock);
-	if (sluice_pending_take(&v->pending, &t, a.id, a.qtype, a.qclass,
+	if (sluice_queries_take(&v->queries, &t, a.id, a.qtype, a.qclass,
 				a.names[0], now) &&
 	    sluice_trusted_allows(&v->trusted, t.family, t.server))
 		for (i = 0; i < a.n_addrs; i++)

@@ -46,13 +46,13 @@ struct sluice_verdict_ctx {
 	struct sluice_log *log;		/* NULL: no decision log */
 	/*
 	 * Shared by the verdict threads: an answer read by one names the
-	 * flows another one sees. names_lock guards names, pending and
+	 * flows another one sees. names_lock guards names, queries and
 	 * trusted, held for a few bounded probe sequences; the only lock on
 	 * the verdict path.
 	 */
 	pthread_mutex_t names_lock;
 	struct sluice_namecache names;
-	struct sluice_pending pending;	/* queries let out, awaiting answers */
+	struct sluice_queries queries;	/* queries let out, awaiting answers */
 	struct sluice_trusted trusted;	/* settings.trusted_resolvers */
 	struct sluice_inject inject;
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */

@@ -158,8 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		setup();
 	memset(ctx.names.slots, 0, (ctx.names.mask + 1) * sizeof(*ctx.names.slots));
 	memset(ctx.names.held, 0, sizeof(ctx.names.held));
-	memset(ctx.pending.slots, 0,
-	       (ctx.pending.mask + 1) * sizeof(*ctx.pending.slots));
+	memset(ctx.queries.slots, 0,
+	       (ctx.queries.mask + 1) * sizeof(*ctx.queries.slots));
 
 	for (n = 0; n < MAX_PACKETS && len - off >= 3; n++) {
 		uint8_t flags = data[off];

@@ -53,7 +53,7 @@ static int setup(void **state)
 	fx->v.loader = &fx->loader;
 	pthread_mutex_init(&fx->v.names_lock, NULL);
 	assert_int_equal(sluice_namecache_init(&fx->v.names, 256), 0);
-	assert_int_equal(sluice_pending_init(&fx->v.pending, 64), 0);
+	assert_int_equal(sluice_queries_init(&fx->v.queries, 64), 0);
 	fx->v.inject.fd4 = fx->v.inject.fd6 = -1;
 	*state = fx;
 	return 0;
@@ -64,7 +64,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 
 	sluice_namecache_free(&fx->v.names);
-	sluice_pending_free(&fx->v.pending);
+	sluice_queries_free(&fx->v.queries);
 	pthread_mutex_destroy(&fx->v.names_lock);
 	sluice_policy_free(fx->loader.current);
 	free(fx);
@@ -209,7 +209,7 @@ static void test_unasked_answers_teach_nothing(void **state)
 	/* The true answer still teaches, once: its query is used up. */
 	answer(fx, RESOLVER, 40002, 0x4444, "ok.test", SERVER);
 	assert_int_equal(connect_to(fx, SERVER), SLUICE_Q_ALLOW);
-	assert_int_equal(fx->v.pending.matched, 1);
+	assert_int_equal(fx->v.queries.matched, 1);
 }
 
 static void test_trusted_resolvers_limit_learning(void **state)
