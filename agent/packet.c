@@ -3,6 +3,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* After netinet/in.h, so that linux/in.h leaves its definitions alone. */
+#include <linux/netfilter.h>
+
 #include "agent/packet.h"
 
 /* IPv6 extension headers we step over to find the transport header. */
@@ -163,4 +166,26 @@ int sluice_packet_tcp(const uint8_t *pkt, size_t len, uint32_t *seq, uint8_t *fl
 	if (*flags & SLUICE_TCP_SYN)
 		(*seq)++;
 	return 0;
+}
+
+/*
+ * A packet against its flow (a reply) is judged as the flow: the flow's
+ * source is the packet's destination, and an answer arriving at LOCAL_IN
+ * belongs to a flow that went out.
+ */
+void sluice_flow_reverse(struct sluice_flow *f, uint8_t hook)
+{
+	uint8_t a[16];
+	uint16_t port;
+
+	memcpy(a, f->src, sizeof(a));
+	memcpy(f->src, f->dst, sizeof(a));
+	memcpy(f->dst, a, sizeof(a));
+	port = f->sport;
+	f->sport = f->dport;
+	f->dport = port;
+	if (hook == NF_INET_LOCAL_IN)
+		f->direction = SLUICE_DIR_OUT;
+	else if (hook == NF_INET_LOCAL_OUT)
+		f->direction = SLUICE_DIR_IN;
 }

@@ -35,4 +35,11 @@ long sluice_packet_payload(const uint8_t *pkt, size_t len);
  */
 int sluice_packet_tcp(const uint8_t *pkt, size_t len, uint32_t *seq, uint8_t *flags);
 
+/*
+ * Turn the fields parsed from a packet against its flow (a reply, seen at
+ * NF_INET_* @hook) into the flow's: addresses and ports swapped, and the
+ * direction of the flow rather than of the packet.
+ */
+void sluice_flow_reverse(struct sluice_flow *f, uint8_t hook);
+
 #endif

@@ -238,28 +238,6 @@ static uint8_t hook_direction(uint8_t hook)
 	}
 }
 
-/*
- * A packet against its flow (a reply) is judged as the flow: the flow's
- * source is the packet's destination, and an answer arriving at LOCAL_IN
- * belongs to a flow that went out.
- */
-static void reverse_flow(struct sluice_flow *f, uint8_t hook)
-{
-	uint8_t a[16];
-	uint16_t port;
-
-	memcpy(a, f->src, sizeof(a));
-	memcpy(f->src, f->dst, sizeof(a));
-	memcpy(f->dst, a, sizeof(a));
-	port = f->sport;
-	f->sport = f->dport;
-	f->dport = port;
-	if (hook == NF_INET_LOCAL_IN)
-		f->direction = SLUICE_DIR_OUT;
-	else if (hook == NF_INET_LOCAL_OUT)
-		f->direction = SLUICE_DIR_IN;
-}
-
 /* The conntrack mark of the queued packet's flow, from NFQA_CT. */
 static int ct_mark_cb(const struct nlattr *attr, void *data)
 {
@@ -352,7 +330,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 		verdict = SLUICE_Q_PASS;	/* not IP: not ours to judge */
 	} else {
 		if (p.reply)
-			reverse_flow(&p.flow, p.hook);
+			sluice_flow_reverse(&p.flow, p.hook);
 		verdict = q->decide(q->ctx, &p);
 	}
 	put_verdict(q, p.id, verdict);

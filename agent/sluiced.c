@@ -344,6 +344,30 @@ static int setting_is(struct sluiced *d, const char *key, const char *want)
 }
 
 /*
+ * settings.trusted_resolvers: the only servers whose answers teach the
+ * name cache, when set (see agent/nametrust.h). A bad entry is skipped
+ * and reported; the ones that parse stay in force.
+ */
+static void read_trusted_resolvers(struct sluiced *d)
+{
+	struct sluice_trusted tr;
+	sqlite3_stmt *st;
+	char err[256];
+
+	memset(&tr, 0, sizeof(tr));
+	if (sqlite3_prepare_v2(d->loader.db,
+			       "SELECT value FROM settings WHERE key = 'trusted_resolvers'",
+			       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sluice_trusted_parse((const char *)sqlite3_column_text(st, 0),
+					 &tr, err, sizeof(err)) < 0)
+			say("%s", err);
+		sqlite3_finalize(st);
+	}
+	sluice_verdict_set_trusted(&d->verdict, &tr);
+}
+
+/*
  * Settings the verdict threads read: sinkhole = 'null' (denied names
  * resolve to 0.0.0.0 and ::), block_dot and block_doh = 'yes'.
  */
@@ -352,6 +376,7 @@ static void read_dns_settings(struct sluiced *d)
 	atomic_store(&d->verdict.sinkhole_null, setting_is(d, "sinkhole", "null"));
 	atomic_store(&d->verdict.block_dot, setting_is(d, "block_dot", "yes"));
 	atomic_store(&d->verdict.block_doh, setting_is(d, "block_doh", "yes"));
+	read_trusted_resolvers(d);
 }
 
 /*

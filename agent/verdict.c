@@ -12,6 +12,8 @@
 
 /* Entries of the name cache: about 4.6 MiB. */
 #define NAMECACHE_SLOTS	8192
+/* Queries waiting for their answer: about 300 KiB. */
+#define QUERIES_SLOTS	1024
 
 int sluice_verdict_init(struct sluice_verdict_ctx *v,
 			struct sluice_policy_loader *loader,
@@ -21,29 +23,43 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 	v->loader = loader;
 	v->log = log;
 	pthread_mutex_init(&v->names_lock, NULL);
-	if (sluice_namecache_init(&v->names, NAMECACHE_SLOTS) < 0) {
+	if (sluice_namecache_init(&v->names, NAMECACHE_SLOTS) < 0 ||
+	    sluice_queries_init(&v->queries, QUERIES_SLOTS) < 0) {
 		snprintf(err, errlen, "out of memory for the DNS name cache");
-		return -1;
+		goto fail_tables;
 	}
 	if (sluice_pending_init(&v->pending) < 0) {
 		snprintf(err, errlen, "out of memory for the table of cut TLS hellos");
-		sluice_namecache_free(&v->names);
-		return -1;
+		goto fail_tables;
 	}
-	if (sluice_inject_open(&v->inject, err, errlen) < 0) {
-		sluice_pending_free(&v->pending);
-		sluice_namecache_free(&v->names);
-		return -1;
-	}
+	if (sluice_inject_open(&v->inject, err, errlen) < 0)
+		goto fail_pending;
 	return 0;
+
+fail_pending:
+	sluice_pending_free(&v->pending);
+fail_tables:
+	sluice_queries_free(&v->queries);
+	sluice_namecache_free(&v->names);
+	pthread_mutex_destroy(&v->names_lock);
+	return -1;
 }
 
 void sluice_verdict_free(struct sluice_verdict_ctx *v)
 {
 	sluice_inject_close(&v->inject);
 	sluice_pending_free(&v->pending);
+	sluice_queries_free(&v->queries);
 	sluice_namecache_free(&v->names);
 	pthread_mutex_destroy(&v->names_lock);
+}
+
+void sluice_verdict_set_trusted(struct sluice_verdict_ctx *v,
+				const struct sluice_trusted *tr)
+{
+	pthread_mutex_lock(&v->names_lock);
+	v->trusted = *tr;
+	pthread_mutex_unlock(&v->names_lock);
 }
 
 static uint64_t now_ms(void)
@@ -124,7 +140,23 @@ static void sinkhole_query(struct sluice_verdict_ctx *v,
 		sluice_inject_udp(&v->inject, p->data, p->len, out, (size_t)n, 1);
 }
 
-/* A query on its way out: the name is judged before it leaves. */
+/* The DNS exchange of a flow (a query's or its answer's: same tuple). */
+static void dns_tuple(const struct sluice_flow *f, struct sluice_dns_tuple *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = (uint8_t)f->family;
+	t->proto = f->proto;
+	t->client_port = f->sport;
+	t->server_port = f->dport;
+	memcpy(t->client, f->src, sizeof(t->client));
+	memcpy(t->server, f->dst, sizeof(t->server));
+}
+
+/*
+ * A query on its way out: the name is judged before it leaves. One that
+ * leaves is remembered, so that its answer, and only its answer, may
+ * teach the name cache.
+ */
 static int dns_query(struct sluice_verdict_ctx *v,
 		     const struct sluice_policy *pol, struct sluice_packet *p,
 		     const uint8_t *msg, size_t mlen)
@@ -136,6 +168,15 @@ static int dns_query(struct sluice_verdict_ctx *v,
 	p->flow.domain = rc == 0 ? q.qname : NULL;
 	d = judge(v, pol, &p->flow);
 	p->flow.domain = NULL;
+	if (d.allow && rc == 0) {
+		struct sluice_dns_tuple t;
+
+		dns_tuple(&p->flow, &t);
+		pthread_mutex_lock(&v->names_lock);
+		sluice_queries_add(&v->queries, &t, q.id, q.qtype, q.qclass,
+				   q.qname, now_ms());
+		pthread_mutex_unlock(&v->names_lock);
+	}
 	if (d.allow || rc == -1)
 		return d.allow ? SLUICE_Q_PASS : SLUICE_Q_DROP;
 	sinkhole_query(v, p, msg, mlen);
@@ -144,8 +185,10 @@ static int dns_query(struct sluice_verdict_ctx *v,
 
 /*
  * An answer on its way to the client: every name of its chain is judged
- * (a CNAME may lead to a denied name); a denied chain is replaced by the
- * sinkhole, an allowed one teaches the cache its addresses.
+ * (a CNAME may lead to a denied name), whoever sent it; a denied chain is
+ * replaced by the sinkhole. An allowed one teaches the cache its
+ * addresses when it answers a query seen leaving, from a trusted
+ * resolver (nametrust.h), within its source's share (namecache.h).
  */
 static int dns_answer(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol, struct sluice_packet *p,
@@ -153,8 +196,9 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 {
 	static _Thread_local struct sluice_dns_answer a;	/* 5 KiB */
 	uint8_t out[SLUICE_DNS_NAME_WIRE_MAX + 64];
+	struct sluice_dns_tuple t;
 	uint64_t now = now_ms();
-	unsigned int i;
+	unsigned int i, source;
 	ssize_t n;
 
 	/*
@@ -185,12 +229,17 @@ static int dns_answer(struct sluice_verdict_ctx *v,
 					  (size_t)n, 0);
 		return SLUICE_Q_DROP;
 	}
+	dns_tuple(&p->flow, &t);
+	source = sluice_namecache_source(t.family, t.server, t.client);
 	pthread_mutex_lock(&v->names_lock);
-	for (i = 0; i < a.n_addrs; i++)
-		sluice_namecache_put(&v->names, a.addrs[i].family,
-				     a.addrs[i].addr, a.names[0],
-				     a.names[a.addrs[i].name], a.addrs[i].ttl,
-				     now);
+	if (sluice_queries_take(&v->queries, &t, a.id, a.qtype, a.qclass,
+				a.names[0], now) &&
+	    sluice_trusted_allows(&v->trusted, t.family, t.server))
+		for (i = 0; i < a.n_addrs; i++)
+			sluice_namecache_put(&v->names, a.addrs[i].family,
+					     a.addrs[i].addr, a.names[0],
+					     a.names[a.addrs[i].name],
+					     a.addrs[i].ttl, source, now);
 	pthread_mutex_unlock(&v->names_lock);
 	return SLUICE_Q_PASS;
 }
@@ -307,13 +356,21 @@ int sluice_is_doh_server(const char *name)
 	return 0;
 }
 
-/* A flow that would hide DNS from us, when the settings say so. */
-static int hides_dns(struct sluice_verdict_ctx *v, const struct sluice_flow *f)
+/*
+ * A flow that would hide DNS from us, when the settings say so: DoH is
+ * known by the flow's own name (SNI, Host) or by any name its address was
+ * resolved from (@qname, @owner: NULL when unknown), so that a client
+ * that sends no SNI, or another one, is refused too.
+ */
+static int hides_dns(struct sluice_verdict_ctx *v, const struct sluice_flow *f,
+		     const char *qname, const char *owner)
 {
 	if (atomic_load(&v->block_dot) && f->dport == 853 &&
 	    (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP))
 		return 1;
-	return atomic_load(&v->block_doh) && sluice_is_doh_server(f->domain);
+	return atomic_load(&v->block_doh) &&
+	       (sluice_is_doh_server(f->domain) ||
+		sluice_is_doh_server(qname) || sluice_is_doh_server(owner));
 }
 
 static int decided(struct sluice_decision d)
@@ -362,12 +419,6 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 		if (name[0])
 			f->domain = name;
 	}
-	if (hides_dns(v, f)) {
-		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
-		record(v, f, d);
-		f->domain = NULL;
-		return SLUICE_Q_DENY;
-	}
 	pthread_mutex_lock(&v->names_lock);
 	e = sluice_namecache_get(&v->names, f->family, f->dst, now_ms());
 	if (e) {
@@ -376,6 +427,14 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 		known = 1;
 	}
 	pthread_mutex_unlock(&v->names_lock);
+	if (hides_dns(v, f, known ? qname : NULL, known ? owner : NULL)) {
+		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
+		if (!f->domain && known)	/* logged under the name that gave it away */
+			f->domain = sluice_is_doh_server(qname) ? qname : owner;
+		record(v, f, d);
+		f->domain = NULL;
+		return SLUICE_Q_DENY;
+	}
 	if (known) {
 		/* Every name must allow it; the first that denies decides. */
 		const char *names[3] = { f->domain, qname, owner };

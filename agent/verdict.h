@@ -9,7 +9,8 @@
  *    client gets a sinkhole answer at once (NXDOMAIN, or 0.0.0.0 / ::
  *    when settings.sinkhole = 'null'); over TCP it gets a reset. Answers
  *    that are let through teach the name cache which names each address
- *    was resolved from (the question and the CNAME chain); an answer whose
+ *    was resolved from (the question and the CNAME chain), when they
+ *    answer a query seen leaving (nametrust.h); an answer whose
  *    chain reaches a denied name is replaced by the sinkhole too. DNS
  *    flows are never decided in conntrack, so that every query and answer
  *    of them comes here.
@@ -24,8 +25,9 @@
  *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
  *    settings.block_doh.
  *
- * Runs in the verdict threads: nothing here allocates; the name cache and
- * the table of cut hellos are what they share, each under its own lock.
+ * Runs in the verdict threads: nothing here allocates; the name cache,
+ * the queries awaiting answers and the trusted resolvers are shared under
+ * one lock, the table of cut hellos under its own.
  */
 #ifndef SLUICE_VERDICT_H
 #define SLUICE_VERDICT_H
@@ -38,6 +40,7 @@
 #include "agent/inject.h"
 #include "agent/namecache.h"
 #include "agent/pending.h"
+#include "agent/nametrust.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
 
@@ -46,11 +49,14 @@ struct sluice_verdict_ctx {
 	struct sluice_log *log;		/* NULL: no decision log */
 	/*
 	 * Shared by the verdict threads: an answer read by one names the
-	 * flows another one sees. names_lock guards it, held for one bounded
-	 * probe sequence (the other lock on the verdict path is pending's).
+	 * flows another one sees. names_lock guards names, queries and
+	 * trusted, held for a few bounded probe sequences (the other lock on
+	 * the verdict path is pending's).
 	 */
 	pthread_mutex_t names_lock;
 	struct sluice_namecache names;
+	struct sluice_queries queries;	/* queries let out, awaiting answers */
+	struct sluice_trusted trusted;	/* settings.trusted_resolvers */
 	struct sluice_inject inject;
 	struct sluice_pending pending;	/* cut hellos, under its own lock */
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
@@ -65,6 +71,10 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 			struct sluice_policy_loader *loader,
 			struct sluice_log *log, char *err, size_t errlen);
 void sluice_verdict_free(struct sluice_verdict_ctx *v);
+
+/* Put settings.trusted_resolvers in force (any thread). */
+void sluice_verdict_set_trusted(struct sluice_verdict_ctx *v,
+				const struct sluice_trusted *tr);
 
 /* Is @name a well-known DNS-over-HTTPS server? */
 int sluice_is_doh_server(const char *name);

@@ -40,6 +40,11 @@ CREATE TABLE rules (
 --   sinkhole   'nxdomain' (default) | 'null': what a denied name resolves to
 --   block_dot  'yes': refuse DNS over TLS/QUIC (port 853), which hides names
 --   block_doh  'yes': refuse well-known DNS-over-HTTPS servers by name
+--              (SNI, Host, or the names the address was resolved from)
+--   trusted_resolvers  '192.0.2.53, 2001:db8::53': IP addresses split by
+--              commas or spaces; when set, only answers from these servers
+--              teach sluiced which names an address has (entries that are
+--              not addresses are skipped and reported by sluiced)
 CREATE TABLE settings (
 	-- Global settings, one a key.
 	--   default_action  'allow' | 'deny': what a flow no rule matches gets

@@ -35,7 +35,7 @@ FLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I.
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-fno-omit-frame-pointer"
 
-# target, the agent sources it links, -max_len
+# target, the agent sources it links, -max_len, libraries
 TARGETS="
 dns_query_fuzz   agent/dns.c             1024
 dns_answer_fuzz  agent/dns.c             4096
@@ -44,6 +44,7 @@ http_host_fuzz   agent/sni.c,agent/dns.c 4096
 pending_fuzz     agent/pending.c,agent/sni.c,agent/dns.c 16386
 packet_fuzz      agent/packet.c          2048
 cidr_fuzz        agent/cidr.c            128
+verdict_fuzz     agent/verdict.c,agent/namecache.c,agent/nametrust.c,agent/dns.c,agent/sni.c,agent/packet.c,agent/policy.c,agent/cidr.c,agent/domains.c,agent/util.c,agent/policy_sql.c 8192 -lsqlite3
 "
 
 mkdir -p "$OUT/artifacts" "$OUT/corpus" "$OUT/logs"
@@ -57,13 +58,16 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 	exit 1
 fi
 
+# The verdict path links the schema compiled into the agent.
+make -s agent/policy_sql.c >/dev/null 2>&1
+
 # Build every target first; one that does not build is one failure.
 built=""
-echo "$TARGETS" | while read -r t srcs maxlen; do
+echo "$TARGETS" | while read -r t srcs maxlen libs; do
 	[ -n "$t" ] || continue
 	# shellcheck disable=SC2086
 	if $CLANG $FLAGS -o "$OUT/$t" "tests/fuzz/$t.c" $(echo "$srcs" | tr , ' ') \
-		>"$OUT/logs/$t.build" 2>&1; then
+		$libs >"$OUT/logs/$t.build" 2>&1; then
 		echo "$t $maxlen"
 	else
 		echo "fuzz: $t does not build:" >&2

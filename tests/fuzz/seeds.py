@@ -119,3 +119,54 @@ put("pending_fuzz", "http-in-3", bytes([2, 2]) +
 for i, t in enumerate(["10.0.0.0/8", "192.0.2.1", "::/0", "2001:db8:ffff::1/33",
                        "::ffff:192.0.2.1/128", "0.0.0.0/0"]):
     put("cidr_fuzz", "c%d" % i, t.encode())
+
+# verdict_fuzz: records of (flags, length, IP packet) through the whole
+# verdict path; flags bit 0 = a reply, 1 block_doh, 2 block_dot,
+# 3 sinkhole null, 4 trusted_resolvers = the packet's server.
+def v4(src, dst, proto, l4):
+    return bytes.fromhex("4500") + struct.pack(">H", 20 + len(l4)) \
+        + bytes.fromhex("00004000") + bytes([64, proto]) + b"\0\0" \
+        + bytes(src) + bytes(dst) + l4
+
+
+def udp4(src, dst, sport, dport, payload):
+    return v4(src, dst, 17, struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload)
+
+
+def tcp4(src, dst, sport, dport, flags, payload=b""):
+    return v4(src, dst, 6, struct.pack(">HHIIBBHHH", sport, dport, 1, 0, 0x50, flags,
+                                       65535, 0, 0) + payload)
+
+
+def record(flags, pkt):
+    return bytes([flags]) + struct.pack(">H", len(pkt)) + pkt
+
+
+CLIENT, RESOLVER, SERVER = [10, 0, 0, 2], [10, 0, 0, 53], [192, 0, 2, 1]
+ok_q = query("ok.test", 1, id_=0x4242)
+ok_a = header(0x4242, 0x8180, 1, 1, 0, 0) + name("ok.test") + b"\0\1\0\1" \
+    + rr(b"\xc0\x0c", 1, 300, bytes(SERVER))
+put("verdict_fuzz", "query-answer-connect",
+    record(0, udp4(CLIENT, RESOLVER, 40000, 53, ok_q))
+    + record(1, udp4(RESOLVER, CLIENT, 53, 40000, ok_a))
+    + record(0, tcp4(CLIENT, SERVER, 41000, 8080, 0x02)))
+put("verdict_fuzz", "answer-unasked",
+    record(1, udp4(RESOLVER, CLIENT, 53, 40000, ok_a))
+    + record(0, tcp4(CLIENT, SERVER, 41000, 8080, 0x02)))
+put("verdict_fuzz", "denied-query-sinkholed",
+    record(8, udp4(CLIENT, RESOLVER, 40001, 53, query("ads.blocked.test", 1, id_=9))))
+put("verdict_fuzz", "cname-chain-trusted",
+    record(16, udp4(CLIENT, RESOLVER, 40002, 53, query("www.example.com", 1, id_=0xBEEF)))
+    + record(17, udp4(RESOLVER, CLIENT, 53, 40002, ans)))
+doh_q = query("dns.google", 1, id_=77)
+doh_a = header(77, 0x8180, 1, 1, 0, 0) + name("dns.google") + b"\0\1\0\1" \
+    + rr(b"\xc0\x0c", 1, 300, bytes(SERVER))
+put("verdict_fuzz", "doh-by-cached-name",
+    record(2, udp4(CLIENT, RESOLVER, 40003, 53, doh_q))
+    + record(3, udp4(RESOLVER, CLIENT, 53, 40003, doh_a))
+    + record(2, tcp4(CLIENT, SERVER, 41001, 443, 0x02))
+    + record(2, tcp4(CLIENT, SERVER, 41001, 443, 0x18, hello)))
+tcp_q = struct.pack(">H", len(ok_q)) + ok_q
+put("verdict_fuzz", "dns-over-tcp",
+    record(0, tcp4(CLIENT, RESOLVER, 40004, 53, 0x18, tcp_q))
+    + record(4, tcp4(CLIENT, SERVER, 41002, 853, 0x02)))
