@@ -2,7 +2,7 @@
 /*
  * The whole verdict path: raw packets through sluice_verdict_decide(),
  * as the queue engine hands them over, against a policy with domain
- * rules, with the name cache and the pending-query table live between
+ * rules, with the name cache and the table of queries awaiting answers live between
  * the packets of one input. Injection (sinkhole answers, resets) is
  * stubbed: the stubs only check what they are given.
  *
@@ -143,7 +143,8 @@ static void one_packet(uint8_t flags, const uint8_t *data, size_t len)
 
 	v = sluice_verdict_decide(&ctx, &p);
 	FUZZ_CHECK(v == SLUICE_Q_ALLOW || v == SLUICE_Q_DENY ||
-		   v == SLUICE_Q_PASS || v == SLUICE_Q_DROP);
+		   v == SLUICE_Q_PASS || v == SLUICE_Q_DROP ||
+		   v == SLUICE_Q_PENDING);
 	/* The flow's name points into the verdict's stack: never left behind. */
 	FUZZ_CHECK(p.flow.domain == NULL);
 	free(pkt);
