@@ -42,7 +42,7 @@ for c in "$REPO"/tests/vm/cases/[0-9]*.sh; do
 	start=$(date +%s)
 	# timeout(1) signals its whole process group, so servers a case left
 	# in the background die with it.
-	timeout -k 5 "${SLUICE_VM_CASE_TIMEOUT:-120}" sh "$c" \
+	timeout -k 5 "${SLUICE_VM_CASE_TIMEOUT:-240}" sh "$c" \
 		>"$RES/$name.tap" 2>"$RES/$name.err"
 	rc=$?
 	secs=$(($(date +%s) - start))

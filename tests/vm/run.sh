@@ -16,7 +16,7 @@
 # Environment:
 #   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
 #   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 2700)
-#   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 120)
+#   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 240)
 #   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
 #
 # Output: each case's TAP lines, renumbered, then exactly one line
@@ -136,7 +136,7 @@ REPO='$REPO'
 SLUICE_VM_KREL='$KREL'
 SLUICE_VM_SELFTEST='$selftest'
 SLUICE_VM_CASES='${SLUICE_VM_CASES:-}'
-SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-120}'
+SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 ENV
 
 # panic_on_warn + oops=panic turn any WARN or oops into a panic, and
