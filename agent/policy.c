@@ -42,6 +42,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,8 @@ struct sluice_policy {
 	struct sluice_domains *names;	/* payload: index into rules[] */
 	uint32_t *order;		/* rule indexes, bucket after bucket */
 	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b] .. start[b + 1]) */
-	int default_allow;
+	/* settings: index of the value in setting_defs[].values, 0 the default */
+	uint8_t default_deny, sinkhole_null, block_dot, block_doh;
 };
 
 static const char *const proto_names[NPROTOS - 1] = { "tcp", "udp", "icmp", "icmpv6" };
@@ -269,6 +271,29 @@ fail:
 	return -1;
 }
 
+/*
+ * Write-ahead logging, which stays with the file: readers (sluiced
+ * compiling a long list) and a writer (sqlite3 committing an edit) no
+ * longer wait for each other. Best effort: a file system without shared
+ * memory keeps the rollback journal, and the policy works as before.
+ */
+static void use_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		wal = mode && strcmp(mode, "wal") == 0;
+	}
+	sqlite3_finalize(st);
+	if (!wal)
+		sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+}
+
 /* Check the version of an open database and create or migrate it. */
 static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
@@ -300,6 +325,7 @@ static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errle
 			return -1;
 		}
 	}
+	use_wal(db);
 	if (version == SLUICE_POLICY_SCHEMA_VERSION)
 		return 0;
 	return migrate(db, path, (int)version, err, errlen);
@@ -863,34 +889,67 @@ fail:
 	return lists_read_end(db, st, rc, false, err, errlen);
 }
 
-/* settings.default_action; a missing key means 'allow' (fail open). */
+/*
+ * Every setting sluiced reads, with the values it understands; the first
+ * is what a missing key means. policy/schema.sql lists the same in the
+ * view settings_values, and refuses anything else when it is written.
+ */
+static const struct setting_def {
+	const char *key;
+	const char *values[2];		/* index 0: the default */
+	size_t offset;			/* of the uint8_t in struct sluice_policy */
+} setting_defs[] = {
+	{ "default_action", { "allow", "deny" }, offsetof(struct sluice_policy, default_deny) },
+	{ "sinkhole", { "nxdomain", "null" }, offsetof(struct sluice_policy, sinkhole_null) },
+	{ "block_dot", { "no", "yes" }, offsetof(struct sluice_policy, block_dot) },
+	{ "block_doh", { "no", "yes" }, offsetof(struct sluice_policy, block_doh) },
+};
+
+/* One settings row into p; -1 with err set when sluiced cannot act on it. */
+static int apply_setting(struct sluice_policy *p, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	const char *key = (const char *)sqlite3_column_text(st, 0);
+	const char *v = (const char *)sqlite3_column_text(st, 1);
+	bool plain = sqlite3_column_type(st, 1) == SQLITE_TEXT && v &&
+		     (int)strlen(v) == sqlite3_column_bytes(st, 1);
+	size_t i, k;
+
+	for (k = 0; k < sizeof(setting_defs) / sizeof(setting_defs[0]); k++) {
+		const struct setting_def *d = &setting_defs[k];
+
+		if (!key || sqlite3_column_type(st, 0) != SQLITE_TEXT || strcmp(key, d->key) ||
+		    (int)strlen(key) != sqlite3_column_bytes(st, 0))
+			continue;
+		for (i = 0; plain && i < 2; i++) {
+			if (!strcmp(v, d->values[i])) {
+				*((uint8_t *)p + d->offset) = (uint8_t)i;
+				return 0;
+			}
+		}
+		sluice_seterr(err, errlen, "settings %s '%.80s' is not '%s' or '%s'", d->key,
+			      v ? v : "NULL", d->values[0], d->values[1]);
+		return -1;
+	}
+	return 0;	/* a key of its own from before schema version 3: no effect */
+}
+
+/* The settings, in the compile's transaction: they belong to the policy. */
 static int read_settings(sqlite3 *db, struct sluice_policy *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	const char *v;
 	int rc;
 
-	p->default_allow = 1;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = 'default_action'",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM settings", -1, &st, NULL) != SQLITE_OK) {
 		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, 0);
-		if (v && strcmp(v, "deny") == 0) {
-			p->default_allow = 0;
-		} else if (!v || strcmp(v, "allow") != 0) {
-			sluice_seterr(err, errlen, "settings default_action '%.80s' is not 'allow' or 'deny'",
-			       v ? v : "NULL");
-			rc = SQLITE_ERROR;
-		}
-	} else if (rc != SQLITE_DONE) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (apply_setting(p, st, err, errlen) < 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
-	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int family_index(int family)
@@ -1022,7 +1081,22 @@ size_t sluice_policy_domain_count(const struct sluice_policy *p)
 
 int sluice_policy_default_allow(const struct sluice_policy *p)
 {
-	return p ? p->default_allow : 1;
+	return p ? !p->default_deny : 1;
+}
+
+int sluice_policy_sinkhole_null(const struct sluice_policy *p)
+{
+	return p && p->sinkhole_null;
+}
+
+int sluice_policy_block_dot(const struct sluice_policy *p)
+{
+	return p && p->block_dot;
+}
+
+int sluice_policy_block_doh(const struct sluice_policy *p)
+{
+	return p && p->block_doh;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1098,7 +1172,7 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 
 	if (!p)
 		return d;	/* no policy compiled yet: fail open */
-	d.allow = p->default_allow;
+	d.allow = !p->default_deny;
 	/* A flow no bucket can hold (bad family or direction) gets the default. */
 	if (fam < 0 || f->direction < SLUICE_DIR_IN || f->direction > SLUICE_DIR_FORWARD)
 		return d;
@@ -1170,9 +1244,17 @@ int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
 	return 0;
 }
 
-/* Drop the handle of a replaced file and open what now has its name. */
+/*
+ * Drop the handle of a replaced file and open what now has its name. The
+ * -wal file goes by the name, not the file: SQLite leaves the frames of a
+ * file that was moved away in it, and the next connection would read them
+ * as part of the new file. Checkpointing into the old file first and
+ * truncating the log leaves the new file nothing stale to read.
+ */
 static int loader_reopen(struct sluice_policy_loader *l)
 {
+	if (l->db)
+		sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_close(l->db);
 	l->db = NULL;
 	memset(&l->watch, 0, sizeof(l->watch));

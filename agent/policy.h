@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 /* PRAGMA user_version of policy/schema.sql. */
-#define SLUICE_POLICY_SCHEMA_VERSION 2
+#define SLUICE_POLICY_SCHEMA_VERSION 3
 
 /* struct sluice_flow.direction; 0 is never a flow's direction. */
 #define SLUICE_DIR_IN		1
@@ -86,8 +86,15 @@ size_t sluice_policy_list_count(const struct sluice_policy *p);
 /* Distinct domain patterns of p's rules and enabled lists. */
 size_t sluice_policy_domain_count(const struct sluice_policy *p);
 
-/* settings.default_action of p: 1 allow, 0 deny. */
+/*
+ * The settings compiled into p, read in the same transaction as its rules
+ * (NULL p: the defaults). default_action: 1 allow, 0 deny; sinkhole
+ * 'null': 1 (0 'nxdomain'); block_dot, block_doh 'yes': 1.
+ */
 int sluice_policy_default_allow(const struct sluice_policy *p);
+int sluice_policy_sinkhole_null(const struct sluice_policy *p);
+int sluice_policy_block_dot(const struct sluice_policy *p);
+int sluice_policy_block_doh(const struct sluice_policy *p);
 
 /* What sluice_policy_changed() saw last. Zero it before first use. */
 struct sluice_policy_watch {

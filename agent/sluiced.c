@@ -292,35 +292,19 @@ static void write_status(struct sluiced *d)
 		rename(tmp, d->status_path);
 }
 
-/* Is settings.@key equal to @want? (1 yes, 0 no or missing) */
-static int setting_is(struct sluiced *d, const char *key, const char *want)
-{
-	sqlite3_stmt *st;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(d->loader.db,
-			       "SELECT value FROM settings WHERE key = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(st, 0);
-
-		yes = v && strcmp((const char *)v, want) == 0;
-	}
-	sqlite3_finalize(st);
-	return yes;
-}
-
 /*
- * Settings the verdict threads read: sinkhole = 'null' (denied names
- * resolve to 0.0.0.0 and ::), block_dot and block_doh = 'yes'.
+ * The DNS settings of the policy in force, for the verdict threads. They
+ * were read with its rules in one transaction, so a busy or locked
+ * database can never turn one off; a verdict in the instant between the
+ * swap and these stores still sees the previous policy's settings.
  */
 static void read_dns_settings(struct sluiced *d)
 {
-	atomic_store(&d->verdict.sinkhole_null, setting_is(d, "sinkhole", "null"));
-	atomic_store(&d->verdict.block_dot, setting_is(d, "block_dot", "yes"));
-	atomic_store(&d->verdict.block_doh, setting_is(d, "block_doh", "yes"));
+	const struct sluice_policy *p = sluice_policy_loader_current(&d->loader);
+
+	atomic_store(&d->verdict.sinkhole_null, sluice_policy_sinkhole_null(p));
+	atomic_store(&d->verdict.block_dot, sluice_policy_block_dot(p));
+	atomic_store(&d->verdict.block_doh, sluice_policy_block_doh(p));
 }
 
 /*
