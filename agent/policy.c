@@ -241,7 +241,8 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 	char *msg = NULL;
 	char sql[64];
 
-	if (from > 0 && backup_before_migration(db, path, from, err, errlen) < 0)
+	if (from > 0 && sqlite3_db_filename(db, "main")[0] &&
+	    backup_before_migration(db, path, from, err, errlen) < 0)
 		return -1;
 	if (!migration_sql(from)) {
 		sluice_seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
@@ -358,6 +359,49 @@ int sluice_policy_open(const char *path, sqlite3 **dbp, char *err, size_t errlen
 	/* The schema's triggers read pragma_ignore_check_constraints. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
 	if (prepare_schema(db, path, err, errlen) < 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*dbp = db;
+	return 0;
+}
+
+int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **dbp,
+			      char *err, size_t errlen)
+{
+	const char *name = copy ? copy : "the built-in default policy";
+	sqlite3 *db = NULL, *src = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	*dbp = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sluice_seterr(err, errlen, "%s: out of memory", name);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
+	if (copy) {
+		rc = sqlite3_open_v2(copy, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		b = rc == SQLITE_OK ? sqlite3_backup_init(db, "main", src, "main") : NULL;
+		if (b) {
+			rc = sqlite3_backup_step(b, -1);
+			sqlite3_backup_finish(b);
+		}
+		if (!b || rc != SQLITE_DONE) {
+			sluice_seterr(err, errlen, "%s: cannot read: %s", copy,
+				      sqlite3_errmsg(b ? db : src));
+			sqlite3_close(src);
+			sqlite3_close(db);
+			return -1;
+		}
+		sqlite3_close(src);
+	}
+	/* An older copy is migrated in memory; the file is left as it is. */
+	if (prepare_schema(db, name, err, errlen) < 0 ||
+	    (!default_allow && sqlite3_exec(db, "UPDATE settings SET value = 'deny'"
+					    " WHERE key = 'default_action'", NULL, NULL, NULL) != SQLITE_OK)) {
 		sqlite3_close(db);
 		return -1;
 	}
@@ -1014,7 +1058,7 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 {
 	struct sluice_policy *p = calloc(1, sizeof(*p));
 	struct list_heads lists = { 0 };
-	int ok;
+	int ok, own;
 
 	if (p)
 		p->names = sluice_domains_new(0);
@@ -1023,8 +1067,12 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		free(p);
 		return NULL;
 	}
-	/* One read transaction: rules and settings from the same commit. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	/*
+	 * One read transaction: rules and settings from the same commit. A
+	 * caller that opened one already (to copy what compiled) keeps it.
+	 */
+	own = sqlite3_get_autocommit(db);
+	if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		sluice_seterr(err, errlen, "%s: cannot read: %s", db_path(db), sqlite3_errmsg(db));
 		free(p);
 		return NULL;
@@ -1033,7 +1081,8 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 	     read_rules(db, p, &lists, err, errlen) == 0 &&
 	     read_list_domains(db, p, &lists, err, errlen) == 0 &&
 	     read_settings(db, p, err, errlen) == 0;
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (own)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(lists.v);
 	if (ok && sluice_domains_finish(p->names) < 0) {
 		sluice_seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
@@ -1224,89 +1273,4 @@ int sluice_policy_changed(sqlite3 *db, struct sluice_policy_watch *w)
 		ret = SLUICE_POLICY_UNCHANGED;
 	*w = now;
 	return ret;
-}
-
-int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
-			      char *err, size_t errlen)
-{
-	memset(l, 0, sizeof(*l));
-	atomic_init(&l->current, NULL);
-	l->path = strdup(path);
-	if (!l->path) {
-		sluice_seterr(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (sluice_policy_open(path, &l->db, err, errlen) < 0) {
-		free(l->path);
-		l->path = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Drop the handle of a replaced file and open what now has its name. The
- * -wal file goes by the name, not the file: SQLite leaves the frames of a
- * file that was moved away in it, and the next connection would read them
- * as part of the new file. Checkpointing into the old file first and
- * truncating the log leaves the new file nothing stale to read.
- */
-static int loader_reopen(struct sluice_policy_loader *l)
-{
-	if (l->db)
-		sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	sqlite3_close(l->db);
-	l->db = NULL;
-	memset(&l->watch, 0, sizeof(l->watch));
-	if (sluice_policy_open(l->path, &l->db, l->error, sizeof(l->error)) < 0)
-		return -1;
-	return sluice_policy_changed(l->db, &l->watch) < 0 ? -1 : 0;
-}
-
-int sluice_policy_loader_poll(struct sluice_policy_loader *l, int force,
-			      struct sluice_policy **retired)
-{
-	struct sluice_policy *p, *old;
-	int c;
-
-	if (retired)
-		*retired = NULL;
-	if (!l->db) {
-		/* The last reopen failed: try again, the file may be fixed. */
-		if (loader_reopen(l) < 0)
-			return SLUICE_RELOAD_FAILED;
-		c = SLUICE_POLICY_CHANGED;
-	} else {
-		errno = 0;
-		c = sluice_policy_changed(l->db, &l->watch);
-	}
-	if (c < 0) {
-		sluice_seterr(l->error, sizeof(l->error), "%s: cannot check the policy file for changes: %s",
-		       l->path, errno ? strerror(errno) : sqlite3_errmsg(l->db));
-		return SLUICE_RELOAD_FAILED;
-	}
-	if (c == SLUICE_POLICY_REPLACED && loader_reopen(l) < 0)
-		return SLUICE_RELOAD_FAILED;
-	if (c == SLUICE_POLICY_UNCHANGED && !force)
-		return SLUICE_RELOAD_NONE;
-	p = sluice_policy_compile(l->db, l->error, sizeof(l->error));
-	if (!p)
-		return SLUICE_RELOAD_FAILED;
-	l->error[0] = '\0';
-	old = atomic_exchange_explicit(&l->current, p, memory_order_acq_rel);
-	if (retired)
-		*retired = old;
-	else
-		sluice_policy_free(old);
-	l->generation++;
-	return SLUICE_RELOAD_SWAPPED;
-}
-
-void sluice_policy_loader_close(struct sluice_policy_loader *l)
-{
-	sluice_policy_free(atomic_exchange(&l->current, NULL));
-	sqlite3_close(l->db);
-	l->db = NULL;
-	free(l->path);
-	l->path = NULL;
 }
