@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
-			      char *err, size_t errlen)
+/* An empty loader of path: nothing open, nothing in force. */
+static int loader_init(struct sluice_policy_loader *l, const char *path, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	atomic_init(&l->current, NULL);
@@ -33,6 +33,14 @@ int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
 		sluice_seterr(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
+	return 0;
+}
+
+int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
+			      char *err, size_t errlen)
+{
+	if (loader_init(l, path, err, errlen) < 0)
+		return -1;
 	if (sluice_policy_open(path, &l->db, err, errlen) < 0) {
 		free(l->path);
 		l->path = NULL;
@@ -207,13 +215,8 @@ int sluice_policy_loader_start(struct sluice_policy_loader *l, const char *path,
 	struct sluice_policy *p;
 	int rc;
 
-	memset(l, 0, sizeof(*l));
-	atomic_init(&l->current, NULL);
-	l->path = strdup(path);
-	if (!l->path) {
-		sluice_seterr(err, errlen, "%s: out of memory", path);
+	if (loader_init(l, path, err, errlen) < 0)
 		return -1;
-	}
 	if (sluice_policy_open(path, &l->db, l->error, sizeof(l->error)) == 0 &&
 	    sluice_policy_changed(l->db, &l->watch) >= 0) {
 		p = compile_database(l);
