@@ -55,7 +55,7 @@ struct sluice_policy;			/* compiled, immutable, shareable between threads */
  * schema and default policy when it is missing or empty (creating the parent
  * directory), migrate an older schema (after copying the file to
  * PATH.bak-v<N>), refuse a newer one or a file that is not a sound SQLite
- * database. On failure err gets one sentence naming the file and the problem,
+ * database; switch it to WAL mode (which stays with the file). On failure err gets one sentence naming the file and the problem,
  * and -1 is returned; on success *db is the open handle and 0 is returned.
  */
 int sluice_policy_open(const char *path, sqlite3 **db, char *err, size_t errlen);

@@ -13,7 +13,8 @@
 -- checks are the triggers at the end of this file. PRAGMA
 -- ignore_check_constraints=1 switches them off like it does CHECK
 -- constraints; sluiced then refuses the bad row itself, names it, and keeps
--- the last good policy in force.
+-- the last good policy in force (a restarted sluiced enforces the copy of
+-- it in PATH.last-good).
 PRAGMA user_version = 1;
 
 CREATE TABLE rules (
