@@ -45,9 +45,9 @@ policy_init "$DB" "INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 't
 check "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
 check "8081 denied, 8080 allowed" enforces
 
-# kind | odd SQL | good SQL of the same kind. The odd row is refused;
+# kind ~ odd SQL ~ good SQL of the same kind ('|' is SQL's). The odd row is refused;
 # were it not, it would be in the file when the agent restarts.
-while IFS='|' read -r kind odd good; do
+while IFS='~' read -r kind odd good; do
 	[ -n "$kind" ] || continue
 	check "$kind: sqlite3 refuses $odd" sh -c "! sqlite3 '$DB' \"$odd\""
 	check "$kind: a restarted agent enforces" restart
@@ -56,11 +56,11 @@ while IFS='|' read -r kind odd good; do
 	check "$kind: sqlite3 takes $good" sqlite3 "$DB" "$good"
 	sqlite3 "$DB" "DELETE FROM rules WHERE id = 99; DELETE FROM settings WHERE key != 'default_action';"
 done <<'ROWS'
-domain label|INSERT INTO rules(id, action, domain) VALUES (99, 'deny', printf('%.64c', 'a') || '.test')|INSERT INTO rules(id, action, domain) VALUES (99, 'deny', printf('%.63c', 'a') || '.test')
-domain NUL|INSERT INTO rules(id, action, domain) VALUES (99, 'deny', 'a' || char(0) || '.test')|INSERT INTO rules(id, action, domain) VALUES (99, 'deny', 'a.test')
-address|INSERT INTO rules(id, action, dst) VALUES (99, 'deny', '::ffff:10.0.0.256')|INSERT INTO rules(id, action, dst) VALUES (99, 'deny', '::ffff:10.0.0.255')
-port|INSERT INTO rules(id, action, dst_port) VALUES (99, 'deny', '9000' || char(0))|INSERT INTO rules(id, action, dst_port) VALUES (99, 'deny', '9000')
-setting|INSERT INTO settings VALUES ('block_dot', 'true')|INSERT INTO settings VALUES ('block_dot', 'yes')
+domain label~INSERT INTO rules(id, action, domain) VALUES (99, 'deny', printf('%.64c', 'a') || '.test')~INSERT INTO rules(id, action, domain) VALUES (99, 'deny', printf('%.63c', 'a') || '.test')
+domain NUL~INSERT INTO rules(id, action, domain) VALUES (99, 'deny', 'a' || char(0) || '.test')~INSERT INTO rules(id, action, domain) VALUES (99, 'deny', 'a.test')
+address~INSERT INTO rules(id, action, dst) VALUES (99, 'deny', '::ffff:10.0.0.256')~INSERT INTO rules(id, action, dst) VALUES (99, 'deny', '::ffff:10.0.0.255')
+port~INSERT INTO rules(id, action, dst_port) VALUES (99, 'deny', '9000' || char(0))~INSERT INTO rules(id, action, dst_port) VALUES (99, 'deny', '9000')
+setting~INSERT INTO settings VALUES ('block_dot', 'true')~INSERT INTO settings VALUES ('block_dot', 'yes')
 ROWS
 
 # Past the checks: the agent that is running keeps its policy; a fresh
