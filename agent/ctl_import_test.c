@@ -297,6 +297,26 @@ static void test_import_refuses_bad_command_lines(void **state)
 	}
 }
 
+/*
+ * The import keeps the schema's checks on: a list row it writes is held
+ * to the lists CHECKs like any other (a blank name is refused), while the
+ * control beside it, a good name, imports.
+ */
+static void test_import_keeps_the_checks_of_other_tables(void **state)
+{
+	struct fixture *fx = *state;
+	char buf[256];
+
+	write_file(fx, "ads.txt", "ads.example.com\n");
+	assert_int_equal(run_import(fx, "--list ' ' ads.txt"), 1);
+	assert_non_null(strstr(fx->err, "lists.name: must be a non-empty name"));
+	query_rows(fx, "SELECT count(*) FROM lists WHERE ?1 IS NULL OR 1", NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	assert_int_equal(run_import(fx, "--list ads ads.txt"), 0);
+	list_patterns(fx, "ads", buf, sizeof(buf));
+	assert_string_equal(buf, "ads.example.com");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -308,6 +328,7 @@ int main(void)
 		T(test_import_creates_list_with_action_priority_and_replaces),
 		T(test_imported_list_compiles_and_decides),
 		T(test_import_refuses_bad_command_lines),
+		T(test_import_keeps_the_checks_of_other_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,9 @@ struct sluice_policy {
 	struct sluice_domains *names;	/* payload: index into rules[] */
 	uint32_t *order;		/* rule indexes, bucket after bucket */
 	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b] .. start[b + 1]) */
-	int default_allow;
+	/* settings: index of the value in setting_defs[].values, 0 the default */
+	uint8_t default_deny, sinkhole_null, block_dot, block_doh;
+	char *trusted_resolvers;	/* settings.trusted_resolvers, or NULL */
 };
 
 static const char *const proto_names[NPROTOS - 1] = { "tcp", "udp", "icmp", "icmpv6" };
@@ -239,7 +242,8 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t er
 	char *msg = NULL;
 	char sql[64];
 
-	if (from > 0 && backup_before_migration(db, path, from, err, errlen) < 0)
+	if (from > 0 && sqlite3_db_filename(db, "main")[0] &&
+	    backup_before_migration(db, path, from, err, errlen) < 0)
 		return -1;
 	if (!migration_sql(from)) {
 		sluice_seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
@@ -267,6 +271,29 @@ fail:
 	sqlite3_free(msg);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+/*
+ * Write-ahead logging, which stays with the file: readers (sluiced
+ * compiling a long list) and a writer (sqlite3 committing an edit) no
+ * longer wait for each other. Best effort: a file system without shared
+ * memory keeps the rollback journal, and the policy works as before.
+ */
+static void use_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		wal = mode && strcmp(mode, "wal") == 0;
+	}
+	sqlite3_finalize(st);
+	if (!wal)
+		sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 }
 
 /* Check the version of an open database and create or migrate it. */
@@ -300,6 +327,7 @@ static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errle
 			return -1;
 		}
 	}
+	use_wal(db);
 	if (version == SLUICE_POLICY_SCHEMA_VERSION)
 		return 0;
 	return migrate(db, path, (int)version, err, errlen);
@@ -332,6 +360,49 @@ int sluice_policy_open(const char *path, sqlite3 **dbp, char *err, size_t errlen
 	/* The schema's triggers read pragma_ignore_check_constraints. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
 	if (prepare_schema(db, path, err, errlen) < 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*dbp = db;
+	return 0;
+}
+
+int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **dbp,
+			      char *err, size_t errlen)
+{
+	const char *name = copy ? copy : "the built-in default policy";
+	sqlite3 *db = NULL, *src = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	*dbp = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sluice_seterr(err, errlen, "%s: out of memory", name);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
+	if (copy) {
+		rc = sqlite3_open_v2(copy, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		b = rc == SQLITE_OK ? sqlite3_backup_init(db, "main", src, "main") : NULL;
+		if (b) {
+			rc = sqlite3_backup_step(b, -1);
+			sqlite3_backup_finish(b);
+		}
+		if (!b || rc != SQLITE_DONE) {
+			sluice_seterr(err, errlen, "%s: cannot read: %s", copy,
+				      sqlite3_errmsg(b ? db : src));
+			sqlite3_close(src);
+			sqlite3_close(db);
+			return -1;
+		}
+		sqlite3_close(src);
+	}
+	/* An older copy is migrated in memory; the file is left as it is. */
+	if (prepare_schema(db, name, err, errlen) < 0 ||
+	    (!default_allow && sqlite3_exec(db, "UPDATE settings SET value = 'deny'"
+					    " WHERE key = 'default_action'", NULL, NULL, NULL) != SQLITE_OK)) {
 		sqlite3_close(db);
 		return -1;
 	}
@@ -863,34 +934,77 @@ fail:
 	return lists_read_end(db, st, rc, false, err, errlen);
 }
 
-/* settings.default_action; a missing key means 'allow' (fail open). */
+/*
+ * Every setting sluiced reads, with the values it understands; the first
+ * is what a missing key means. policy/schema.sql lists the same in the
+ * view settings_values, and refuses anything else when it is written.
+ */
+static const struct setting_def {
+	const char *key;
+	const char *values[2];		/* index 0: the default */
+	size_t offset;			/* of the uint8_t in struct sluice_policy */
+} setting_defs[] = {
+	{ "default_action", { "allow", "deny" }, offsetof(struct sluice_policy, default_deny) },
+	{ "sinkhole", { "nxdomain", "null" }, offsetof(struct sluice_policy, sinkhole_null) },
+	{ "block_dot", { "no", "yes" }, offsetof(struct sluice_policy, block_dot) },
+	{ "block_doh", { "no", "yes" }, offsetof(struct sluice_policy, block_doh) },
+};
+
+/* One settings row into p; -1 with err set when sluiced cannot act on it. */
+static int apply_setting(struct sluice_policy *p, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	const char *key = (const char *)sqlite3_column_text(st, 0);
+	const char *v = (const char *)sqlite3_column_text(st, 1);
+	bool plain = sqlite3_column_type(st, 1) == SQLITE_TEXT && v &&
+		     (int)strlen(v) == sqlite3_column_bytes(st, 1);
+	size_t i, k;
+
+	for (k = 0; k < sizeof(setting_defs) / sizeof(setting_defs[0]); k++) {
+		const struct setting_def *d = &setting_defs[k];
+
+		if (!key || sqlite3_column_type(st, 0) != SQLITE_TEXT || strcmp(key, d->key) ||
+		    (int)strlen(key) != sqlite3_column_bytes(st, 0))
+			continue;
+		for (i = 0; plain && i < 2; i++) {
+			if (!strcmp(v, d->values[i])) {
+				*((uint8_t *)p + d->offset) = (uint8_t)i;
+				return 0;
+			}
+		}
+		sluice_seterr(err, errlen, "settings %s '%.80s' is not '%s' or '%s'", d->key,
+			      v ? v : "NULL", d->values[0], d->values[1]);
+		return -1;
+	}
+	/* A list of addresses: sluiced parses it (agent/nametrust.h). */
+	if (key && !strcmp(key, "trusted_resolvers")) {
+		free(p->trusted_resolvers);
+		p->trusted_resolvers = plain ? strdup(v) : NULL;
+		if (plain && !p->trusted_resolvers) {
+			sluice_seterr(err, errlen, "out of memory reading settings trusted_resolvers");
+			return -1;
+		}
+		return 0;
+	}
+	return 0;	/* a key of its own from before schema version 3: no effect */
+}
+
+/* The settings, in the compile's transaction: they belong to the policy. */
 static int read_settings(sqlite3 *db, struct sluice_policy *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	const char *v;
 	int rc;
 
-	p->default_allow = 1;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = 'default_action'",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM settings", -1, &st, NULL) != SQLITE_OK) {
 		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
 		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, 0);
-		if (v && strcmp(v, "deny") == 0) {
-			p->default_allow = 0;
-		} else if (!v || strcmp(v, "allow") != 0) {
-			sluice_seterr(err, errlen, "settings default_action '%.80s' is not 'allow' or 'deny'",
-			       v ? v : "NULL");
-			rc = SQLITE_ERROR;
-		}
-	} else if (rc != SQLITE_DONE) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (apply_setting(p, st, err, errlen) < 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		sluice_seterr(err, errlen, "%s: cannot read the settings: %s", db_path(db), sqlite3_errmsg(db));
-	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int family_index(int family)
@@ -955,7 +1069,7 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 {
 	struct sluice_policy *p = calloc(1, sizeof(*p));
 	struct list_heads lists = { 0 };
-	int ok;
+	int ok, own;
 
 	if (p)
 		p->names = sluice_domains_new(0);
@@ -964,8 +1078,12 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		free(p);
 		return NULL;
 	}
-	/* One read transaction: rules and settings from the same commit. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	/*
+	 * One read transaction: rules and settings from the same commit. A
+	 * caller that opened one already (to copy what compiled) keeps it.
+	 */
+	own = sqlite3_get_autocommit(db);
+	if (own && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		sluice_seterr(err, errlen, "%s: cannot read: %s", db_path(db), sqlite3_errmsg(db));
 		free(p);
 		return NULL;
@@ -974,7 +1092,8 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 	     read_rules(db, p, &lists, err, errlen) == 0 &&
 	     read_list_domains(db, p, &lists, err, errlen) == 0 &&
 	     read_settings(db, p, err, errlen) == 0;
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (own)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	free(lists.v);
 	if (ok && sluice_domains_finish(p->names) < 0) {
 		sluice_seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
@@ -1002,6 +1121,7 @@ void sluice_policy_free(struct sluice_policy *p)
 	free(p->rules);
 	free(p->order);
 	sluice_domains_free(p->names);
+	free(p->trusted_resolvers);
 	free(p);
 }
 
@@ -1022,7 +1142,27 @@ size_t sluice_policy_domain_count(const struct sluice_policy *p)
 
 int sluice_policy_default_allow(const struct sluice_policy *p)
 {
-	return p ? p->default_allow : 1;
+	return p ? !p->default_deny : 1;
+}
+
+int sluice_policy_sinkhole_null(const struct sluice_policy *p)
+{
+	return p && p->sinkhole_null;
+}
+
+int sluice_policy_block_dot(const struct sluice_policy *p)
+{
+	return p && p->block_dot;
+}
+
+int sluice_policy_block_doh(const struct sluice_policy *p)
+{
+	return p && p->block_doh;
+}
+
+const char *sluice_policy_trusted_resolvers(const struct sluice_policy *p)
+{
+	return p ? p->trusted_resolvers : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1098,7 +1238,7 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 
 	if (!p)
 		return d;	/* no policy compiled yet: fail open */
-	d.allow = p->default_allow;
+	d.allow = !p->default_deny;
 	/* A flow no bucket can hold (bad family or direction) gets the default. */
 	if (fam < 0 || f->direction < SLUICE_DIR_IN || f->direction > SLUICE_DIR_FORWARD)
 		return d;
@@ -1150,81 +1290,4 @@ int sluice_policy_changed(sqlite3 *db, struct sluice_policy_watch *w)
 		ret = SLUICE_POLICY_UNCHANGED;
 	*w = now;
 	return ret;
-}
-
-int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,
-			      char *err, size_t errlen)
-{
-	memset(l, 0, sizeof(*l));
-	atomic_init(&l->current, NULL);
-	l->path = strdup(path);
-	if (!l->path) {
-		sluice_seterr(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (sluice_policy_open(path, &l->db, err, errlen) < 0) {
-		free(l->path);
-		l->path = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* Drop the handle of a replaced file and open what now has its name. */
-static int loader_reopen(struct sluice_policy_loader *l)
-{
-	sqlite3_close(l->db);
-	l->db = NULL;
-	memset(&l->watch, 0, sizeof(l->watch));
-	if (sluice_policy_open(l->path, &l->db, l->error, sizeof(l->error)) < 0)
-		return -1;
-	return sluice_policy_changed(l->db, &l->watch) < 0 ? -1 : 0;
-}
-
-int sluice_policy_loader_poll(struct sluice_policy_loader *l, int force,
-			      struct sluice_policy **retired)
-{
-	struct sluice_policy *p, *old;
-	int c;
-
-	if (retired)
-		*retired = NULL;
-	if (!l->db) {
-		/* The last reopen failed: try again, the file may be fixed. */
-		if (loader_reopen(l) < 0)
-			return SLUICE_RELOAD_FAILED;
-		c = SLUICE_POLICY_CHANGED;
-	} else {
-		errno = 0;
-		c = sluice_policy_changed(l->db, &l->watch);
-	}
-	if (c < 0) {
-		sluice_seterr(l->error, sizeof(l->error), "%s: cannot check the policy file for changes: %s",
-		       l->path, errno ? strerror(errno) : sqlite3_errmsg(l->db));
-		return SLUICE_RELOAD_FAILED;
-	}
-	if (c == SLUICE_POLICY_REPLACED && loader_reopen(l) < 0)
-		return SLUICE_RELOAD_FAILED;
-	if (c == SLUICE_POLICY_UNCHANGED && !force)
-		return SLUICE_RELOAD_NONE;
-	p = sluice_policy_compile(l->db, l->error, sizeof(l->error));
-	if (!p)
-		return SLUICE_RELOAD_FAILED;
-	l->error[0] = '\0';
-	old = atomic_exchange_explicit(&l->current, p, memory_order_acq_rel);
-	if (retired)
-		*retired = old;
-	else
-		sluice_policy_free(old);
-	l->generation++;
-	return SLUICE_RELOAD_SWAPPED;
-}
-
-void sluice_policy_loader_close(struct sluice_policy_loader *l)
-{
-	sluice_policy_free(atomic_exchange(&l->current, NULL));
-	sqlite3_close(l->db);
-	l->db = NULL;
-	free(l->path);
-	l->path = NULL;
 }

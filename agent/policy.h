@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 /* PRAGMA user_version of policy/schema.sql. */
-#define SLUICE_POLICY_SCHEMA_VERSION 2
+#define SLUICE_POLICY_SCHEMA_VERSION 3
 
 /* struct sluice_flow.direction; 0 is never a flow's direction. */
 #define SLUICE_DIR_IN		1
@@ -55,14 +55,24 @@ struct sluice_policy;			/* compiled, immutable, shareable between threads */
  * schema and default policy when it is missing or empty (creating the parent
  * directory), migrate an older schema (after copying the file to
  * PATH.bak-v<N>), refuse a newer one or a file that is not a sound SQLite
- * database. On failure err gets one sentence naming the file and the problem,
+ * database; switch it to WAL mode (which stays with the file). On failure err gets one sentence naming the file and the problem,
  * and -1 is returned; on success *db is the open handle and 0 is returned.
  */
 int sluice_policy_open(const char *path, sqlite3 **db, char *err, size_t errlen);
 
 /*
+ * An in-memory policy database: a copy of the file copy (opened read-only
+ * and left as it is; migrated in memory when older), or, with copy NULL,
+ * the built-in schema and default policy with default_action 'allow' or,
+ * default_allow 0, 'deny'. 0, or -1 with err naming the file and problem.
+ */
+int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **db,
+			      char *err, size_t errlen);
+
+/*
  * Compile every enabled rule, every enabled list with its domains and the
- * settings, read in one transaction, into a new policy. Rules and lists form
+ * settings, read in one transaction (the caller's, when one is open), into
+ * a new policy. Rules and lists form
  * one first-match order: by priority, a rule before a list of the same
  * priority, then by id; a list matches a flow whose domain matches one of
  * its patterns (domains.h). On a bad row: NULL, and err names the row,
@@ -86,8 +96,17 @@ size_t sluice_policy_list_count(const struct sluice_policy *p);
 /* Distinct domain patterns of p's rules and enabled lists. */
 size_t sluice_policy_domain_count(const struct sluice_policy *p);
 
-/* settings.default_action of p: 1 allow, 0 deny. */
+/*
+ * The settings compiled into p, read in the same transaction as its rules
+ * (NULL p: the defaults). default_action: 1 allow, 0 deny; sinkhole
+ * 'null': 1 (0 'nxdomain'); block_dot, block_doh 'yes': 1.
+ */
 int sluice_policy_default_allow(const struct sluice_policy *p);
+int sluice_policy_sinkhole_null(const struct sluice_policy *p);
+int sluice_policy_block_dot(const struct sluice_policy *p);
+int sluice_policy_block_doh(const struct sluice_policy *p);
+/* settings.trusted_resolvers as written (NULL when not set). */
+const char *sluice_policy_trusted_resolvers(const struct sluice_policy *p);
 
 /* What sluice_policy_changed() saw last. Zero it before first use. */
 struct sluice_policy_watch {
@@ -120,18 +139,39 @@ int sluice_policy_changed(sqlite3 *db, struct sluice_policy_watch *w);
  * that does not compile never replaces the current one: the reason stays in
  * error[] until a later compile succeeds.
  */
+#define SLUICE_POLICY_FROM_DATABASE	0	/* the policy in force is the database's */
+#define SLUICE_POLICY_FROM_LAST_GOOD	1	/* ... PATH.last-good's, since start */
+#define SLUICE_POLICY_FROM_BUILT_IN	2	/* ... the built-in default policy's */
+
 struct sluice_policy_loader {
 	char *path;
-	sqlite3 *db;
+	sqlite3 *db;				/* NULL while the file cannot be opened */
 	struct sluice_policy_watch watch;
 	struct sluice_policy *_Atomic current;	/* last good, NULL before the first */
 	uint64_t generation;			/* successful swaps so far */
+	int source;				/* SLUICE_POLICY_FROM_* of current */
+	time_t source_time;			/* FROM_LAST_GOOD: when the copy was written */
 	char error[512];			/* why the last reload failed, "" if it did not */
+	char save_error[320];			/* why the last good copy was not saved, or "" */
 };
 
 #define SLUICE_RELOAD_FAILED	-1	/* error[] says why; current is unchanged */
 #define SLUICE_RELOAD_NONE	0	/* nothing changed */
 #define SLUICE_RELOAD_SWAPPED	1	/* current is a new policy; *retired the old one */
+
+/* PATH.last-good: where the loader keeps a copy of what compiled last. */
+void sluice_policy_last_good_path(const char *path, char *out, size_t outlen);
+
+/*
+ * The agent's start: open path and compile it. When it cannot be opened or
+ * does not compile, enforce its last good copy (PATH.last-good, written
+ * after every good compile) or, when there is none that compiles, the
+ * built-in default policy with default_action allow (default_allow 1) or
+ * deny. Returns SLUICE_POLICY_FROM_*; error[] then says why the database
+ * is not in force, and polls go on watching it. -1 (err set): out of memory.
+ */
+int sluice_policy_loader_start(struct sluice_policy_loader *l, const char *path,
+			       int default_allow, char *err, size_t errlen);
 
 /* Open path (see sluice_policy_open); current stays NULL until the first poll. */
 int sluice_policy_loader_open(struct sluice_policy_loader *l, const char *path,

@@ -709,7 +709,7 @@ static void test_open_refuses_newer_schema_version(void **state)
 	struct fixture *fx = *state;
 
 	assert_int_equal(sqlite_cli(fx, fx->path, "PRAGMA user_version = 99;", NULL, 0), 0);
-	expect_open_refused(fx, fx->path, "has policy schema version 99, newer than version 2");
+	expect_open_refused(fx, fx->path, "has policy schema version 99, newer than version 3");
 }
 
 static void test_open_refuses_other_sqlite_database(void **state)
@@ -1084,7 +1084,7 @@ static void test_migration_1_to_2_keeps_every_row(void **state)
 		version = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	assert_int_equal(version, 2);
+	assert_int_equal(version, SLUICE_POLICY_SCHEMA_VERSION);
 	/* Every row as it was, in the migrated file and in the saved copy. */
 	rows_of(fx, old, after, sizeof(after));
 	assert_string_equal(after, before);

@@ -14,8 +14,14 @@
  *   main       signals, policy reloads, the status file, shutdown
  *
  * Exit status: 0 orderly stop; 1 runtime failure (queue, kernel); 2 usage;
- * 3 the policy database cannot be used (unreadable, corrupt, newer schema,
- * no rule compiles). Whatever the status, the module fails open without us.
+ * 3 not even the built-in default policy could be compiled (out of memory).
+ * A policy database that cannot be used (unreadable, corrupt, newer schema,
+ * a row that does not compile) is no reason to exit: the agent enforces
+ * the database's last good copy, else the built-in default policy (allow
+ * all with fail_mode=open, deny all with fail_mode=closed, as the module
+ * would without an agent), says so in its log and status, and keeps
+ * watching the database. Whatever the status, the module fails open
+ * without us.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -67,6 +73,8 @@ struct sluiced {
 	uint16_t queue_num;		/* the first of threads queues */
 	uint32_t mark_mask;
 	uint32_t watchdog_ms;
+	int fail_closed;		/* the module's fail_mode when we started */
+	char said[512];			/* the last policy error logged */
 
 	/* One verdict thread per queue. */
 	struct verdict_thread {
@@ -284,10 +292,40 @@ static void *heartbeat_thread(void *arg)
 	return NULL;
 }
 
+static const char *policy_source_name(int source)
+{
+	return source == SLUICE_POLICY_FROM_LAST_GOOD ? "last-good" :
+	       source == SLUICE_POLICY_FROM_BUILT_IN ? "built-in" : "database";
+}
+
+/* Which policy is in force and, when it is not the database's, why. */
+static void policy_in_force(struct sluiced *d, char *out, size_t outlen)
+{
+	const struct sluice_policy_loader *l = &d->loader;
+	char copy[PATH_MAX], when[64];
+	struct tm tm;
+
+	switch (l->source) {
+	case SLUICE_POLICY_FROM_LAST_GOOD:
+		sluice_policy_last_good_path(l->path, copy, sizeof(copy));
+		gmtime_r(&l->source_time, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(out, outlen, "last good copy %s from %s, because %s", copy, when, l->error);
+		break;
+	case SLUICE_POLICY_FROM_BUILT_IN:
+		snprintf(out, outlen, "built-in default policy (%s everything), because %s",
+			 sluice_policy_default_allow(sluice_policy_loader_current(&d->loader)) ?
+			 "allow" : "deny", l->error);
+		break;
+	default:
+		snprintf(out, outlen, "database %s", l->path);
+	}
+}
+
 static void write_status(struct sluiced *d)
 {
 	const struct sluice_policy *pol = sluice_policy_loader_current(&d->loader);
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], in_force[PATH_MAX + 700];
 	uint64_t logged = 0, dropped = 0, errors = 0;
 	FILE *f;
 
@@ -305,6 +343,9 @@ static void write_status(struct sluiced *d)
 	fprintf(f, "policy_generation=%llu\n",
 		(unsigned long long)d->loader.generation);
 	fprintf(f, "policy_error=%s\n", d->loader.error);
+	fprintf(f, "policy_source=%s\n", policy_source_name(d->loader.source));
+	policy_in_force(d, in_force, sizeof(in_force));
+	fprintf(f, "policy_in_force=%s\n", in_force);
 	fprintf(f, "policy_loaded_at=%lld\n", (long long)time(NULL));
 	fprintf(f, "queue=%u\n", d->queue_num);
 	fprintf(f, "threads=%d\n", d->threads);
@@ -323,60 +364,38 @@ static void write_status(struct sluiced *d)
 		rename(tmp, d->status_path);
 }
 
-/* Is settings.@key equal to @want? (1 yes, 0 no or missing) */
-static int setting_is(struct sluiced *d, const char *key, const char *want)
-{
-	sqlite3_stmt *st;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(d->loader.db,
-			       "SELECT value FROM settings WHERE key = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(st, 0);
-
-		yes = v && strcmp((const char *)v, want) == 0;
-	}
-	sqlite3_finalize(st);
-	return yes;
-}
-
 /*
  * settings.trusted_resolvers: the only servers whose answers teach the
  * name cache, when set (see agent/nametrust.h). A bad entry is skipped
  * and reported; the ones that parse stay in force.
  */
-static void read_trusted_resolvers(struct sluiced *d)
+static void read_trusted_resolvers(struct sluiced *d,
+				   const struct sluice_policy *p)
 {
+	const char *text = sluice_policy_trusted_resolvers(p);
 	struct sluice_trusted tr;
-	sqlite3_stmt *st;
 	char err[256];
 
 	memset(&tr, 0, sizeof(tr));
-	if (sqlite3_prepare_v2(d->loader.db,
-			       "SELECT value FROM settings WHERE key = 'trusted_resolvers'",
-			       -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sluice_trusted_parse((const char *)sqlite3_column_text(st, 0),
-					 &tr, err, sizeof(err)) < 0)
-			say("%s", err);
-		sqlite3_finalize(st);
-	}
+	if (text && sluice_trusted_parse(text, &tr, err, sizeof(err)) < 0)
+		say("%s", err);
 	sluice_verdict_set_trusted(&d->verdict, &tr);
 }
 
 /*
- * Settings the verdict threads read: sinkhole = 'null' (denied names
- * resolve to 0.0.0.0 and ::), block_dot and block_doh = 'yes'.
+ * The DNS settings of the policy in force, for the verdict threads. They
+ * were read with its rules in one transaction, so a busy or locked
+ * database can never turn one off; a verdict in the instant between the
+ * swap and these stores still sees the previous policy's settings.
  */
 static void read_dns_settings(struct sluiced *d)
 {
-	atomic_store(&d->verdict.sinkhole_null, setting_is(d, "sinkhole", "null"));
-	atomic_store(&d->verdict.block_dot, setting_is(d, "block_dot", "yes"));
-	atomic_store(&d->verdict.block_doh, setting_is(d, "block_doh", "yes"));
-	read_trusted_resolvers(d);
+	const struct sluice_policy *p = sluice_policy_loader_current(&d->loader);
+
+	atomic_store(&d->verdict.sinkhole_null, sluice_policy_sinkhole_null(p));
+	atomic_store(&d->verdict.block_dot, sluice_policy_block_dot(p));
+	atomic_store(&d->verdict.block_doh, sluice_policy_block_doh(p));
+	read_trusted_resolvers(d, p);
 }
 
 /*
@@ -414,11 +433,21 @@ static void reload(struct sluiced *d, int force)
 
 	rc = sluice_policy_loader_poll(&d->loader, force, &retired);
 	if (rc == SLUICE_RELOAD_FAILED) {
-		say("%s; the previous policy stays in force", d->loader.error);
+		/* A file that cannot be opened fails every poll: say it once. */
+		if (force || strcmp(d->said, d->loader.error)) {
+			say("%s; the %s stays in force", d->loader.error,
+			    d->loader.source == SLUICE_POLICY_FROM_DATABASE ? "previous policy" :
+			    d->loader.source == SLUICE_POLICY_FROM_LAST_GOOD ? "last good copy" :
+			    "built-in default policy");
+			snprintf(d->said, sizeof(d->said), "%s", d->loader.error);
+		}
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
+		d->said[0] = '\0';
 		read_dns_settings(d);
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
+		if (d->loader.save_error[0])
+			say("%s", d->loader.save_error);
 		retire_policy(d, retired);
 		/* Flows denied on their first packet may be allowed now. */
 		atomic_store(&d->forget_denied, 1);
@@ -585,6 +614,7 @@ static void pick_queue(struct sluiced *d)
 			d->queue_num = cfg.queue_num;
 		d->mark_mask = cfg.mark_mask;
 		follow_config(d, &cfg);
+		d->fail_closed = cfg.fail_mode == SLUICE_FAIL_CLOSED;
 	}
 }
 
@@ -627,14 +657,22 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
-	if (sluice_policy_loader_open(&d.loader, d.db_path, err, sizeof(err))) {
-		say("%s", err);
+	/* The module's fail_mode chooses the built-in policy's default action. */
+	pick_queue(&d);
+	rc = sluice_policy_loader_start(&d.loader, d.db_path, !d.fail_closed, err, sizeof(err));
+	if (rc < 0) {
+		say("%s; exiting (the module fails open)", err);
 		return EXIT_POLICY;
 	}
-	if (sluice_policy_loader_poll(&d.loader, 1, NULL) != SLUICE_RELOAD_SWAPPED) {
-		say("%s; nothing to enforce, exiting (the module fails open)",
-		    d.loader.error);
-		return EXIT_POLICY;
+	if (rc != SLUICE_POLICY_FROM_DATABASE) {
+		char in_force[PATH_MAX + 700];
+
+		policy_in_force(&d, in_force, sizeof(in_force));
+		say("WARNING: the policy database is not in force; enforcing the %s; watching %s for a fix",
+		    in_force, d.db_path);
+		snprintf(d.said, sizeof(d.said), "%s", d.loader.error);
+	} else if (d.loader.save_error[0]) {
+		say("%s", d.loader.save_error);
 	}
 
 	if (d.log_db_path) {
@@ -664,7 +702,6 @@ int main(int argc, char **argv)
 	}
 	read_dns_settings(&d);
 
-	pick_queue(&d);
 	if (d.queue_num + d.threads - 1 > 65535) {
 		say("--queue %u with --threads %d runs past queue 65535",
 		    d.queue_num, d.threads);
@@ -701,9 +738,9 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	write_status(&d);
-	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu rules on queue %u",
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu rules of the %s policy on queue %u",
 		   sluice_policy_rule_count(sluice_policy_loader_current(&d.loader)),
-		   d.queue_num);
+		   policy_source_name(d.loader.source), d.queue_num);
 	say("serving queue %u with policy %s", d.queue_num, d.db_path);
 
 	for (;;) {

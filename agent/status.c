@@ -588,7 +588,7 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
 			      const struct sluice_agent_status *agent)
 {
-	const char *perr;
+	const char *perr, *psrc, *pin;
 	unsigned int s;
 	size_t i;
 
@@ -634,6 +634,8 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 	if (!agent)
 		return;
 	perr = sluice_agent_status_get(agent, "policy_error");
+	psrc = sluice_agent_status_get(agent, "policy_source");
+	pin = sluice_agent_status_get(agent, "policy_in_force");
 	fprintf(f, "\npolicy:\n");
 	for (i = 0; i < agent->n; i++) {
 		fprintf(f, "  ");
@@ -643,7 +645,11 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 				   agent->kv[i].value : "(none)");
 		fputc('\n', f);
 	}
-	if (perr && perr[0]) {
+	if (psrc && strcmp(psrc, "database") && pin) {
+		fprintf(f, "\nwarning: the policy database is not in force; enforcing the ");
+		sluice_print_clean(f, pin);
+		fputc('\n', f);
+	} else if (perr && perr[0]) {
 		fprintf(f, "\nwarning: the last policy reload failed, the previous policy stays in force: ");
 		sluice_print_clean(f, perr);
 		fputc('\n', f);

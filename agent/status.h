@@ -14,7 +14,13 @@
  *	policy_loaded_at=2024-05-01T10:00:00Z
  *	decisions_logged=3456
  *
- * An empty policy_error means the last reload worked. Blank lines and
+ *	policy_source=last-good
+ *	policy_in_force=last good copy /var/lib/sluice/policy.db.last-good
+ *		from 2024-05-01 09:58:00 UTC, because rules row 7: ... (one line)
+ *
+ * An empty policy_error means the last reload worked; policy_source
+ * (database, last-good or built-in) and policy_in_force say which policy
+ * is in force and, when it is not the database's, why. Blank lines and
  * lines starting with '#' are ignored; so are lines without '='.
  */
 #ifndef SLUICE_STATUS_H

@@ -1,4 +1,4 @@
--- sluice policy database, schema version 2 (PRAGMA user_version).
+-- sluice policy database, schema version 3 (PRAGMA user_version).
 --
 -- sluiced decides allow or deny for every new flow from this file. Edit it
 -- with the plain sqlite3 CLI while the filter runs; a committed change is in
@@ -13,7 +13,8 @@
 -- checks are the triggers at the end of this file. PRAGMA
 -- ignore_check_constraints=1 switches them off like it does CHECK
 -- constraints; sluiced then refuses the bad row itself, names it, and keeps
--- the last good policy in force.
+-- the last good policy in force (a restarted sluiced enforces the copy of
+-- it in PATH.last-good).
 PRAGMA user_version = 1;
 
 CREATE TABLE rules (
@@ -36,15 +37,8 @@ CREATE TABLE rules (
 	comment   TEXT                           -- free text for people
 );
 
--- Further settings the agent reads (any other value means off):
---   sinkhole   'nxdomain' (default) | 'null': what a denied name resolves to
---   block_dot  'yes': refuse DNS over TLS/QUIC (port 853), which hides names
---   block_doh  'yes': refuse well-known DNS-over-HTTPS servers by name
---              (SNI, Host, or the names the address was resolved from)
---   trusted_resolvers  '192.0.2.53, 2001:db8::53': IP addresses split by
---              commas or spaces; when set, only answers from these servers
---              teach sluiced which names an address has (entries that are
---              not addresses are skipped and reported by sluiced)
+-- Further settings the agent reads are listed, with every value they take,
+-- in the view settings_values (schema version 3).
 CREATE TABLE settings (
 	-- Global settings, one a key.
 	--   default_action  'allow' | 'deny': what a flow no rule matches gets
@@ -191,10 +185,11 @@ BEGIN
 END;
 
 -- @@ schema version 2 @@
--- Everything from the line above to the end of the file came with schema
+-- Everything from the line above to the next marker came with schema
 -- version 2: sluiced brings a version 1 file up to date by running exactly
--- this part (after saving the file as PATH.bak-v1). Keep it that way: a
--- change to the schema appends a new part with a new marker.
+-- this part and the ones after it (after saving the file as PATH.bak-v1).
+-- Keep it that way: a change to the schema appends a new part with a new
+-- marker.
 
 CREATE TABLE lists (
 	-- A named blocklist (or allowlist) of domain patterns, the patterns in
@@ -320,5 +315,115 @@ BEGIN
 	ON CONFLICT DO NOTHING;
 END;
 
+-- @@ schema version 3 @@
+-- Version 3: the schema refuses everything sluiced would refuse, so that a
+-- row sqlite3 accepts never stops a policy from compiling: label lengths
+-- and the length of domains, NUL bytes and blobs in text columns, the IPv4
+-- part of IPv6 addresses, and every settings value. The file is in WAL
+-- mode from this version on (sluiced switches it when it opens the file),
+-- so that sluiced reading a large policy never makes an edit fail with
+-- "database is locked".
+
+-- Every key sluiced reads from settings, and each value it understands.
+-- Writing any other key or value into settings is refused. (Rows written
+-- before version 3 with keys sluice does not know are kept and ignored.)
+CREATE VIEW settings_values(key, value, meaning) AS VALUES
+	('default_action', 'allow',    'a flow that no rule matches is allowed (the default)'),
+	('default_action', 'deny',     'a flow that no rule matches is denied'),
+	('sinkhole',       'nxdomain', 'a denied name gets NXDOMAIN (the default)'),
+	('sinkhole',       'null',     'a denied name resolves to 0.0.0.0 and ::'),
+	('block_dot',      'no',       'DNS over TLS/QUIC (port 853) follows the rules (the default)'),
+	('block_dot',      'yes',      'DNS over TLS/QUIC (port 853), which hides names, is refused'),
+	('block_doh',      'no',       'DNS over HTTPS follows the rules (the default)'),
+	('block_doh',      'yes',      'well-known DNS-over-HTTPS servers are refused by name (SNI, Host, or the names the address was resolved from)'),
+	('trusted_resolvers', '192.0.2.53, 2001:db8::53',
+	 'IP addresses split by commas or spaces: when set, only answers from these servers teach sluiced which names an address has');
+
+-- The checks of one settings row, run before every INSERT and UPDATE by
+-- the two triggers below, as rules_check does for rules.
+CREATE VIEW settings_check AS SELECT key, value FROM settings WHERE 0;
+
+CREATE TRIGGER settings_check_row INSTEAD OF INSERT ON settings_check
+BEGIN
+	SELECT RAISE(ABORT, 'settings.key: not a setting sluice knows (default_action, sinkhole, block_dot, block_doh, trusted_resolvers); SELECT * FROM settings_values explains them')
+	 WHERE NOT EXISTS (SELECT 1 FROM settings_values WHERE key = NEW.key);
+	SELECT RAISE(ABORT, 'settings.default_action: must be ''allow'' or ''deny''')
+	 WHERE NEW.key = 'default_action' AND NEW.value NOT IN ('allow', 'deny');
+	SELECT RAISE(ABORT, 'settings.sinkhole: must be ''nxdomain'' or ''null''')
+	 WHERE NEW.key = 'sinkhole' AND NEW.value NOT IN ('nxdomain', 'null');
+	SELECT RAISE(ABORT, 'settings.block_dot: must be ''yes'' or ''no''')
+	 WHERE NEW.key = 'block_dot' AND NEW.value NOT IN ('yes', 'no');
+	SELECT RAISE(ABORT, 'settings.block_doh: must be ''yes'' or ''no''')
+	 WHERE NEW.key = 'block_doh' AND NEW.value NOT IN ('yes', 'no');
+	SELECT RAISE(ABORT, 'settings.trusted_resolvers: must be IP addresses split by commas or spaces')
+	 WHERE NEW.key = 'trusted_resolvers' AND (typeof(NEW.value) <> 'text' OR
+	       NEW.value GLOB '*[^0-9A-Fa-f:., ]*' OR NEW.value NOT GLOB '*[0-9A-Fa-f:]*');
+	-- Whatever the lines above miss (a new key listed in settings_values only).
+	SELECT RAISE(ABORT, 'settings.value: not a value this setting takes; SELECT * FROM settings_values lists them')
+	 WHERE NEW.key <> 'trusted_resolvers' AND
+	       NOT EXISTS (SELECT 1 FROM settings_values WHERE key = NEW.key AND value = NEW.value);
+END;
+
+CREATE TRIGGER settings_check_insert BEFORE INSERT ON settings
+WHEN NOT (SELECT ignore_check_constraints FROM pragma_ignore_check_constraints)
+BEGIN
+	INSERT INTO settings_check(key, value) VALUES (NEW.key, NEW.value);
+END;
+
+CREATE TRIGGER settings_check_update BEFORE UPDATE ON settings
+WHEN NOT (SELECT ignore_check_constraints FROM pragma_ignore_check_constraints)
+BEGIN
+	INSERT INTO settings_check(key, value) VALUES (NEW.key, NEW.value);
+END;
+
+-- IPv6 addresses of src and dst that end in an IPv4 address
+-- ('::ffff:192.0.2.1'), whose IPv4 part is not four decimal octets 0..255
+-- without leading zeros.
+CREATE VIEW rules_cidr_v4_tail_problems AS
+SELECT id, col, tail
+  FROM (SELECT id, col, substr(addr, length(rtrim(addr, '0123456789.')) + 1) AS tail
+	  FROM rules_cidr
+	 WHERE addr GLOB '*:*' AND addr GLOB '*.*' AND addr NOT GLOB '*[^0-9a-fA-F:.]*')
+ WHERE NOT (SELECT count(*) = 4
+		   AND min(o.value GLOB '[0-9]*') AND min(o.value = printf('%d', o.value))
+		   AND max(CAST(o.value AS INTEGER)) <= 255
+	      FROM json_each('["' || replace(tail, '.', '","') || '"]') AS o);
+
+-- The checks that version 3 adds to every rules row: they run with
+-- rules_check_row, on the same view, after each INSERT and UPDATE.
+CREATE TRIGGER rules_check_row_v3 INSTEAD OF INSERT ON rules_check
+BEGIN
+	-- Text columns hold text: a blob or a NUL byte (char(0)) gets in
+	-- only through SQL functions, and sluiced cannot read either.
+	SELECT RAISE(ABORT, 'rules.action: must be text without NUL bytes')
+	  FROM rules WHERE id = NEW.id AND (typeof(action) = 'blob' OR instr(action, char(0)));
+	SELECT RAISE(ABORT, 'rules.direction: must be text without NUL bytes')
+	  FROM rules WHERE id = NEW.id AND (typeof(direction) = 'blob' OR instr(direction, char(0)));
+	SELECT RAISE(ABORT, 'rules.proto: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(proto) = 'blob' OR instr(proto, char(0)));
+	SELECT RAISE(ABORT, 'rules.src: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(src) = 'blob' OR instr(src, char(0)));
+	SELECT RAISE(ABORT, 'rules.dst: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(dst) = 'blob' OR instr(dst, char(0)));
+	SELECT RAISE(ABORT, 'rules.dst_port: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(dst_port) = 'blob' OR instr(dst_port, char(0)));
+	SELECT RAISE(ABORT, 'rules.domain: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND instr(domain, char(0));
+	SELECT RAISE(ABORT, 'rules.exe: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(exe) = 'blob' OR instr(exe, char(0)));
+	SELECT RAISE(ABORT, 'rules.src: the IPv4 part of an IPv6 address must be four numbers 0..255 without leading zeros, e.g. ::ffff:192.0.2.1')
+	  FROM rules_cidr_v4_tail_problems WHERE id = NEW.id AND col = 'src';
+	SELECT RAISE(ABORT, 'rules.dst: the IPv4 part of an IPv6 address must be four numbers 0..255 without leading zeros, e.g. ::ffff:192.0.2.1')
+	  FROM rules_cidr_v4_tail_problems WHERE id = NEW.id AND col = 'dst';
+	-- A DNS name: labels (the text between dots) of 1..63 bytes, at most
+	-- 253 bytes without the leading '*.' and one trailing dot.
+	SELECT RAISE(ABORT, 'rules.domain: a label (the text between two dots) is longer than 63 bytes')
+	  FROM rules WHERE id = NEW.id
+	   AND domain GLOB '*' || replace(printf('%.64c', '?'), '?', '[^.]') || '*';
+	SELECT RAISE(ABORT, 'rules.domain: longer than 253 bytes (not counting a leading *. and a trailing dot)')
+	  FROM rules WHERE id = NEW.id
+	   AND length(rtrim(substr(domain, CASE WHEN domain GLOB '[*].*' THEN 3 ELSE 1 END), '.')) > 253;
+END;
+
 -- Last: a file made with "sqlite3 policy.db < schema.sql" is complete.
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
