@@ -84,7 +84,12 @@ enum sluice_revoke_action sluice_revoke_action(enum sluice_flow_verdict stored, 
 	case SLUICE_FLOW_DENY:
 		return allow ? SLUICE_REVOKE_SET_ALLOW : SLUICE_REVOKE_KEEP;
 	case SLUICE_FLOW_UNVETTED:
-		return allow ? SLUICE_REVOKE_SET_ALLOW : SLUICE_REVOKE_SET_DENY;
+		/*
+		 * Not judged yet: the agent judges it at its next payload,
+		 * with the names only the packet shows (SNI, Host, DNS).
+		 * Conntrack alone may only take it away.
+		 */
+		return allow ? SLUICE_REVOKE_KEEP : SLUICE_REVOKE_SET_DENY;
 	case SLUICE_FLOW_UNSET:
 	default:
 		return SLUICE_REVOKE_KEEP;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Revocation: after a new policy is swapped in, the flows that already
- * have a verdict in their conntrack mark (and the unvetted ones admitted
- * while failing open) are judged again, and the mark of each one whose
- * verdict changes is rewritten through ctnetlink. The module's fast path
+ * have a verdict in their conntrack mark are judged again, and the mark of
+ * each one whose verdict changes is rewritten through ctnetlink. Unvetted
+ * flows (admitted while failing open, or waiting for their first payload
+ * to be named) are only ever denied here: an allow waits for the agent to
+ * judge their next payload with the names only the packet shows. The module's fast path
  * then drops the packets of a flow now marked DENY, which is how a new
  * deny rule cuts a connection that is already open.
  *

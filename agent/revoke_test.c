@@ -55,7 +55,7 @@ static void test_action_table_flips_only_changed_verdicts(void **state)
 	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_ALLOW, 0), SLUICE_REVOKE_SET_DENY);
 	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_DENY, 0), SLUICE_REVOKE_KEEP);
 	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_DENY, 1), SLUICE_REVOKE_SET_ALLOW);
-	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_UNVETTED, 1), SLUICE_REVOKE_SET_ALLOW);
+	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_UNVETTED, 1), SLUICE_REVOKE_KEEP);
 	assert_int_equal(sluice_revoke_action(SLUICE_FLOW_UNVETTED, 0), SLUICE_REVOKE_SET_DENY);
 }
 

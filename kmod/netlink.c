@@ -16,12 +16,17 @@
 
 static struct genl_family sluice_genl_family;
 
+/* 60000 does not fit the policy's own s16 bounds: a range of its own. */
+static struct netlink_range_validation sluice_watchdog_ms_range = {
+	.min = SLUICE_WATCHDOG_MS_MIN,
+	.max = SLUICE_WATCHDOG_MS_MAX,
+};
+
 static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_NUM] = { .type = NLA_U16 },
 	[SLUICE_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_FAIL_CLOSED),
-	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_RANGE(NLA_U32,
-						  SLUICE_WATCHDOG_MS_MIN,
-						  SLUICE_WATCHDOG_MS_MAX),
+	[SLUICE_A_WATCHDOG_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &sluice_watchdog_ms_range),
 	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
 	[SLUICE_A_MARK_MASK] = { .type = NLA_REJECT },
 	[SLUICE_A_MODE] = { .type = NLA_REJECT },
@@ -254,13 +259,17 @@ static int sluice_cmd_set_config(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			return err;
 	}
+	/*
+	 * A new watchdog_ms counts from the agent's next heartbeat, whose
+	 * reply tells it the new value: the deadline of the last one stays,
+	 * so that a healthy agent never looks hung because of the change.
+	 */
 	spin_lock_bh(&sn->lock);
 	if (a[SLUICE_A_FAIL_MODE])
 		WRITE_ONCE(sn->fail_mode, nla_get_u8(a[SLUICE_A_FAIL_MODE]));
 	if (a[SLUICE_A_WATCHDOG_MS])
 		WRITE_ONCE(sn->watchdog_ms,
 			   nla_get_u32(a[SLUICE_A_WATCHDOG_MS]));
-	sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 	return sluice_reply(info, SLUICE_CMD_SET_CONFIG, false);
 }

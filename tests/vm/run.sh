@@ -15,7 +15,7 @@
 #         proves that a panic or oops is never taken for success.
 # Environment:
 #   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
-#   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 1200)
+#   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 2700)
 #   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 120)
 #   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
 #
@@ -144,7 +144,7 @@ ENV
 # kernel stops the run at once instead of limping on.
 APPEND="console=ttyS0 printk.time=1 panic_on_warn=1 oops=panic panic=-1"
 APPEND="$APPEND softlockup_panic=1 quiet loglevel=4"
-tmo=${SLUICE_VM_TIMEOUT:-1200}
+tmo=${SLUICE_VM_TIMEOUT:-2700}
 echo "vm: booting $KERNEL (timeout ${tmo}s)"
 t0=$(date +%s)
 timeout -k 10 "$tmo" qemu-system-x86_64 \
