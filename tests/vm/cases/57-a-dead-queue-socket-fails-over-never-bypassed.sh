@@ -14,10 +14,10 @@
 # spray_start: new UDP flows (a new socket each) to 127.0.0.1:5301 and
 # :5302 in the client namespace, about 200 a second each, until spray_stop.
 spray_start() {
-	rm -f "$WORK/spray.stop"
+	rm -f "$WORK/spray.stop" "$WORK/spray.started"
 	bg in_ns "$NS_CLIENT" python3 -c '
 import os, socket, sys, time
-stop = sys.argv[1]
+stop, started = sys.argv[1], sys.argv[2]
 while not os.path.exists(stop):
     for port in (5301, 5302):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -26,8 +26,17 @@ while not os.path.exists(stop):
         except OSError:
             pass
         s.close()
-    time.sleep(0.005)' "$WORK/spray.stop"
+    if not os.path.exists(started):
+        open(started, "w").close()
+    time.sleep(0.005)' "$WORK/spray.stop" "$WORK/spray.started"
 	_spray_pid=$!
+	# python takes seconds to start under emulation on a loaded host
+	_i=0
+	while [ ! -e "$WORK/spray.started" ]; do
+		[ "$_i" -ge 300 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
 }
 spray_stop() {
 	touch "$WORK/spray.stop"
