@@ -1,0 +1,147 @@
+#!/bin/sh
+# One of the agent's two queue sockets closed while its control socket
+# lives (a verdict thread's socket gone, the agent otherwise healthy):
+# the module must fail over (leave enforcing) instead of letting the flows
+# hashed to that queue bypass it. In closed mode nothing gets through; in
+# open mode whatever gets through is admitted failing open and counted.
+# New UDP flows (a socket each) pour to the client's own loopback, 5301
+# denied, 5302 allowed; gdb closes the queue socket inside the agent.
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/vm/agent.sh
+. "$(dirname "$0")/../agent.sh"
+
+# spray_start: new UDP flows (a new socket each) to 127.0.0.1:5301 and
+# :5302 in the client namespace, about 200 a second each, until spray_stop.
+spray_start() {
+	rm -f "$WORK/spray.stop" "$WORK/spray.started"
+	bg in_ns "$NS_CLIENT" python3 -c '
+import os, socket, sys, time
+stop, started = sys.argv[1], sys.argv[2]
+while not os.path.exists(stop):
+    for port in (5301, 5302):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.sendto(b"spray", ("127.0.0.1", port))
+        except OSError:
+            pass
+        s.close()
+    if not os.path.exists(started):
+        open(started, "w").close()
+    time.sleep(0.005)' "$WORK/spray.stop" "$WORK/spray.started"
+	_spray_pid=$!
+	# python takes seconds to start under emulation on a loaded host
+	_i=0
+	while [ ! -e "$WORK/spray.started" ]; do
+		[ "$_i" -ge 300 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+spray_stop() {
+	touch "$WORK/spray.stop"
+	wait "$_spray_pid"
+}
+count_grows() {
+	_a=$(udp_count "$1")
+	sleep "$2"
+	_b=$(udp_count "$1")
+	echo "port $1: $_a -> $_b in $2 s" >&2
+	[ "$_b" -gt "$_a" ]
+}
+count_stays() {
+	_a=$(udp_count "$1")
+	sleep "$2"
+	_b=$(udp_count "$1")
+	echo "port $1: $_a -> $_b in $2 s" >&2
+	[ "$_b" -eq "$_a" ]
+}
+# both_queues_used NS: queues 5 and 6 of NS have handed out packet ids.
+both_queues_used() {
+	# shellcheck disable=SC2016 # awk's own fields
+	in_ns "$1" awk '$1 == 5 && $8 > 0 { a = 1 } $1 == 6 && $8 > 0 { b = 1 }
+		END { exit !(a && b) }' /proc/net/netfilter/nfnetlink_queue
+}
+# queue_fd NS PID Q: the descriptor of PID that is bound to queue Q.
+queue_fd() {
+	# shellcheck disable=SC2016 # awk's own fields
+	_port=$(in_ns "$1" awk -v q="$3" '$1 == q { print $2 }' \
+		/proc/net/netfilter/nfnetlink_queue)
+	# shellcheck disable=SC2016
+	_ino=$(in_ns "$1" awk -v p="$_port" '$2 == 12 && $3 == p { print $10 }' \
+		/proc/net/netlink)
+	[ -n "$_ino" ] || return 1
+	for _f in /proc/"$2"/fd/*; do
+		if [ "$(readlink "$_f")" = "socket:[$_ino]" ]; then
+			echo "${_f##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+not_enforcing() {
+	_m=$(sluice_stat "$1" mode)
+	echo "$1: mode $_m" >&2
+	[ "$_m" != enforcing ]
+}
+
+topo_up
+dmesg_mark
+udp_sink_start "$NS_CLIENT" 5301 5302
+check "sluice.ko loads" sluice_load
+policy_init "$WORK/policy.db" \
+	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'udp', '5301');"
+check "sluicectl set fail-mode closed in the client namespace" \
+	in_ns "$NS_CLIENT" "$SLUICECTL" set fail-mode closed
+spray_start
+
+# Closed mode.
+check "sluiced --threads 2 enforcing" \
+	agent_start "$NS_CLIENT" "$WORK/policy.db" --queue 5 --threads 2
+check "new flows to the allowed port arrive" count_grows 5302 1.5
+check "both queues got flows" both_queues_used "$NS_CLIENT"
+den0=$(udp_count 5301)
+fd=$(queue_fd "$NS_CLIENT" "$AGENT_PID" 6)
+check "queue 6 is the agent's descriptor ${fd:-?}" [ -n "$fd" ]
+c2=$(sluice_stat "$NS_CLIENT" failed_closed)
+check "gdb closes queue 6's socket inside the agent" \
+	timeout 60 gdb -q -batch -p "$AGENT_PID" -ex "call (int)close($fd)"
+sleep 2
+check "the agent process lives on" kill -0 "$AGENT_PID"
+check "the module failed over: mode left enforcing" not_enforcing "$NS_CLIENT"
+sleep 2
+check "no flow bypassed the dead queue to the denied port ($den0 -> $(udp_count 5301))" \
+	[ "$(udp_count 5301)" -eq 0 ]
+check "nothing gets through in closed mode" count_stays 5302 1
+check "and the drops are counted as failed_closed ($c2 -> $(sluice_stat "$NS_CLIENT" failed_closed))" \
+	[ "$(sluice_stat "$NS_CLIENT" failed_closed)" -gt "$c2" ]
+in_ns "$NS_CLIENT" cat /proc/net/netfilter/nfnetlink_queue /proc/net/sluice >&2
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+
+# Open mode, where a flow that meets no agent is admitted,
+# but counted and marked unvetted: whatever reaches the denied port once
+# things settle must have been admitted that way, not slipped through.
+check "sluicectl set fail-mode open in the client namespace" \
+	in_ns "$NS_CLIENT" "$SLUICECTL" set fail-mode open
+check "sluiced --threads 2 enforcing (open)" \
+	agent_start "$NS_CLIENT" "$WORK/policy.db" --queue 5 --threads 2
+fd=$(queue_fd "$NS_CLIENT" "$AGENT_PID" 6)
+check "gdb closes queue 6's socket inside the agent (descriptor ${fd:-?})" \
+	timeout 60 gdb -q -batch -p "$AGENT_PID" -ex "call (int)close(${fd:-99})"
+sleep 2
+den3=$(udp_count 5301)
+o3=$(sluice_stat "$NS_CLIENT" failed_open)
+sleep 2
+den4=$(udp_count 5301)
+o4=$(sluice_stat "$NS_CLIENT" failed_open)
+check "open mode: what reached the denied port was admitted failing open, nothing bypassed the dead queue (mode $(sluice_stat "$NS_CLIENT" mode), denied port +$((den4 - den3)), failed_open +$((o4 - o3)))" \
+	[ $((den4 - den3)) -le $((o4 - o3)) ]
+spray_stop
+in_ns "$NS_CLIENT" cat /proc/net/netfilter/nfnetlink_queue /proc/net/sluice >&2
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+check "rmmod sluice" sluice_unload
+check "kernel log clean" dmesg_clean
+agent_log "$NS_CLIENT"
+tap_done
