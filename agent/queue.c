@@ -124,6 +124,16 @@ uint32_t sluice_queue_portid(const struct sluice_queue *q)
 	return q->portid;
 }
 
+int sluice_queue_alive(const struct sluice_queue *q)
+{
+	struct sockaddr_nl sa;
+	socklen_t len = sizeof(sa);
+
+	return getsockname(mnl_socket_get_fd(q->nl), (struct sockaddr *)&sa,
+			   &len) == 0 && sa.nl_family == AF_NETLINK &&
+	       sa.nl_pid == q->portid;
+}
+
 struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 				       char *err, size_t errlen)
 {

@@ -72,6 +72,12 @@ uint32_t sluice_queue_mark_mask(const struct sluice_queue *q);
 uint32_t sluice_queue_portid(const struct sluice_queue *q);
 
 /*
+ * Is the queue's socket still the one it bound (not closed, not replaced
+ * by another file under the same descriptor)?
+ */
+int sluice_queue_alive(const struct sluice_queue *q);
+
+/*
  * Whether a full queue lets packets pass (NFQA_CFG_F_FAIL_OPEN): only in
  * fail_mode open; in closed mode a packet nobody judged never passes.
  * Takes effect at the next sluice_queue_run_once(), from the thread that

@@ -132,6 +132,19 @@ static unsigned int verdict_poll_ms(const struct sluiced *d)
 	return ms < 5 ? 5 : ms > 50 ? 50 : ms;
 }
 
+/*
+ * A queue socket is gone under us: its flows would reach nobody. Leave at
+ * once, as a crash would: the module fails over when our sockets close,
+ * and systemd starts a whole agent again. Registering with the queues
+ * left would make the module trust a queue that nobody reads.
+ */
+static void queue_lost(struct sluiced *d, int i)
+{
+	say("queue %u is no longer ours (%s); exiting so that the module fails over",
+	    d->queue_num + (unsigned int)i, strerror(errno));
+	_exit(EXIT_RUNTIME);
+}
+
 static void *verdict_thread(void *arg)
 {
 	struct verdict_thread *t = arg;
@@ -142,6 +155,9 @@ static void *verdict_thread(void *arg)
 		sluice_queue_set_fail_open(t->queue, atomic_load(&d->fail_open));
 		if (sluice_queue_run_once(t->queue, (int)verdict_poll_ms(d),
 					  sluice_verdict_decide, &d->verdict) < 0) {
+			if (errno == EBADF || errno == ENOTSOCK ||
+			    !sluice_queue_alive(t->queue))
+				queue_lost(d, (int)(t - d->vt));
 			say("reading queue %u failed: %s",
 			    d->queue_num + (unsigned int)(t - d->vt),
 			    strerror(errno));
@@ -188,8 +204,11 @@ static int agent_register(struct sluiced *d)
 	struct sluice_config cfg;
 	int err, i;
 
-	for (i = 0; i < d->threads; i++)
+	for (i = 0; i < d->threads; i++) {
+		if (!sluice_queue_alive(d->vt[i].queue))
+			queue_lost(d, i);
 		portids[i] = sluice_queue_portid(d->vt[i].queue);
+	}
 	err = sluice_ctl_register_agent(d->ctl, d->queue_num,
 					(uint16_t)d->threads, portids, &cfg);
 	if (err == -EINVAL)	/* a module that does not know the attribute */
