@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "sluice" generic netlink family: how the agent registers, proves it
- * is alive, drains and leaves, and how sluicectl reads and sets the state.
+ * is alive, drains or hands over and leaves, and how sluicectl reads and
+ * sets the state.
  * Every command needs CAP_NET_ADMIN over the caller's network namespace
  * (GENL_UNS_ADMIN_PERM: root of a container may run its own agent) and
  * acts on that namespace only. Attributes are checked by the policy
@@ -34,6 +35,9 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_PORTIDS] = { .type = NLA_BINARY,
 				     .len = SLUICE_QUEUE_COUNT_MAX * sizeof(u32) },
 	[SLUICE_A_OWN_MARK] = { .type = NLA_REJECT },
+	[SLUICE_A_HANDOVER_MS] = NLA_POLICY_RANGE(NLA_U32,
+						  SLUICE_HANDOVER_MS_MIN,
+						  SLUICE_HANDOVER_MS_MAX),
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
@@ -162,11 +166,8 @@ static int sluice_cmd_unregister(struct sk_buff *skb, struct genl_info *info)
 	int err = 0;
 
 	spin_lock_bh(&sn->lock);
-	if (!sn->agent.portid)
-		err = -ENOENT;
-	else if (!sluice_agent_release(&sn->agent, info->snd_portid))
-		err = -EPERM;
-	else
+	err = sluice_agent_unregister(&sn->agent, info->snd_portid);
+	if (!err)
 		sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
@@ -202,6 +203,35 @@ static int sluice_cmd_drain(struct sk_buff *skb, struct genl_info *info)
 	spin_unlock_bh(&sn->lock);
 
 	return sluice_agent_error(info, err);
+}
+
+/*
+ * The agent is being replaced and leaves its queue sockets to its
+ * successor: keep queueing to them, without heartbeats, for the grace.
+ */
+static int sluice_cmd_handover(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	u32 ms = SLUICE_HANDOVER_MS_DEFAULT;
+	pid_t pid;
+	int err;
+
+	if (info->attrs[SLUICE_A_HANDOVER_MS])
+		ms = nla_get_u32(info->attrs[SLUICE_A_HANDOVER_MS]);
+
+	spin_lock_bh(&sn->lock);
+	err = sluice_agent_handover(&sn->agent, info->snd_portid, jiffies,
+				    msecs_to_jiffies(ms));
+	if (!err)
+		sluice_watchdog_update(sn);
+	pid = sn->agent.pid;
+	spin_unlock_bh(&sn->lock);
+
+	if (err)
+		return sluice_agent_error(info, err);
+	pr_info("netns %u: agent pid %d hands its queues over (%u ms)\n",
+		sn->net->ns.inum, pid, ms);
+	return 0;
 }
 
 static int sluice_cmd_forget_denied(struct sk_buff *skb,
@@ -309,6 +339,11 @@ static const struct genl_small_ops sluice_genl_ops[] = {
 	{
 		.cmd = SLUICE_CMD_FORGET_DENIED,
 		.doit = sluice_cmd_forget_denied,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_HANDOVER,
+		.doit = sluice_cmd_handover,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
