@@ -61,6 +61,7 @@ static const char *const sluice_cmd_words[__SLUICE_CMD_MAX] = {
 	[SLUICE_CMD_GET_STATS] = "get stats",
 	[SLUICE_CMD_DRAIN] = "drain",
 	[SLUICE_CMD_FORGET_DENIED] = "forget denied flows",
+	[SLUICE_CMD_HANDOVER] = "hand over",
 };
 
 static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
@@ -713,6 +714,23 @@ int sluice_ctl_forget_denied(struct sluice_ctl *c)
 int sluice_ctl_drain(struct sluice_ctl *c)
 {
 	return sluice_simple(c, SLUICE_CMD_DRAIN, NULL, NULL);
+}
+
+int sluice_ctl_handover(struct sluice_ctl *c, uint32_t grace_ms)
+{
+	struct nl_msg *msg;
+	int err;
+
+	msg = sluice_msg_new(c, SLUICE_CMD_HANDOVER);
+	if (!msg)
+		return sluice_fail(c, SLUICE_CMD_HANDOVER, -ENOMEM);
+	if (nla_put_u32(msg, SLUICE_A_HANDOVER_MS, grace_ms) < 0) {
+		nlmsg_free(msg);
+		return sluice_fail(c, SLUICE_CMD_HANDOVER, -ENOMEM);
+	}
+	err = sluice_transact(c, msg, SLUICE_CMD_HANDOVER, NULL, NULL);
+	nlmsg_free(msg);
+	return err;
 }
 
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out)
