@@ -136,6 +136,31 @@ nfq_dropped() {
 	awk '{ n += $6 + $7 } END { print n + 0 }' /proc/net/netfilter/nfnetlink_queue
 }
 nfq_sockets() { awk '{ print $1 ":" $2 }' /proc/net/netfilter/nfnetlink_queue | tr '\n' ' '; }
+# Everything that shows loss, into variables whose names end with $1:
+# failed_closed (fc), failed_open (fo), transitions (tr), queue drops (q),
+# the queues' sockets (qs), the client's SYNs sent again (s).
+loss_snapshot() {
+	eval "fc$1=$(sluice_stat failed_closed) fo$1=$(sluice_stat failed_open)"
+	eval "tr$1=$(sluice_stat transitions) q$1=$(nfq_dropped) s$1=$(syn_retrans)"
+	eval "qs$1='$(nfq_sockets)'"
+}
+# restart_ten_times [OTHER]: ten times under traffic, the agent's binary
+# replaced (by the file OTHER the fifth time) and the service restarted;
+# restarts_ok=1 when each restart came back to enforcing with traffic.
+restart_ten_times() {
+	restarts_ok=1
+	_r=1
+	while [ $_r -le 10 ]; do
+		_bin=/usr/sbin/sluiced
+		[ $_r -eq 5 ] && [ -n "${1:-}" ] && _bin=$1
+		cp "$_bin" /usr/sbin/sluiced.new &&
+			mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
+		systemctl restart sluiced.service || restarts_ok=0
+		eventually 50 mode_is enforcing || restarts_ok=0
+		flows_wait_more 2 || restarts_ok=0
+		_r=$((_r + 1))
+	done
+}
 # build_id_loaded / build_id_file: which sluice.ko is in the kernel.
 build_id_loaded() {
 	od -An -tx1 -v -j16 /sys/module/sluice/notes/.note.gnu.build-id | tr -d ' \n'
@@ -232,16 +257,7 @@ check "kill -9: no connection failed ($(flows_failed))" no_failures
 r0=$(retrans_all)
 s0=$(syn_retrans)
 ok0=$(flows_ok)
-i=1
-restarts_ok=1
-while [ $i -le 10 ]; do
-	cp /usr/sbin/sluiced /usr/sbin/sluiced.new &&
-		mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
-	systemctl restart sluiced.service || restarts_ok=0
-	eventually 50 mode_is enforcing || restarts_ok=0
-	flows_wait_more 2 || restarts_ok=0
-	i=$((i + 1))
-done
+restart_ten_times
 r1=$(retrans_all)
 s1=$(syn_retrans)
 diag "TCP segments retransmitted during the restarts: $((r1 - r0)) (emulation stalls count too)"
@@ -266,34 +282,11 @@ check "closed: connections flow" flows_wait_more 3
 other=$WORK/other-sluiced
 mkdir -p "$other"
 dpkg-deb -x "$P/v2/sluice_${V2_VERSION}_amd64.deb" "$other" >&2
-fc0=$(sluice_stat failed_closed)
-fo0=$(sluice_stat failed_open)
-tr0=$(sluice_stat transitions)
-q0=$(nfq_dropped)
-qs0=$(nfq_sockets)
-s0=$(syn_retrans)
+loss_snapshot 0
 ok0=$(flows_ok)
 f0=$(flows_failed)
-i=1
-restarts_ok=1
-while [ $i -le 10 ]; do
-	if [ $i -eq 5 ]; then
-		cp "$other/usr/sbin/sluiced" /usr/sbin/sluiced.new
-	else
-		cp /usr/sbin/sluiced /usr/sbin/sluiced.new
-	fi
-	mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
-	systemctl restart sluiced.service || restarts_ok=0
-	eventually 50 mode_is enforcing || restarts_ok=0
-	flows_wait_more 2 || restarts_ok=0
-	i=$((i + 1))
-done
-fc1=$(sluice_stat failed_closed)
-fo1=$(sluice_stat failed_open)
-tr1=$(sluice_stat transitions)
-q1=$(nfq_dropped)
-qs1=$(nfq_sockets)
-s1=$(syn_retrans)
+restart_ten_times "$other/usr/sbin/sluiced"
+loss_snapshot 1
 diag "closed restarts: failed_closed $fc0 -> $fc1, failed_open $fo0 -> $fo1, transitions $tr0 -> $tr1"
 diag "closed restarts: nfnetlink_queue dropped $q0 -> $q1, queue:socket '$qs0' -> '$qs1'"
 diag "closed restarts: client SYN retransmissions $((s1 - s0)), connections $(($(flows_ok) - ok0)) made, $(($(flows_failed) - f0)) failed"
