@@ -17,12 +17,25 @@
 
 static struct genl_family sluice_genl_family;
 
+/*
+ * NLA_POLICY_RANGE keeps its bounds in s16: anything above 32767 needs a
+ * full range (60000 there is a negative bound, and a WARN at validation).
+ */
+static struct netlink_range_validation sluice_watchdog_ms_range = {
+	.min = SLUICE_WATCHDOG_MS_MIN,
+	.max = SLUICE_WATCHDOG_MS_MAX,
+};
+
+static struct netlink_range_validation sluice_handover_ms_range = {
+	.min = SLUICE_HANDOVER_MS_MIN,
+	.max = SLUICE_HANDOVER_MS_MAX,
+};
+
 static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_NUM] = { .type = NLA_U16 },
 	[SLUICE_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_FAIL_CLOSED),
-	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_RANGE(NLA_U32,
-						  SLUICE_WATCHDOG_MS_MIN,
-						  SLUICE_WATCHDOG_MS_MAX),
+	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						       &sluice_watchdog_ms_range),
 	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
 	[SLUICE_A_MARK_MASK] = { .type = NLA_REJECT },
 	[SLUICE_A_MODE] = { .type = NLA_REJECT },
@@ -35,9 +48,8 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_PORTIDS] = { .type = NLA_BINARY,
 				     .len = SLUICE_QUEUE_COUNT_MAX * sizeof(u32) },
 	[SLUICE_A_OWN_MARK] = { .type = NLA_REJECT },
-	[SLUICE_A_HANDOVER_MS] = NLA_POLICY_RANGE(NLA_U32,
-						  SLUICE_HANDOVER_MS_MIN,
-						  SLUICE_HANDOVER_MS_MAX),
+	[SLUICE_A_HANDOVER_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						       &sluice_handover_ms_range),
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
