@@ -61,6 +61,7 @@ static const char *const sluice_cmd_words[__SLUICE_CMD_MAX] = {
 	[SLUICE_CMD_GET_STATS] = "get stats",
 	[SLUICE_CMD_DRAIN] = "drain",
 	[SLUICE_CMD_FORGET_DENIED] = "forget denied flows",
+	[SLUICE_CMD_HANDOVER] = "hand over",
 };
 
 static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
@@ -715,6 +716,31 @@ int sluice_ctl_drain(struct sluice_ctl *c)
 	return sluice_simple(c, SLUICE_CMD_DRAIN, NULL, NULL);
 }
 
+/* Request @cmd with one u32 attribute; only an ack is expected. */
+static int sluice_request_u32(struct sluice_ctl *c, uint8_t cmd, int attr,
+			      uint32_t value)
+{
+	struct nl_msg *msg;
+	int err;
+
+	msg = sluice_msg_new(c, cmd);
+	if (!msg)
+		return sluice_fail(c, cmd, -ENOMEM);
+	if (nla_put_u32(msg, attr, value) < 0) {
+		nlmsg_free(msg);
+		return sluice_fail(c, cmd, -ENOMEM);
+	}
+	err = sluice_transact(c, msg, cmd, NULL, NULL);
+	nlmsg_free(msg);
+	return err;
+}
+
+int sluice_ctl_handover(struct sluice_ctl *c, uint32_t grace_ms)
+{
+	return sluice_request_u32(c, SLUICE_CMD_HANDOVER, SLUICE_A_HANDOVER_MS,
+				  grace_ms);
+}
+
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out)
 {
 	struct sluice_config cfg = { 0 };
@@ -753,19 +779,8 @@ int sluice_ctl_set_config(struct sluice_ctl *c, int fail_mode,
 
 int sluice_ctl_set_hooks(struct sluice_ctl *c, uint32_t hooks)
 {
-	struct nl_msg *msg;
-	int err;
-
-	msg = sluice_msg_new(c, SLUICE_CMD_SET_CONFIG);
-	if (!msg)
-		return sluice_fail(c, SLUICE_CMD_SET_CONFIG, -ENOMEM);
-	if (nla_put_u32(msg, SLUICE_A_HOOKS, hooks) < 0) {
-		nlmsg_free(msg);
-		return sluice_fail(c, SLUICE_CMD_SET_CONFIG, -ENOMEM);
-	}
-	err = sluice_transact(c, msg, SLUICE_CMD_SET_CONFIG, NULL, NULL);
-	nlmsg_free(msg);
-	return err;
+	return sluice_request_u32(c, SLUICE_CMD_SET_CONFIG, SLUICE_A_HOOKS,
+				  hooks);
 }
 
 int sluice_ctl_get_status(struct sluice_ctl *c, struct sluice_status *out)

@@ -132,6 +132,12 @@ int sluice_ctl_heartbeat_config(struct sluice_ctl *c, struct sluice_config *out)
 /* After a policy change: the module forgets the flows denied so far. */
 int sluice_ctl_forget_denied(struct sluice_ctl *c);
 int sluice_ctl_drain(struct sluice_ctl *c);
+/*
+ * The agent is being replaced and leaves its queue sockets open for its
+ * successor, who must register within @grace_ms (SLUICE_HANDOVER_MS_MIN
+ * .. _MAX). A module without the command answers -EOPNOTSUPP.
+ */
+int sluice_ctl_handover(struct sluice_ctl *c, uint32_t grace_ms);
 
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out);
 

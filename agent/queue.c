@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -70,24 +71,36 @@ static int send_config(struct sluice_queue *q, struct nlmsghdr *nlh)
 	}
 }
 
-static int configure(struct sluice_queue *q, unsigned int *seq, int ct)
+/*
+ * The queue's parameters. FAIL_OPEN: a full queue accepts rather than
+ * drops (only when failing open). GSO: no checksum work for us.
+ * CONNTRACK: the flow's mark comes along and verdicts can write it.
+ * UID_GID: the owner of the local socket.
+ */
+static struct nlmsghdr *put_config(struct sluice_queue *q, char *buf,
+				   unsigned int seq, int ct, int fail_open)
 {
-	/*
-	 * FAIL_OPEN: a full queue accepts rather than drops. GSO: no
-	 * checksum work for us. CONNTRACK: the flow's mark comes along and
-	 * verdicts can write it. UID_GID: the owner of the local socket.
-	 */
-	uint32_t flags = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
-			 NFQA_CFG_F_UID_GID | (ct ? NFQA_CFG_F_CONNTRACK : 0);
+	uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO |
+			NFQA_CFG_F_UID_GID | NFQA_CFG_F_CONNTRACK;
+	uint32_t flags = (mask & ~(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_CONNTRACK)) |
+			 (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0) |
+			 (ct ? NFQA_CFG_F_CONNTRACK : 0);
 	struct nlmsghdr *nlh;
 
-	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, q->num);
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	nlh->nlmsg_seq = (*seq)++;
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
+	nlh->nlmsg_seq = seq;
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, SLUICE_COPY_RANGE);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
 	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(4096));
+	return nlh;
+}
+
+static int configure(struct sluice_queue *q, unsigned int *seq, int ct)
+{
+	struct nlmsghdr *nlh = put_config(q, q->rbuf, (*seq)++, ct, 1);
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
 	return send_config(q, nlh);
 }
 
@@ -134,23 +147,103 @@ int sluice_queue_alive(const struct sluice_queue *q)
 	       sa.nl_pid == q->portid;
 }
 
+static struct sluice_queue *queue_alloc(uint16_t num, uint32_t mark_mask)
+{
+	struct sluice_queue *q;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->num = num;
+	q->mark_mask = mark_mask;
+	q->rbuf = malloc(SLUICE_RECV_BUF);
+	q->sbuf = malloc(SLUICE_SEND_BUF);
+	if (!q->rbuf || !q->sbuf) {
+		sluice_queue_close(q);
+		return NULL;
+	}
+	return q;
+}
+
+/*
+ * A slow moment must not put the socket in error and lose it (nor make
+ * systemd drop it from its store, which closes a socket in error).
+ */
+static void socket_options(struct sluice_queue *q)
+{
+	int one = 1, rcvbuf = 8 << 20;
+
+	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		   &rcvbuf, sizeof(rcvbuf));
+}
+
+struct sluice_queue *sluice_queue_adopt(int fd, uint16_t num,
+					uint32_t mark_mask, int fail_open,
+					char *err, size_t errlen)
+{
+	char buf[512] __attribute__((aligned(4)));
+	int domain = 0, proto = 0;
+	socklen_t len = sizeof(int);
+	struct sluice_queue *q;
+	struct nlmsghdr *nlh;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    (len = sizeof(int),
+	     getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0) ||
+	    domain != AF_NETLINK || proto != NETLINK_NETFILTER) {
+		snprintf(err, errlen,
+			 "the socket handed over for queue %u is not a netfilter netlink socket",
+			 num);
+		close(fd);
+		return NULL;
+	}
+	q = queue_alloc(num, mark_mask);
+	if (!q) {
+		snprintf(err, errlen, "out of memory adopting queue %u", num);
+		close(fd);
+		return NULL;
+	}
+	q->nl = mnl_socket_fdopen(fd);
+	if (!q->nl) {
+		snprintf(err, errlen, "cannot adopt the socket of queue %u: %s",
+			 num, strerror(errno));
+		close(fd);
+		sluice_queue_close(q);
+		return NULL;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	socket_options(q);
+	/*
+	 * The parameters again, in case this build wants others, but not
+	 * acked: packets waiting in the socket come before any ack, and an
+	 * error comes back as a message that the packet loop skips.
+	 */
+	q->seq = 1;
+	nlh = put_config(q, buf, q->seq++, mark_mask != 0, fail_open);
+	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
+
+	q->batch = mnl_nlmsg_batch_start(q->sbuf, SLUICE_SEND_BUF);
+	if (!q->batch) {
+		snprintf(err, errlen, "out of memory adopting queue %u", num);
+		sluice_queue_close(q);
+		return NULL;
+	}
+	q->fail_open = !!fail_open;
+	atomic_init(&q->want_fail_open, !!fail_open);
+	return q;
+}
+
 struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 				       char *err, size_t errlen)
 {
 	struct sluice_queue *q;
 	struct nlmsghdr *nlh;
 	unsigned int seq = 1;
-	int one = 1, rcvbuf = 8 << 20;
 	const char *what;
 
-	q = calloc(1, sizeof(*q));
+	q = queue_alloc(num, mark_mask);
 	if (!q)
-		goto err_alloc;
-	q->num = num;
-	q->mark_mask = mark_mask;
-	q->rbuf = malloc(SLUICE_RECV_BUF);
-	q->sbuf = malloc(SLUICE_SEND_BUF);
-	if (!q->rbuf || !q->sbuf)
 		goto err_alloc;
 
 	what = "open a netfilter netlink socket";
@@ -160,11 +253,7 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto err_sys;
 	q->portid = mnl_socket_get_portid(q->nl);
-
-	/* A slow moment must not put the socket in error and lose it. */
-	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
-	setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
-		   &rcvbuf, sizeof(rcvbuf));
+	socket_options(q);
 
 	what = "bind the queue (is another program bound to it?)";
 	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, num);

@@ -61,6 +61,17 @@ typedef int (*sluice_decide_fn)(void *ctx, struct sluice_packet *p);
  */
 struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 				       char *err, size_t errlen);
+/*
+ * Take over queue @num through @fd, a socket that another agent bound to
+ * it and handed over (systemd's file descriptor store): no new BIND, the
+ * queue instance already belongs to that socket; packets waiting in it
+ * are read by the next sluice_queue_run_once(). @fail_open as for
+ * sluice_queue_set_fail_open(). @fd is the queue's from then on (closed
+ * with it, or at once on failure: NULL and one sentence in @err).
+ */
+struct sluice_queue *sluice_queue_adopt(int fd, uint16_t num,
+					uint32_t mark_mask, int fail_open,
+					char *err, size_t errlen);
 void sluice_queue_close(struct sluice_queue *q);
 int sluice_queue_fd(const struct sluice_queue *q);
 void sluice_queue_set_mark_mask(struct sluice_queue *q, uint32_t mask);

@@ -43,6 +43,7 @@
 
 #include "agent/control.h"
 #include "agent/decision_log.h"
+#include "agent/handover.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
 #include "agent/revoke.h"
@@ -96,6 +97,9 @@ struct sluiced {
 
 	/* Owned by the heartbeat thread until it is joined. */
 	struct sluice_ctl *ctl;
+
+	/* The queue sockets a previous agent handed over (main only). */
+	struct sluice_handover handover;
 };
 
 static void say(const char *fmt, ...)
@@ -485,10 +489,60 @@ static void reload(struct sluiced *d, int force)
 		write_status(d);
 }
 
-/* SIGTERM: stop queueing, answer what is queued, leave. Nothing is lost. */
+/*
+ * In fail-closed mode under systemd, the next agent takes over our queue
+ * sockets (agent/handover.h): new flows wait in them instead of being
+ * dropped while no agent is live. Returns 1 when they are handed over;
+ * 0 when the caller drains as before (open mode, no systemd, a module
+ * without the command, a store that refused).
+ */
+static int hand_over(struct sluiced *d)
+{
+	uint16_t nums[SLUICE_QUEUE_COUNT_MAX];
+	int fds[SLUICE_QUEUE_COUNT_MAX];
+	struct sluice_config cfg = { 0 };
+	int i, rc;
+
+	/*
+	 * Open mode drains: new flows pass at once meanwhile (marked
+	 * unvetted, re-checked by the next agent) rather than wait for it.
+	 * One last heartbeat (the heartbeat thread is gone) asks for the
+	 * fail mode in force and keeps the module from thinking us hung
+	 * before the handover reaches it.
+	 */
+	if (!sluice_handover_possible(d->threads) ||
+	    sluice_ctl_heartbeat_config(d->ctl, &cfg) ||
+	    cfg.fail_mode != SLUICE_FAIL_CLOSED)
+		return 0;
+	if (sluice_ctl_handover(d->ctl, SLUICE_HANDOVER_GRACE_MS)) {
+		say("cannot hand the queues over (%s); draining instead",
+		    sluice_ctl_error(d->ctl));
+		return 0;
+	}
+	for (i = 0; i < d->threads; i++) {
+		fds[i] = sluice_queue_fd(d->vt[i].queue);
+		nums[i] = (uint16_t)(d->queue_num + i);
+	}
+	rc = sluice_handover_store(fds, nums, d->threads);
+	if (rc < 0) {
+		say("systemd did not take the queue sockets (%s); draining instead",
+		    strerror(-rc));
+		return 0;
+	}
+	say("fail mode closed: handing the queues over to the next sluiced (it has %u ms to register)",
+	    SLUICE_HANDOVER_GRACE_MS);
+	return 1;
+}
+
+/*
+ * SIGTERM: stop queueing, answer what is queued, leave. Nothing is lost.
+ * Or, in fail-closed mode under systemd, hand the queues over: what is
+ * queued, and what comes until the next agent registers, waits for it.
+ */
 static void shutdown_agent(struct sluiced *d, pthread_t hb)
 {
 	uint64_t idle_since, deadline;
+	int handed = 0;
 	int i;
 
 	sd_notify(0, "STOPPING=1");
@@ -496,8 +550,24 @@ static void shutdown_agent(struct sluiced *d, pthread_t hb)
 	pthread_join(hb, NULL);
 
 	if (d->ctl && atomic_load(&d->registered) && !atomic_load(&d->displaced)) {
-		if (sluice_ctl_drain(d->ctl))
+		handed = hand_over(d);
+		/* A drain also takes back a handover that went half-way. */
+		if (!handed && sluice_ctl_drain(d->ctl))
 			say("drain request failed: %s", sluice_ctl_error(d->ctl));
+	}
+
+	/*
+	 * Handed over: answer what each verdict thread has read, leave the
+	 * rest in the sockets for the next agent, and go without a goodbye
+	 * (the module knows our control socket will close).
+	 */
+	if (handed) {
+		atomic_store(&d->stop_verdict, 1);
+		for (i = 0; i < d->threads; i++)
+			pthread_join(d->vt[i].thread, NULL);
+		sluice_ctl_close(d->ctl);
+		d->ctl = NULL;
+		return;
 	}
 
 	/* The module queues nothing new now: wait for the queue to empty. */
@@ -726,10 +796,13 @@ int main(int argc, char **argv)
 		    d.queue_num, d.threads);
 		return EXIT_USAGE;
 	}
+	/* A previous agent may have handed its queue sockets over. */
+	sluice_handover_collect(&d.handover);
 	for (i = 0; i < d.threads; i++) {
 		d.vt[i].d = &d;
-		d.vt[i].queue = sluice_queue_open((uint16_t)(d.queue_num + i),
-						  d.mark_mask, err, sizeof(err));
+		d.vt[i].queue = sluice_handover_open_queue(&d.handover,
+				(uint16_t)(d.queue_num + i), d.mark_mask,
+				atomic_load(&d.fail_open), err, sizeof(err));
 		if (!d.vt[i].queue) {
 			say("%s", err);
 			return EXIT_RUNTIME;
@@ -752,6 +825,8 @@ int main(int argc, char **argv)
 	if (d.ctl && agent_register(&d))
 		say("cannot register with the sluice module: %s",
 		    sluice_ctl_error(d.ctl));
+	/* Registered on the handed-over sockets: systemd may let them go. */
+	sluice_handover_done(&d.handover);
 	if (pthread_create(&hb, NULL, heartbeat_thread, &d)) {
 		say("cannot start the heartbeat thread");
 		return EXIT_RUNTIME;

@@ -56,12 +56,17 @@ enum sluice_action sluice_decide(enum sluice_flow_verdict v,
  * @timeout: heartbeat timeout in jiffies
  *
  * An agent is enforcing only while it is registered, not draining, and its
- * last heartbeat is younger than @timeout. time_after() keeps this right
- * across a jiffies wrap.
+ * last heartbeat is younger than @timeout. An agent being handed over is
+ * enforcing until the end of its grace, heartbeat or not: its queue
+ * sockets wait for the successor, and what comes meanwhile waits in them.
+ * time_after() keeps this right across a jiffies wrap.
  */
 enum sluice_mode sluice_agent_mode(const struct sluice_agent *a,
 				   unsigned long now, unsigned long timeout)
 {
+	if (a->handover)
+		return time_after(now, a->handover_end) ?
+		       SLUICE_MODE_NO_AGENT : SLUICE_MODE_ENFORCING;
 	if (!a->portid)
 		return SLUICE_MODE_NO_AGENT;
 	if (a->draining)
@@ -82,7 +87,28 @@ void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 	a->pid = pid;
 	a->last_beat = now;
 	a->draining = false;
+	a->handover = false;
 	a->n_queue_portids = 0;
+}
+
+/* No agent at all: what a crash, an unregister or a lost handover leave. */
+static void sluice_agent_forget(struct sluice_agent *a)
+{
+	a->portid = 0;
+	a->pid = 0;
+	a->draining = false;
+	a->handover = false;
+	a->n_queue_portids = 0;
+}
+
+/*
+ * When the hooks must stop trusting the agent: its next heartbeat is due,
+ * or, while it is handed over, the successor is.
+ */
+unsigned long sluice_agent_deadline(const struct sluice_agent *a,
+				    unsigned long timeout)
+{
+	return a->handover ? a->handover_end : a->last_beat + timeout;
 }
 
 int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
@@ -96,6 +122,7 @@ int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
 	return 0;
 }
 
+/* A drain also takes back a handover: the agent answers what is queued. */
 int sluice_agent_drain(struct sluice_agent *a, u32 portid)
 {
 	if (!a->portid)
@@ -103,35 +130,87 @@ int sluice_agent_drain(struct sluice_agent *a, u32 portid)
 	if (a->portid != portid)
 		return -EPERM;
 	a->draining = true;
+	a->handover = false;
 	return 0;
 }
 
 /*
+ * The agent leaves its queue sockets to a successor, who must register
+ * within @grace jiffies. Its heartbeats are no longer expected, and the
+ * release of its control socket from now on is not a crash.
+ */
+int sluice_agent_handover(struct sluice_agent *a, u32 portid,
+			  unsigned long now, unsigned long grace)
+{
+	if (!a->portid)
+		return -ENOENT;
+	if (a->portid != portid)
+		return -EPERM;
+	a->handover = true;
+	a->handover_end = now + grace;
+	a->draining = false;
+	return 0;
+}
+
+/*
+ * The grace of a handover is over and nobody registered: the agent is
+ * gone. Returns true when that happened, so the caller fails over.
+ */
+bool sluice_agent_expire(struct sluice_agent *a, unsigned long now)
+{
+	if (!a->handover || !time_after(now, a->handover_end))
+		return false;
+	sluice_agent_forget(a);
+	return true;
+}
+
+/*
  * The agent's socket is gone (crash, exit or unregister). Returns true when
- * it was the registered agent, so the caller fails over.
+ * it was the registered agent, so the caller fails over. An agent being
+ * handed over closes its control socket on purpose: its queue sockets
+ * live on, and with them the agent, until the successor registers.
  */
 bool sluice_agent_release(struct sluice_agent *a, u32 portid)
 {
 	if (!a->portid || a->portid != portid)
 		return false;
-	a->portid = 0;
-	a->pid = 0;
-	a->draining = false;
-	a->n_queue_portids = 0;
+	if (a->handover) {
+		a->portid = 0;
+		return false;
+	}
+	sluice_agent_forget(a);
 	return true;
 }
 
+/* UNREGISTER from the agent's socket: gone, handover or not. */
+int sluice_agent_unregister(struct sluice_agent *a, u32 portid)
+{
+	if (!a->portid)
+		return -ENOENT;
+	if (a->portid != portid)
+		return -EPERM;
+	sluice_agent_forget(a);
+	return 0;
+}
+
 /*
- * One of the agent's queue sockets is gone (a verdict thread died, or the
- * agent is exiting): its flows would be bypassed or dropped from now on,
- * so the whole agent counts as gone. Returns true when that happened.
+ * One of the agent's queue sockets is gone (a verdict thread died, the
+ * agent is exiting, or systemd closed the sockets it kept for a successor
+ * that will not come): its flows would be bypassed or dropped from now on,
+ * so the whole agent counts as gone, handover or not. Returns true when
+ * that happened.
  */
 bool sluice_agent_release_queue(struct sluice_agent *a, u32 portid)
 {
 	int i;
 
-	for (i = 0; a->portid && i < a->n_queue_portids; i++)
-		if (a->queue_portids[i] == portid)
-			return sluice_agent_release(a, a->portid);
+	if (!a->portid && !a->handover)
+		return false;
+	for (i = 0; i < a->n_queue_portids; i++) {
+		if (a->queue_portids[i] == portid) {
+			sluice_agent_forget(a);
+			return true;
+		}
+	}
 	return false;
 }

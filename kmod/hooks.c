@@ -43,7 +43,8 @@ static void sluice_mark_unvetted(struct nf_conn *ct)
 /*
  * The agent's mode as the hook needs it: an enforcing agent whose heartbeat
  * deadline has passed is treated as hung right now, without waiting for
- * the watchdog timer to notice.
+ * the watchdog timer to notice. While the agent is handed over, the
+ * deadline is the end of the grace its successor has to register.
  */
 static enum sluice_mode sluice_live_mode(const struct sluice_net *sn)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "sluice" generic netlink family: how the agent registers, proves it
- * is alive, drains and leaves, and how sluicectl reads and sets the state.
+ * is alive, drains or hands over and leaves, and how sluicectl reads and
+ * sets the state.
  * Every command needs CAP_NET_ADMIN over the caller's network namespace
  * (GENL_UNS_ADMIN_PERM: root of a container may run its own agent) and
  * acts on that namespace only. Attributes are checked by the policy
@@ -16,17 +17,25 @@
 
 static struct genl_family sluice_genl_family;
 
-/* 60000 does not fit the policy's own s16 bounds: a range of its own. */
+/*
+ * NLA_POLICY_RANGE keeps its bounds in s16: anything above 32767 needs a
+ * full range (60000 there is a negative bound, and a WARN at validation).
+ */
 static struct netlink_range_validation sluice_watchdog_ms_range = {
 	.min = SLUICE_WATCHDOG_MS_MIN,
 	.max = SLUICE_WATCHDOG_MS_MAX,
 };
 
+static struct netlink_range_validation sluice_handover_ms_range = {
+	.min = SLUICE_HANDOVER_MS_MIN,
+	.max = SLUICE_HANDOVER_MS_MAX,
+};
+
 static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_NUM] = { .type = NLA_U16 },
 	[SLUICE_A_FAIL_MODE] = NLA_POLICY_MAX(NLA_U8, SLUICE_FAIL_CLOSED),
-	[SLUICE_A_WATCHDOG_MS] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &sluice_watchdog_ms_range),
+	[SLUICE_A_WATCHDOG_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						       &sluice_watchdog_ms_range),
 	[SLUICE_A_HOOKS] = NLA_POLICY_MASK(NLA_U32, SLUICE_HOOK_ALL),
 	[SLUICE_A_MARK_MASK] = { .type = NLA_REJECT },
 	[SLUICE_A_MODE] = { .type = NLA_REJECT },
@@ -39,6 +48,8 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_QUEUE_PORTIDS] = { .type = NLA_BINARY,
 				     .len = SLUICE_QUEUE_COUNT_MAX * sizeof(u32) },
 	[SLUICE_A_OWN_MARK] = { .type = NLA_REJECT },
+	[SLUICE_A_HANDOVER_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
+						       &sluice_handover_ms_range),
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
@@ -167,11 +178,8 @@ static int sluice_cmd_unregister(struct sk_buff *skb, struct genl_info *info)
 	int err = 0;
 
 	spin_lock_bh(&sn->lock);
-	if (!sn->agent.portid)
-		err = -ENOENT;
-	else if (!sluice_agent_release(&sn->agent, info->snd_portid))
-		err = -EPERM;
-	else
+	err = sluice_agent_unregister(&sn->agent, info->snd_portid);
+	if (!err)
 		sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
@@ -207,6 +215,35 @@ static int sluice_cmd_drain(struct sk_buff *skb, struct genl_info *info)
 	spin_unlock_bh(&sn->lock);
 
 	return sluice_agent_error(info, err);
+}
+
+/*
+ * The agent is being replaced and leaves its queue sockets to its
+ * successor: keep queueing to them, without heartbeats, for the grace.
+ */
+static int sluice_cmd_handover(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	u32 ms = SLUICE_HANDOVER_MS_DEFAULT;
+	pid_t pid;
+	int err;
+
+	if (info->attrs[SLUICE_A_HANDOVER_MS])
+		ms = nla_get_u32(info->attrs[SLUICE_A_HANDOVER_MS]);
+
+	spin_lock_bh(&sn->lock);
+	err = sluice_agent_handover(&sn->agent, info->snd_portid, jiffies,
+				    msecs_to_jiffies(ms));
+	if (!err)
+		sluice_watchdog_update(sn);
+	pid = sn->agent.pid;
+	spin_unlock_bh(&sn->lock);
+
+	if (err)
+		return sluice_agent_error(info, err);
+	pr_info("netns %u: agent pid %d hands its queues over (%u ms)\n",
+		sn->net->ns.inum, pid, ms);
+	return 0;
 }
 
 static int sluice_cmd_forget_denied(struct sk_buff *skb,
@@ -318,6 +355,11 @@ static const struct genl_small_ops sluice_genl_ops[] = {
 	{
 		.cmd = SLUICE_CMD_FORGET_DENIED,
 		.doit = sluice_cmd_forget_denied,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_HANDOVER,
+		.doit = sluice_cmd_handover,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

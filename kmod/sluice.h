@@ -42,6 +42,13 @@ struct sluice_agent {
 	pid_t pid;			/* for people: who is the agent */
 	unsigned long last_beat;	/* jiffies of the last heartbeat */
 	bool draining;			/* agent asked to stop queueing */
+	/*
+	 * Handing over (SLUICE_CMD_HANDOVER): queue to the agent's queue
+	 * sockets without heartbeats until @handover_end, whether or not
+	 * its control socket (@portid, 0 once released) is still there.
+	 */
+	bool handover;
+	unsigned long handover_end;	/* jiffies */
 	/* its bound NFQUEUE sockets: losing any one is losing the agent */
 	u16 n_queue_portids;
 	u32 queue_portids[SLUICE_QUEUE_COUNT_MAX];
@@ -57,7 +64,13 @@ void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
 			   unsigned long now);
 int sluice_agent_drain(struct sluice_agent *a, u32 portid);
+int sluice_agent_handover(struct sluice_agent *a, u32 portid,
+			  unsigned long now, unsigned long grace);
+unsigned long sluice_agent_deadline(const struct sluice_agent *a,
+				    unsigned long timeout);
+bool sluice_agent_expire(struct sluice_agent *a, unsigned long now);
 bool sluice_agent_release(struct sluice_agent *a, u32 portid);
+int sluice_agent_unregister(struct sluice_agent *a, u32 portid);
 bool sluice_agent_release_queue(struct sluice_agent *a, u32 portid);
 
 struct sluice_stats {
@@ -90,7 +103,8 @@ struct sluice_net {
 	 * Hooks read without it: @mode is the one word they need, written
 	 * with WRITE_ONCE under @lock, and the heartbeat deadline is checked
 	 * against @beat_deadline so that a hung agent stops getting packets
-	 * at once even if the timer runs late.
+	 * at once even if the timer runs late. During a handover the
+	 * deadline is the end of the handover's grace instead.
 	 */
 	spinlock_t lock;
 	struct sluice_agent agent;

@@ -523,6 +523,131 @@ static void watchdog_release_without_agent_changes_nothing(struct kunit *test)
 			SLUICE_MODE_NO_AGENT);
 }
 
+/* An agent with two queue sockets, as REGISTER leaves it. */
+static void register_with_queues(struct sluice_agent *a, u32 portid,
+				 unsigned long now)
+{
+	sluice_agent_register(a, portid, PID_A, now);
+	a->n_queue_portids = 2;
+	a->queue_portids[0] = portid + 10;
+	a->queue_portids[1] = portid + 11;
+}
+
+#define GRACE	500
+
+/*
+ * A restart in fail-closed mode: the old agent hands over and exits, its
+ * control socket closes, and the namespace keeps queueing, without
+ * heartbeats, until the successor registers.
+ */
+static void handover_keeps_enforcing_through_the_restart(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	register_with_queues(&a, PORT_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, 110, GRACE), 0);
+	/* No heartbeat is due during the grace ... */
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 110 + 2 * TIMEOUT,
+						TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_EQ(test, sluice_agent_deadline(&a, TIMEOUT),
+			110UL + GRACE);
+	/* ... and the old agent's exit is not a crash. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_EQ(test, a.portid, 0U);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 120, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_expire(&a, 110 + GRACE));
+	/* The successor registers on the same queue sockets. */
+	register_with_queues(&a, PORT_A, 300);
+	KUNIT_EXPECT_FALSE(test, a.handover);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 300, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_EQ(test, sluice_agent_deadline(&a, TIMEOUT),
+			300UL + TIMEOUT);
+	/* From now on heartbeats count again. */
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 300 + TIMEOUT + 1,
+						TIMEOUT),
+			SLUICE_MODE_HUNG);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_expire(&a, 300 + 2 * GRACE));
+}
+
+/* Nobody came: after the grace the namespace follows its fail mode. */
+static void handover_without_successor_ends_after_grace(struct kunit *test)
+{
+	unsigned long t = ULONG_MAX - GRACE / 2;	/* across a wrap */
+	struct sluice_agent a = {};
+
+	register_with_queues(&a, PORT_A, t);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, t, GRACE), 0);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, t + GRACE, TIMEOUT),
+			SLUICE_MODE_ENFORCING);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_expire(&a, t + GRACE));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, t + GRACE + 1, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	KUNIT_EXPECT_TRUE(test, sluice_agent_expire(&a, t + GRACE + 1));
+	KUNIT_EXPECT_FALSE(test, a.handover);
+	KUNIT_EXPECT_EQ(test, a.n_queue_portids, 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, t + GRACE + 1, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	/* Only once. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_expire(&a, t + GRACE + 2));
+}
+
+/*
+ * systemctl stop: systemd closes the stored queue sockets. Nobody will
+ * answer what waits in them: fail over at once, not after the grace.
+ */
+static void handover_queue_socket_release_fails_over(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	register_with_queues(&a, PORT_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, 100, GRACE), 0);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release_queue(&a, PORT_B));
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release_queue(&a, PORT_A + 10));
+	KUNIT_EXPECT_FALSE(test, a.handover);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 101, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release_queue(&a, PORT_A + 11));
+	/* Also while the old control socket is still open. */
+	register_with_queues(&a, PORT_B, 200);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_B, 200, GRACE), 0);
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release_queue(&a, PORT_B + 11));
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 201, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+}
+
+/* Only the agent hands over; a drain or an unregister takes it back. */
+static void handover_only_by_the_agent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	KUNIT_EXPECT_EQ(test, sluice_agent_handover(&a, PORT_A, 0, GRACE),
+			-ENOENT);
+	register_with_queues(&a, PORT_A, 100);
+	KUNIT_EXPECT_EQ(test, sluice_agent_handover(&a, PORT_B, 100, GRACE),
+			-EPERM);
+	KUNIT_EXPECT_FALSE(test, a.handover);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, 100, GRACE), 0);
+	KUNIT_ASSERT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	KUNIT_EXPECT_FALSE(test, a.handover);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 100, TIMEOUT),
+			SLUICE_MODE_DRAINING);
+	/* Drained, its exit is a plain goodbye again. */
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release(&a, PORT_A));
+
+	register_with_queues(&a, PORT_A, 200);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, 200, GRACE), 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_unregister(&a, PORT_B), -EPERM);
+	KUNIT_EXPECT_EQ(test, sluice_agent_unregister(&a, PORT_A), 0);
+	KUNIT_EXPECT_EQ(test, sluice_agent_mode(&a, 200, TIMEOUT),
+			SLUICE_MODE_NO_AGENT);
+	KUNIT_EXPECT_EQ(test, sluice_agent_unregister(&a, PORT_A), -ENOENT);
+}
+
 /* A whole agent life, step by step, as the netlink handlers drive it. */
 enum step_op { REG, BEAT, DRAIN, RELEASE, MODE };
 
@@ -605,6 +730,10 @@ static struct kunit_case sluice_watchdog_cases[] = {
 	KUNIT_CASE(watchdog_release_of_other_port_changes_nothing),
 	KUNIT_CASE(watchdog_release_without_agent_changes_nothing),
 	KUNIT_CASE(watchdog_agent_life_follows_script),
+	KUNIT_CASE(handover_keeps_enforcing_through_the_restart),
+	KUNIT_CASE(handover_without_successor_ends_after_grace),
+	KUNIT_CASE(handover_queue_socket_release_fails_over),
+	KUNIT_CASE(handover_only_by_the_agent),
 	{}
 };
 

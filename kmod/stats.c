@@ -27,8 +27,9 @@ u64 sluice_stat_read(const struct sluice_net *sn, enum sluice_stat s)
 static int sluice_proc_show(struct seq_file *seq, void *v)
 {
 	struct sluice_net *sn = sluice_pernet(seq_file_single_net(seq));
-	unsigned long last_beat;
+	unsigned long last_beat, handover_end;
 	enum sluice_mode mode;
+	bool handover;
 	char names[32];
 	pid_t pid;
 	u32 portid;
@@ -40,6 +41,8 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 	portid = sn->agent.portid;
 	pid = sn->agent.pid;
 	last_beat = sn->agent.last_beat;
+	handover = sn->agent.handover;
+	handover_end = sn->agent.handover_end;
 	spin_unlock_bh(&sn->lock);
 
 	seq_printf(seq, "mode %s\n", sluice_mode_name(mode));
@@ -51,6 +54,12 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 			   jiffies_to_msecs(jiffies - last_beat));
 	else
 		seq_puts(seq, "heartbeat_age_ms -1\n");
+	/* The successor of an agent being handed over has this long left. */
+	if (handover && mode == SLUICE_MODE_ENFORCING)
+		seq_printf(seq, "handover_left_ms %u\n",
+			   jiffies_to_msecs(handover_end - jiffies));
+	else
+		seq_puts(seq, "handover_left_ms -1\n");
 	seq_printf(seq, "queue_num %u\n", READ_ONCE(sn->queue_num));
 	seq_printf(seq, "queue_count %u\n", READ_ONCE(sn->queue_count));
 	seq_printf(seq, "watchdog_ms %u\n", sluice_net_watchdog_ms(sn));

@@ -10,6 +10,10 @@
  * Hang: the socket stays open but heartbeats stop. The hooks compare the
  * heartbeat deadline themselves, so no packet is queued to a hung agent
  * even if this timer runs late; the timer only records the transition.
+ * Handover: the agent leaves its queue sockets to its successor; until the
+ * successor registers or the grace ends (the deadline then), packets wait
+ * in those sockets and the control socket may close. If the queue sockets
+ * close instead, nobody is coming: fail over at once.
  */
 #include <linux/netlink.h>
 #include <linux/notifier.h>
@@ -41,15 +45,20 @@ void sluice_watchdog_update(struct sluice_net *sn)
 {
 	unsigned long timeout = sluice_watchdog_timeout(sn);
 	enum sluice_mode old = sn->mode;
+	unsigned long deadline;
 	enum sluice_mode new;
 	bool was_live, live;
 
+	if (sluice_agent_expire(&sn->agent, jiffies))
+		pr_info("netns %u: no agent registered within the handover's grace\n",
+			sn->net->ns.inum);
 	new = sluice_agent_mode(&sn->agent, jiffies, timeout);
-	WRITE_ONCE(sn->beat_deadline, sn->agent.last_beat + timeout);
+	deadline = sluice_agent_deadline(&sn->agent, timeout);
+	WRITE_ONCE(sn->beat_deadline, deadline);
 	WRITE_ONCE(sn->mode, new);
 
 	if (new == SLUICE_MODE_ENFORCING)
-		mod_timer(&sn->watchdog, sn->agent.last_beat + timeout + 1);
+		mod_timer(&sn->watchdog, deadline + 1);
 
 	if (old == new)
 		return;

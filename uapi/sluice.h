@@ -44,6 +44,18 @@
  *		agent can answer what is queued and leave without loss.
  * FORGET_DENIED  the agent's policy changed: forget the flows denied on
  *		their first packet (see "Denied flows" below).
+ * HANDOVER	the agent is being replaced and leaves its queue sockets open
+ *		for its successor (under systemd: in the service's file
+ *		descriptor store). For SLUICE_A_HANDOVER_MS (default
+ *		SLUICE_HANDOVER_MS_DEFAULT) the namespace keeps queueing new
+ *		flows to those sockets without heartbeats, and the release of
+ *		the agent's control socket is no longer a crash. The release
+ *		of any of its queue sockets still fails over at once (nobody
+ *		will answer what waits there: that is what stopping the
+ *		service does when systemd closes the stored sockets). The next
+ *		REGISTER ends the handover; if none comes in time, the
+ *		namespace follows its fail mode. Only the registered socket
+ *		may send it.
  */
 enum sluice_cmd {
 	SLUICE_CMD_UNSPEC,
@@ -55,6 +67,7 @@ enum sluice_cmd {
 	SLUICE_CMD_GET_STATS,
 	SLUICE_CMD_DRAIN,
 	SLUICE_CMD_FORGET_DENIED,
+	SLUICE_CMD_HANDOVER,
 
 	__SLUICE_CMD_MAX,
 };
@@ -78,11 +91,18 @@ enum sluice_attr {
 	/* u32[], REGISTER: the port ids of the agent's queue sockets */
 	SLUICE_A_QUEUE_PORTIDS,
 	SLUICE_A_OWN_MARK,		/* u32, reply: see SLUICE_OWN_MARK */
+	/* u32, HANDOVER: how long the successor may take, in ms */
+	SLUICE_A_HANDOVER_MS,
 
 	__SLUICE_A_MAX,
 };
 
 #define SLUICE_A_MAX (__SLUICE_A_MAX - 1)
+
+/* Bounds of SLUICE_A_HANDOVER_MS, and what HANDOVER means without it. */
+#define SLUICE_HANDOVER_MS_MIN		100
+#define SLUICE_HANDOVER_MS_MAX		60000
+#define SLUICE_HANDOVER_MS_DEFAULT	5000
 
 /* An agent serves at most this many queues, one verdict thread each. */
 #define SLUICE_QUEUE_COUNT_MAX	64
@@ -133,7 +153,8 @@ enum sluice_fail_mode {
 /* What the namespace does with a new flow right now. */
 enum sluice_mode {
 	SLUICE_MODE_NO_AGENT,		/* nobody registered: fail mode applies */
-	SLUICE_MODE_ENFORCING,		/* live agent: new flows are queued */
+	/* live agent, or one being handed over: new flows are queued */
+	SLUICE_MODE_ENFORCING,
 	SLUICE_MODE_HUNG,		/* registered, heartbeat late */
 	SLUICE_MODE_DRAINING,		/* agent is leaving in order */
 };

@@ -86,8 +86,17 @@ syn_retrans() {
 		else print $c["TCPSynRetrans"] }' /proc/net/netstat
 }
 
+# The loop may be paused (flows_stop, flows_start): the counts go on from
+# where they were, so that "the whole run" means the whole run.
+flows_base_ok=0
+flows_base_failed=0
 flows_start() {
 	rm -f "$WORK/flows.stop"
+	if [ -e "$WORK/flows.counts" ]; then
+		read -r _ok _f <"$WORK/flows.counts"
+		flows_base_ok=$((flows_base_ok + _ok))
+		flows_base_failed=$((flows_base_failed + _f))
+	fi
 	echo "0 0" >"$WORK/flows.counts"
 	in_ns sl-client python3 "$P/flows.py" "$WORK/flows.stop" "$WORK/flows.counts" \
 		"$@" 2>"$WORK/flows.err" &
@@ -99,8 +108,8 @@ flows_stop() {
 	[ -n "$flows_pid" ] && wait "$flows_pid"
 	flows_pid=""
 }
-flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo "$_ok"; }
-flows_failed() { read -r _ _f <"$WORK/flows.counts"; echo "$_f"; }
+flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo $((_ok + flows_base_ok)); }
+flows_failed() { read -r _ _f <"$WORK/flows.counts"; echo $((_f + flows_base_failed)); }
 flows_wait_more() {
 	_goal=$(($(flows_ok) + $1))
 	_i=0
@@ -115,6 +124,50 @@ no_failures() {
 }
 dmesg_clean() {
 	! dmesg | grep -E 'Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|refcount_t|list_(add|del) corruption' >&2
+}
+# One counter of /proc/net/sluice (this namespace's).
+sluice_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/sluice; }
+# Packets nfnetlink_queue dropped, summed over this namespace's queues:
+# queue_dropped (the queue was full) + user_dropped (the agent's socket
+# could not take the packet). A queue's counters live as long as the
+# socket bound to it: compare them only across a span where the socket
+# stays the same (a handover keeps it; a drain and a crash do not).
+nfq_dropped() {
+	awk '{ n += $6 + $7 } END { print n + 0 }' /proc/net/netfilter/nfnetlink_queue
+}
+nfq_sockets() { awk '{ print $1 ":" $2 }' /proc/net/netfilter/nfnetlink_queue | tr '\n' ' '; }
+# Everything that shows loss, into variables whose names end with $1:
+# failed_closed (fc), failed_open (fo), transitions (tr), queue drops (q),
+# the queues' sockets (qs), the client's SYNs sent again (s).
+loss_snapshot() {
+	eval "fc$1=$(sluice_stat failed_closed) fo$1=$(sluice_stat failed_open)"
+	eval "tr$1=$(sluice_stat transitions) q$1=$(nfq_dropped) s$1=$(syn_retrans)"
+	eval "qs$1='$(nfq_sockets)'"
+}
+# handover_gaps EPOCH: for each handover logged since EPOCH, the seconds
+# from "handing the queues over" to the next agent's registration.
+handover_gaps() {
+	journalctl -u sluiced.service -o short-monotonic --no-pager --since "@$1" |
+	awk '{ t = substr($0, 2) + 0 }
+	     /handing the queues over/ { h = t }
+	     /registered with the sluice module/ && h { printf "%.3f\n", t - h; h = 0 }'
+}
+# restart_ten_times [OTHER]: ten times under traffic, the agent's binary
+# replaced (by the file OTHER the fifth time) and the service restarted;
+# restarts_ok=1 when each restart came back to enforcing with traffic.
+restart_ten_times() {
+	restarts_ok=1
+	_r=1
+	while [ $_r -le 10 ]; do
+		_bin=/usr/sbin/sluiced
+		[ $_r -eq 5 ] && [ -n "${1:-}" ] && _bin=$1
+		cp "$_bin" /usr/sbin/sluiced.new &&
+			mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
+		systemctl restart sluiced.service || restarts_ok=0
+		eventually 50 mode_is enforcing || restarts_ok=0
+		flows_wait_more 2 || restarts_ok=0
+		_r=$((_r + 1))
+	done
 }
 # build_id_loaded / build_id_file: which sluice.ko is in the kernel.
 build_id_loaded() {
@@ -212,16 +265,7 @@ check "kill -9: no connection failed ($(flows_failed))" no_failures
 r0=$(retrans_all)
 s0=$(syn_retrans)
 ok0=$(flows_ok)
-i=1
-restarts_ok=1
-while [ $i -le 10 ]; do
-	cp /usr/sbin/sluiced /usr/sbin/sluiced.new &&
-		mv -f /usr/sbin/sluiced.new /usr/sbin/sluiced || restarts_ok=0
-	systemctl restart sluiced.service || restarts_ok=0
-	eventually 50 mode_is enforcing || restarts_ok=0
-	flows_wait_more 2 || restarts_ok=0
-	i=$((i + 1))
-done
+restart_ten_times
 r1=$(retrans_all)
 s1=$(syn_retrans)
 diag "TCP segments retransmitted during the restarts: $((r1 - r0)) (emulation stalls count too)"
@@ -231,6 +275,68 @@ check "restarts: no connection failed ($(flows_failed))" no_failures
 check "restarts: no queued packet lost (client SYN retransmissions $((s1 - s0)))" [ $((s1 - s0)) -eq 0 ]
 check "every stop drained and exited 0 (ExecMainStatus $(prop ExecMainStatus))" \
 	sh -c '[ "$(journalctl -u sluiced -o cat | grep -c "SIGTERM: draining")" -ge 10 ]'
+
+# --- fail_mode=closed: restarts hand the queue over, nothing dropped --------
+# The old agent leaves its queue sockets in systemd's file descriptor store
+# and the module waits for the new agent (SLUICE_CMD_HANDOVER) instead of
+# failing over: new flows wait in the queue, none is dropped, none passes
+# unjudged. One of the ten restarts runs another build of the agent (the
+# upgrade package's). Measured: the flows, sluice's counters, the queue's
+# drop counters, and the SYNs the client had to send again.
+check "sluicectl set fail-mode closed" sluicectl set fail-mode closed
+check "closed: /proc/net/sluice says fail_mode closed" \
+	sh -c '[ "$(awk "\$1 == \"fail_mode\" { print \$2 }" /proc/net/sluice)" = closed ]'
+check "closed: connections flow" flows_wait_more 3
+other=$WORK/other-sluiced
+mkdir -p "$other"
+dpkg-deb -x "$P/v2/sluice_${V2_VERSION}_amd64.deb" "$other" >&2
+loss_snapshot 0
+since=$(date +%s)
+ok0=$(flows_ok)
+f0=$(flows_failed)
+restart_ten_times "$other/usr/sbin/sluiced"
+loss_snapshot 1
+diag "closed restarts: failed_closed $fc0 -> $fc1, failed_open $fo0 -> $fo1, transitions $tr0 -> $tr1"
+diag "closed restarts: nfnetlink_queue dropped $q0 -> $q1, queue:socket '$qs0' -> '$qs1'"
+diag "closed restarts: client SYN retransmissions $((s1 - s0)), connections $(($(flows_ok) - ok0)) made, $(($(flows_failed) - f0)) failed"
+check "closed: 10 x systemctl restart (one of them another build): each back to enforcing" [ $restarts_ok -eq 1 ]
+check "closed: connections during the restarts: $(($(flows_ok) - ok0))" [ $(($(flows_ok) - ok0)) -ge 20 ]
+check "closed restarts: no connection failed ($(($(flows_failed) - f0)))" [ "$(flows_failed)" -eq "$f0" ]
+check "closed restarts: nothing failed closed (failed_closed $fc0 -> $fc1)" [ "$fc1" -eq "$fc0" ]
+check "closed restarts: nothing admitted unjudged (failed_open $fo0 -> $fo1)" [ "$fo1" -eq "$fo0" ]
+check "closed restarts: the agent never stopped being live (transitions $tr0 -> $tr1)" [ "$tr1" -eq "$tr0" ]
+check "closed restarts: the same queue socket throughout ('$qs0' -> '$qs1')" [ "$qs1" = "$qs0" ]
+check "closed restarts: nfnetlink_queue dropped nothing ($q0 -> $q1)" [ "$q1" -eq "$q0" ]
+# A SYN that waits in the queue longer than TCP's initial RTO (1 s) is
+# sent again by the client, lost or not: under software emulation a
+# restart (exit, modprobe, exec, policy compile) takes about that long,
+# on hardware a tenth of it. So every SYN sent again must be explained by
+# a handover that lasted past 1 s (3 s, 7 s for a second and third): a
+# lost SYN is sent again after 1 s however short the handover was.
+gaps=$(handover_gaps "$since" | tr '\n' ' ')
+slow=$(echo "$gaps" | tr ' ' '\n' | awk 'NF { n += ($1 >= 1) + ($1 >= 3) + ($1 >= 7) } END { print n + 0 }')
+diag "closed restarts: from handing over to the next agent registered (s): $gaps"
+check "closed restarts: every SYN sent again ($((s1 - s0))) is one of a handover past TCP's 1 s RTO ($slow)" \
+	[ $((s1 - s0)) -le "$slow" ]
+check "closed restarts: every stop handed over" \
+	sh -c '[ "$(journalctl -u sluiced -o cat | grep -c "handing the queues over")" -ge 10 ]'
+
+# The control: systemctl stop empties the store, the queue sockets close
+# and the module fails closed at once (not after the handover's grace).
+flows_stop
+check "closed: systemctl stop sluiced" systemctl stop sluiced.service
+check "closed stop: the module has no agent within 2 s" eventually 20 mode_is no-agent
+fc0=$(sluice_stat failed_closed)
+check "closed stop: a new connection fails" refused 10.91.2.2:8080
+check "closed stop: counted as failed closed ($fc0 -> $(sluice_stat failed_closed))" \
+	[ "$(sluice_stat failed_closed)" -gt "$fc0" ]
+check "closed stop: no queue left bound ($(nfq_sockets))" [ -z "$(nfq_sockets)" ]
+check "closed: systemctl start sluiced" systemctl start sluiced.service
+check "closed start: enforcing" eventually 100 mode_is enforcing
+check "closed start: port 8080 connects" connects 10.91.2.2:8080
+check "sluicectl set fail-mode open" sluicectl set fail-mode open
+flows_start 10.91.2.2:8080 "[fd00:91:2::2]:8080"
+check "open again: connections flow" flows_wait_more 5
 
 # --- SIGSTOP: the module fails open, systemd's watchdog restarts the agent ---
 pid0=$(main_pid)
