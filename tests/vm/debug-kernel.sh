@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Builds (once per cache key) the VM tier's debug kernel: Debian's
-# linux-source-6.1 with Debian's own config of the stock kernel, trimmed
-# and with KASAN, lockdep (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP,
-# DEBUG_OBJECTS and kmemleak; see tests/vm/debug-kernel.config for what and
-# why. Everything the VM guest needs (virtio, 9p, veth, netfilter) is built
-# in, so the initramfs loads no module.
+# linux-source-6.1, allnoconfig plus the network stack as Debian's own
+# config of the stock kernel has it (netfilter built in), plus KASAN,
+# lockdep (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS
+# and kmemleak; see tests/vm/debug-kernel.config for what and why.
+# Everything the VM guest needs (virtio, 9p, veth, netfilter) is built in,
+# so the initramfs loads no module.
 #
 # Usage: tests/vm/debug-kernel.sh
 #   Progress goes to stderr; the last line on stdout is the cache directory,
@@ -36,7 +37,7 @@ base=${SLUICE_DEBUG_BASE_CONFIG:-$(ls /boot/config-*-amd64 2>/dev/null |
 jobs=${SLUICE_KERNEL_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Bump when the recipe below changes in a way that needs a rebuild.
-recipe=1
+recipe=2
 
 die() {
 	echo "[vm-debug] error: $*" >&2
@@ -68,8 +69,8 @@ obj=$cache/build
 stamp=$cache/kernel.ok
 mkdir -p "$cache"
 
-# "=m" in Debian's config: these become "=y" (netfilter as Debian has it,
-# minus IPVS; and what the guest needs), every other one is turned off.
+# Debian's "=m" among net/'s symbols: these become "=y" (netfilter, minus
+# IPVS, a load balancer rather than a filter), the others stay out.
 builtin_re='^CONFIG_(NETFILTER|NF_|NFT_|IP_NF_|IP6_NF_|IP_SET|NET_9P|9P_FS|VIRTIO|VETH|INET_DIAG|INET_TCP_DIAG|INET_UDP_DIAG|INET_RAW_DIAG|UNIX_DIAG|NETLINK_DIAG|PACKET_DIAG)'
 
 # Every line of the fragment must hold in the final .config: "=value"
@@ -108,17 +109,23 @@ build_kernel() {
 	fi
 	rm -rf "$obj" "$cache/modroot"
 	mkdir -p "$obj"
-	echo "[vm-debug] configuring from $base" >&2
-	{
-		sed -E "/${builtin_re}[A-Z0-9_]*=m\$/s/=m\$/=y/" "$base" |
-			sed -E 's/^(CONFIG_[A-Za-z0-9_]*)=m$/# \1 is not set/' |
-			grep -Ev '^(CONFIG_|# CONFIG_)IP_VS' # a load balancer, not a filter
-		cat "$fragment"
-	} >"$obj/.config"
+	echo "[vm-debug] configuring: allnoconfig, net/ as in $base, $fragment" >&2
+	# Every symbol net/'s Kconfig files define, with Debian's value.
+	find "$src/net" -name Kconfig -exec sed -nE \
+		's/^[[:space:]]*(menu)?config[[:space:]]+([A-Za-z0-9_]+).*/\2/p' {} + |
+		sort -u >"$cache/net-symbols"
+	sed -nE 's/^CONFIG_([A-Za-z0-9_]+)=.*/\1 &/p' "$base" | sort -k 1,1 |
+		join - "$cache/net-symbols" | cut -d' ' -f2- |
+		sed -E "/${builtin_re}[A-Z0-9_]*=m\$/s/=m\$/=y/" |
+		grep -v '=m$' | grep -v '^CONFIG_IP_VS' >"$cache/allno.config"
+	cat "$fragment" >>"$cache/allno.config"
+	make -C "$src" O="$obj" ARCH=x86_64 KCONFIG_ALLCONFIG="$cache/allno.config" \
+		allnoconfig >>"$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; die "allnoconfig failed, log in $log"; }
 	make -C "$src" O="$obj" ARCH=x86_64 olddefconfig >>"$log" 2>&1 ||
 		{ tail -n 30 "$log" >&2; die "olddefconfig failed, log in $log"; }
 	check_config
-	echo "[vm-debug] building kernel with -j$jobs, niced (cold: 15 to 40 minutes; log in $log)" >&2
+	echo "[vm-debug] building kernel with -j$jobs, niced (cold: 20 to 40 minutes on a busy machine; log in $log)" >&2
 	# "all" also writes Module.symvers for the out-of-tree sluice.ko.
 	nice -n 10 make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" all >>"$log" 2>&1 ||
 		{ tail -n 40 "$log" >&2; die "kernel build failed, log in $log"; }
