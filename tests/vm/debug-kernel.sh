@@ -18,7 +18,8 @@
 #     modroot/lib/modules/KREL/   modules.builtin & co., for the guest's
 #                          modprobe, which then knows veth, nf_conntrack...
 #                          are built in
-#     build.secs           how long the cold build took
+#     build.secs           how long the cold build took (one line per
+#                          attempt, if it was stopped and resumed)
 # Environment:
 #   XDG_CACHE_HOME       cache root (default ~/.cache); the kernel lives in
 #                        $XDG_CACHE_HOME/sluice/vm-debug-<key>
@@ -98,7 +99,6 @@ check_config() {
 build_kernel() {
 	t0=$(now)
 	log=$cache/build.log
-	: >"$log"
 	if [ ! -f "$src/Makefile" ]; then
 		echo "[vm-debug] extracting $src_tar (once per source version)" >&2
 		rm -rf "$src.tmp"
@@ -107,7 +107,30 @@ build_kernel() {
 			die "cannot extract $src_tar"
 		mv "$src.tmp" "$src"
 	fi
-	rm -rf "$obj" "$cache/modroot"
+	# A build that was stopped half-way goes on where it stopped: make
+	# is incremental, and the configuration is made once per key.
+	[ -f "$cache/config.ok" ] || configure
+	echo "[vm-debug] building kernel with -j$jobs, niced (cold: 20 to 40 minutes on a busy machine; log in $log)" >&2
+	# "all" also writes Module.symvers for the out-of-tree sluice.ko.
+	nice -n 10 make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" all >>"$log" 2>&1 ||
+		{ tail -n 40 "$log" >&2; die "kernel build failed, log in $log"; }
+	[ -f "$obj/arch/x86/boot/bzImage" ] || die "no bzImage after build"
+	make -C "$src" O="$obj" ARCH=x86_64 -s kernelrelease >"$cache/kernelrelease"
+	# modules.builtin and friends (and the few modules left), so that the
+	# guest's "modprobe veth" knows veth is built in.
+	rm -rf "$cache/modroot"
+	make -C "$src" O="$obj" ARCH=x86_64 INSTALL_MOD_PATH="$cache/modroot" \
+		INSTALL_MOD_STRIP=1 modules_install >>"$log" 2>&1 ||
+		die "modules_install failed, log in $log"
+	rm -f "$cache/modroot/lib/modules/$(cat "$cache/kernelrelease")/build" \
+		"$cache/modroot/lib/modules/$(cat "$cache/kernelrelease")/source"
+	echo "$(($(now) - t0))" >>"$cache/build.secs"
+	touch "$stamp"
+	echo "[vm-debug] kernel built in $(($(now) - t0)) s" >&2
+}
+
+configure() {
+	rm -rf "$obj"
 	mkdir -p "$obj"
 	echo "[vm-debug] configuring: allnoconfig, net/ as in $base, $fragment" >&2
 	# Every symbol net/'s Kconfig files define, with Debian's value.
@@ -125,22 +148,7 @@ build_kernel() {
 	make -C "$src" O="$obj" ARCH=x86_64 olddefconfig >>"$log" 2>&1 ||
 		{ tail -n 30 "$log" >&2; die "olddefconfig failed, log in $log"; }
 	check_config
-	echo "[vm-debug] building kernel with -j$jobs, niced (cold: 20 to 40 minutes on a busy machine; log in $log)" >&2
-	# "all" also writes Module.symvers for the out-of-tree sluice.ko.
-	nice -n 10 make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" all >>"$log" 2>&1 ||
-		{ tail -n 40 "$log" >&2; die "kernel build failed, log in $log"; }
-	[ -f "$obj/arch/x86/boot/bzImage" ] || die "no bzImage after build"
-	make -C "$src" O="$obj" ARCH=x86_64 -s kernelrelease >"$cache/kernelrelease"
-	# modules.builtin and friends (and the few modules left), so that the
-	# guest's "modprobe veth" knows veth is built in.
-	make -C "$src" O="$obj" ARCH=x86_64 INSTALL_MOD_PATH="$cache/modroot" \
-		INSTALL_MOD_STRIP=1 modules_install >>"$log" 2>&1 ||
-		die "modules_install failed, log in $log"
-	rm -f "$cache/modroot/lib/modules/$(cat "$cache/kernelrelease")/build" \
-		"$cache/modroot/lib/modules/$(cat "$cache/kernelrelease")/source"
-	echo "$(($(now) - t0))" >"$cache/build.secs"
-	touch "$stamp"
-	echo "[vm-debug] kernel built in $(cat "$cache/build.secs") s" >&2
+	touch "$cache/config.ok"
 }
 
 # Two runs wanting the same key: the second waits and reuses the result.
