@@ -110,7 +110,7 @@ build_kernel() {
 	# A build that was stopped half-way goes on where it stopped: make
 	# is incremental, and the configuration is made once per key.
 	[ -f "$cache/config.ok" ] || configure
-	echo "[vm-debug] building kernel with -j$jobs, niced (cold: 20 to 40 minutes on a busy machine; log in $log)" >&2
+	echo "[vm-debug] building kernel with -j$jobs, niced (cold: some 1,500 to 2,000 objects, once seen going at ten a minute on two busy cores; log in $log)" >&2
 	# "all" also writes Module.symvers for the out-of-tree sluice.ko.
 	nice -n 10 make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" all >>"$log" 2>&1 ||
 		{ tail -n 40 "$log" >&2; die "kernel build failed, log in $log"; }
