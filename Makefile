@@ -8,6 +8,7 @@
 # make deb        Debian packages in build/deb (dpkg-deb, no debhelper)
 # make dkms       add and build the module with DKMS for KREL
 # make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
+# make vm-debug   the VM cases in a KASAN + lockdep + kmemleak kernel
 
 # The module is built against the running kernel's headers when they exist
 # (a user's host), otherwise against the newest installed linux-headers
@@ -36,7 +37,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm deb dkms lifecycle fuzz
+.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug deb dkms lifecycle fuzz
 
 all: module agent
 
@@ -84,6 +85,12 @@ kunit:
 
 vm: all
 	sh tests/vm/run.sh "$(KREL)"
+
+# The same cases in a debug kernel built from Debian's linux-source-6.1
+# (KASAN, lockdep, PROVE_RCU, DEBUG_OBJECTS, kmemleak; cached in
+# ~/.cache/sluice), with sluice.ko built against it in a scratch copy.
+vm-debug: agent
+	sh tests/vm/debug.sh
 
 test: all $(UNIT_BINS)
 	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS)

@@ -21,7 +21,7 @@ tier() {
 		line="$name: 0 passed, 1 failed"
 		echo "$line (tier printed no summary)"
 	fi
-	p=$(echo "$line" | sed 's/^[a-z]*: \([0-9]*\) passed.*/\1/')
+	p=$(echo "$line" | sed 's/^[a-z-]*: \([0-9]*\) passed.*/\1/')
 	f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))

@@ -18,10 +18,27 @@
 #   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 2700)
 #   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 240)
 #   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
+#   SLUICE_VM_KERNEL        boot this kernel image instead of /boot/vmlinuz-KREL
+#                           (tests/vm/debug.sh: the debug kernel); KREL is then
+#                           its release, and these two come with it:
+#   SLUICE_VM_MODDIR        its /lib/modules/KREL (modules.builtin and co.):
+#                           everything the guest needs is built in, and the
+#                           guest's modprobe learns that from this directory
+#   SLUICE_VM_MODULE        sluice.ko built for it (default kmod/sluice.ko)
+#   SLUICE_VM_MEM           guest memory (default 1G)
+#   SLUICE_VM_APPEND        more kernel command line (later words win)
+#   SLUICE_VM_TIER          name on the summary line (default "vm")
+#   SLUICE_VM_KMEMLEAK=1    the kernel has kmemleak: a run without its final
+#                           scan fails
+#   SLUICE_VM_UNPINNED_HOOKS=1  the reload cases leave netfilter's hook
+#                           points unpinned, so that removing sluice really
+#                           removes the last hook (see netfilter_keys_on)
 #
 # Output: each case's TAP lines, renumbered, then exactly one line
 # "vm: N passed, N failed". Exit status 0 only if nothing failed, the guest
-# finished every case, and the kernel log shows no oops/BUG/WARN/panic.
+# finished every case, the kernel log shows no oops/BUG/WARN/panic nor any
+# report of the debug kernel's checkers (KASAN, lockdep, RCU, stalls), and,
+# in a kernel with kmemleak, the scan that ends the run found no leak.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$(pwd -P)
@@ -36,8 +53,12 @@ fi
 # string (Debian's headers say 6.1.192 for 6.1.0-56-amd64), and a module
 # only loads into the kernel of its vermagic.
 KREL=${1:-}
-ko_rel=$(modinfo -F vermagic kmod/sluice.ko 2>/dev/null | cut -d' ' -f1)
-if [ -z "$KREL" ] || [ ! -r "/boot/vmlinuz-$KREL" ]; then
+MODULE=${SLUICE_VM_MODULE:-$REPO/kmod/sluice.ko}
+TIER=${SLUICE_VM_TIER:-vm}
+ko_rel=$(modinfo -F vermagic "$MODULE" 2>/dev/null | cut -d' ' -f1)
+if [ -n "${SLUICE_VM_KERNEL:-}" ]; then
+	KREL=${KREL:-$ko_rel}
+elif [ -z "$KREL" ] || [ ! -r "/boot/vmlinuz-$KREL" ]; then
 	if [ -n "$ko_rel" ] && [ -r "/boot/vmlinuz-$ko_rel" ]; then
 		[ -n "$KREL" ] && echo "vm: no /boot/vmlinuz-$KREL; booting $ko_rel, the release of kmod/sluice.ko"
 		KREL=$ko_rel
@@ -54,12 +75,12 @@ n=0
 ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 finish() {
-	echo "vm: $passed passed, $failed failed"
+	echo "$TIER: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
 }
 
-KERNEL=/boot/vmlinuz-$KREL
+KERNEL=${SLUICE_VM_KERNEL:-/boot/vmlinuz-$KREL}
 for need in qemu-system-x86_64 busybox cpio modinfo timeout; do
 	if ! command -v "$need" >/dev/null 2>&1; then
 		not_ok "host has $need (run: make deps)"
@@ -67,14 +88,24 @@ for need in qemu-system-x86_64 busybox cpio modinfo timeout; do
 	fi
 done
 if [ -z "$KREL" ] || [ ! -r "$KERNEL" ]; then
-	not_ok "test kernel /boot/vmlinuz-$KREL exists (install linux-image-amd64 of the same version as the headers)"
+	not_ok "test kernel $KERNEL exists (install linux-image-amd64 of the same version as the headers)"
 	finish
 fi
 
 # Modules needed to reach the host's root file system over virtio-9p, in
-# load order (busybox insmod resolves no dependencies).
+# load order (busybox insmod resolves no dependencies). A kernel of our own
+# has them built in, and brings the directory its modprobe reads instead.
 MODS="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
 netfs fscache 9pnet 9pnet_virtio 9p"
+MODDIR=
+if [ -n "${SLUICE_VM_KERNEL:-}" ]; then
+	MODS=
+	MODDIR=${SLUICE_VM_MODDIR:-}
+	if [ ! -r "$MODDIR/modules.builtin" ]; then
+		not_ok "SLUICE_VM_MODDIR ($MODDIR) holds modules.builtin of $KREL"
+		finish
+	fi
+fi
 
 # The initramfs is cached outside the repo and rebuilt only when one of its
 # inputs changes (kernel release, module files, busybox, init script).
@@ -96,8 +127,8 @@ for m in $MODS; do
 	modpaths="$modpaths $p"
 done
 # shellcheck disable=SC2086
-key=$( { echo "$KREL $MODS"; cat tests/vm/initramfs-init "$busybox" $modpaths; } |
-      sha256sum | cut -c1-16)
+key=$( { echo "$KREL $MODS"; cat tests/vm/initramfs-init "$busybox" $modpaths;
+	 [ -n "$MODDIR" ] && cat "$MODDIR"/modules.*; } | sha256sum | cut -c1-16)
 INITRD=$CACHE/initramfs-$KREL-$key.cpio.gz
 if [ ! -s "$INITRD" ]; then
 	echo "vm: building initramfs for $KREL"
@@ -119,6 +150,9 @@ if [ ! -s "$INITRD" ]; then
 		esac
 		echo "$m" >>"$stage/modules"
 	done
+	touch "$stage/modules"
+	# initramfs-init puts it where the guest's modprobe looks.
+	[ -n "$MODDIR" ] && cp -r "$MODDIR" "$stage/lib/modules/$KREL"
 	# Written under a temporary name and renamed, so that concurrent runs
 	# never boot a half-written initramfs.
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) \
@@ -131,25 +165,34 @@ fi
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/sluice-vm.XXXXXX")
 RES=$RUN/results
 mkdir -p "$RES"
+# The module goes with the results: the guest sees the repository, but
+# not a module built in a cache under a home directory (a tmpfs there).
+SLUICE_VM_KO=$REPO/kmod/sluice.ko
+if [ "$MODULE" != "$SLUICE_VM_KO" ]; then
+	cp "$MODULE" "$RES/sluice.ko" || { not_ok "module $MODULE exists"; finish; }
+	SLUICE_VM_KO=/run/sluice-vm/sluice.ko
+fi
 cat >"$RES/env" <<ENV
 REPO='$REPO'
 SLUICE_VM_KREL='$KREL'
+SLUICE_VM_KO='$SLUICE_VM_KO'
 SLUICE_VM_SELFTEST='$selftest'
 SLUICE_VM_CASES='${SLUICE_VM_CASES:-}'
 SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
+SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
 ENV
 
 # panic_on_warn + oops=panic turn any WARN or oops into a panic, and
 # panic=-1 with -no-reboot turns the panic into the end of qemu: a broken
 # kernel stops the run at once instead of limping on.
 APPEND="console=ttyS0 printk.time=1 panic_on_warn=1 oops=panic panic=-1"
-APPEND="$APPEND softlockup_panic=1 quiet loglevel=4"
+APPEND="$APPEND softlockup_panic=1 quiet loglevel=4 ${SLUICE_VM_APPEND:-}"
 tmo=${SLUICE_VM_TIMEOUT:-2700}
 echo "vm: booting $KERNEL (timeout ${tmo}s)"
 t0=$(date +%s)
 timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-nodefaults -display none -no-reboot -monitor none \
-	-machine pc -accel tcg,thread=multi -cpu "${SLUICE_VM_CPU:-max}" -smp 2 -m 1G \
+	-machine pc -accel tcg,thread=multi -cpu "${SLUICE_VM_CPU:-max}" -smp 2 -m "${SLUICE_VM_MEM:-1G}" \
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
 	-serial "file:$RUN/console.log" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -207,15 +250,41 @@ fi
 # Kernel trouble in the serial console (printed even when the guest never
 # got to save its dmesg) or in the guest's final dmesg (which also holds
 # messages below the console log level). Only kernel lines, which carry a
-# [ seconds ] stamp, are matched, so test output cannot trip it.
-bad='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|soft lockup|hung_task|INFO: task .* blocked)'
+# [ seconds ] stamp, are matched, so test output cannot trip it. Besides
+# oopses and WARNs this catches what the debug kernel's checkers say:
+# KASAN and UBSAN ("BUG: KASAN: ...", "UBSAN: ..."), lockdep ("WARNING:
+# possible circular locking dependency detected", "WARNING: suspicious RCU
+# usage", "INFO: trying to register non-static key"), "BUG: sleeping
+# function called from invalid context", debug objects ("ODEBUG:"), RCU
+# stalls ("rcu: INFO: ... detected stalls"), soft lockups, hung tasks
+# ("INFO: task ... blocked for more than"), kmemleak's "suspected memory
+# leaks" after a scan.
+bad='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|general protection|Call Trace|RIP:|soft lockup|hung_task|blocked for more than|circular locking|suspicious RCU|invalid context|list_add corruption|list_del corruption|suspected memory leak)'
 trouble=$(tr -d '\r' <"$RUN/console.log" | cat - "$RES/dmesg" 2>/dev/null |
 	  grep -E "$bad" | head -n 20)
 if [ -n "$trouble" ]; then
-	not_ok "kernel log clean (no oops, BUG, WARN or panic)"
+	not_ok "kernel log clean (no oops, BUG, WARN, panic or checker report)"
 	echo "$trouble" | sed 's/^/#   /'
+	# The whole first report, for whoever must fix it.
+	first=$(echo "$trouble" | head -n 1)
+	echo "# first report in full:"
+	tr -d '\r' <"$RUN/console.log" | grep -A 60 -F -- "$first" | head -n 60 |
+		sed 's/^/#   /'
 else
-	ok "kernel log clean (no oops, BUG, WARN or panic)"
+	ok "kernel log clean (no oops, BUG, WARN, panic or checker report)"
+fi
+
+# kmemleak: guest.sh scans once every case is over and the module is gone
+# and saves what it reports; a leak is a failure even in a clean log.
+if [ -e "$RES/kmemleak" ]; then
+	if grep -q 'unreferenced object' "$RES/kmemleak"; then
+		not_ok "kmemleak scan at the end finds no leak ($(grep -c 'unreferenced object' "$RES/kmemleak") objects)"
+		head -n 40 "$RES/kmemleak" | sed 's/^/#   /'
+	else
+		ok "kmemleak scan at the end finds no leak"
+	fi
+elif [ -n "${SLUICE_VM_KMEMLEAK:-}" ]; then
+	not_ok "kmemleak scan at the end ran (no report saved)"
 fi
 
 if [ "$failed" -ne 0 ]; then
