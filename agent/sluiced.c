@@ -239,6 +239,18 @@ static void ctl_lost(struct sluiced *d, const char *why)
 	atomic_store(&d->registered, 0);
 }
 
+/*
+ * Four beats per watchdog period, read afresh each time: a heartbeat reply
+ * may just have cut the watchdog, and a beat slept on the old interval
+ * would come too late for the new deadline.
+ */
+static unsigned int beat_interval(const struct sluiced *d)
+{
+	unsigned int interval = d->watchdog_ms / 4;
+
+	return interval < 5 ? 5 : interval;
+}
+
 static void *heartbeat_thread(void *arg)
 {
 	struct sluiced *d = arg;
@@ -247,12 +259,8 @@ static void *heartbeat_thread(void *arg)
 	int waiting_said = 0;
 
 	while (!atomic_load(&d->stop_heartbeat)) {
-		unsigned int interval = d->watchdog_ms / 4;
 		uint64_t stalled;
 		int rc;
-
-		if (interval < 5)
-			interval = 5;
 
 		if (!d->ctl) {
 			d->ctl = sluice_ctl_open(err, sizeof(err));
@@ -282,7 +290,7 @@ static void *heartbeat_thread(void *arg)
 		/* A verdict loop that stopped moving must look dead. */
 		stalled = verdict_stalled_ms(d);
 		if (stalled > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
-			sleep_ms(interval);
+			sleep_ms(beat_interval(d));
 			continue;
 		}
 
@@ -310,7 +318,7 @@ static void *heartbeat_thread(void *arg)
 			follow_config(d, &cfg);
 			sd_notify(0, "WATCHDOG=1");
 		}
-		sleep_ms(interval);
+		sleep_ms(beat_interval(d));
 	}
 	return NULL;
 }
