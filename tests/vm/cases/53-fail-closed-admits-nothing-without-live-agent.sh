@@ -31,15 +31,20 @@ stays() {
 }
 # spray_start: new UDP flows (a new socket each) to 127.0.0.1:5301 and
 # :5302 in the client namespace, about 200 a second each, until spray_stop.
+# Each from a source port never used before in the run: a random port
+# could meet a flow allowed earlier, whose packets rightly pass.
 spray_start() {
 	rm -f "$WORK/spray.stop" "$WORK/spray.started"
 	bg in_ns "$NS_CLIENT" python3 -c '
 import os, socket, sys, time
 stop, started = sys.argv[1], sys.argv[2]
-while not os.path.exists(stop):
+sport = 20000
+while not os.path.exists(stop) and sport < 65000:
     for port in (5301, 5302):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sport += 1
         try:
+            s.bind(("127.0.0.1", sport))
             s.sendto(b"spray", ("127.0.0.1", port))
         except OSError:
             pass
