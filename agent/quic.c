@@ -261,21 +261,25 @@ static size_t contiguous(void)
 	return n;
 }
 
+int sluice_quic_is_long_v1(const uint8_t *d, size_t len)
+{
+	return len >= 5 && (d[0] & QUIC_LONG_HEADER) &&
+	       ((uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4]) ==
+	       SLUICE_QUIC_V1;
+}
+
 int sluice_quic_sni(const uint8_t *d, size_t len, char *out, size_t outlen)
 {
 	struct sluice_quic_keys k;
 	uint8_t first, mask[16], pn[QUIC_PN_MAX];
 	size_t pos, dcid_len, scid_len, pn_off, pnlen, i, hello;
 	uint64_t tok, plen;
-	uint32_t version;
 
 	if (outlen)
 		out[0] = '\0';
 	/* Long header, version 1, type Initial (RFC 9000 17.2, 17.2.2). */
-	if (len < 7 || !(d[0] & QUIC_LONG_HEADER))
-		return SLUICE_SNI_NOT_HELLO;
-	version = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
-	if (version != SLUICE_QUIC_V1 || ((d[0] >> 4) & 3) != QUIC_TYPE_INITIAL)
+	if (len < 7 || !sluice_quic_is_long_v1(d, len) ||
+	    ((d[0] >> 4) & 3) != QUIC_TYPE_INITIAL)
 		return SLUICE_SNI_NOT_HELLO;
 	pos = 5;
 	dcid_len = d[pos++];

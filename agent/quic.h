@@ -42,4 +42,7 @@ int sluice_quic_initial_keys(const uint8_t *dcid, size_t dcid_len,
  */
 int sluice_quic_sni(const uint8_t *udp_payload, size_t len, char *out, size_t outlen);
 
+/* Does @udp_payload start with a QUIC v1 long header (any packet type)? */
+int sluice_quic_is_long_v1(const uint8_t *udp_payload, size_t len);
+
 #endif
