@@ -6,7 +6,9 @@
                                (SNI example.com), byte for byte
   quic_initial.py NAME         a fresh Initial whose ClientHello names NAME
   quic_initial.py --send HOST PORT [--rfc | NAME]
-                               send it as one UDP datagram instead
+                               send it as one UDP datagram instead (from a
+                               new port: a new flow); exit 1 when the
+                               kernel refuses it on the way out (EPERM)
 
 Protected as RFC 9001 5 says, with python3-cryptography: keys from the
 Destination Connection ID, AES-128-GCM payload, AES-128-ECB header
@@ -88,8 +90,8 @@ def client_hello(name):
     exts += bytes.fromhex("0010000500030268 33".replace(" ", ""))  # alpn h3
     exts += struct.pack(">HHHHH", 0x33, 38, 36, 0x1d, 32) + os.urandom(32)
     exts += bytes.fromhex("002b0003020304")                     # TLS 1.3
-    exts += bytes.fromhex("000d000a000804030804040105010201")   # sig algs
-    exts += bytes.fromhex("0039000401048000")                   # transport params
+    exts += bytes.fromhex("000d000a00080403080404010501")   # sig algs
+    exts += bytes.fromhex("003900060404 8000ffff".replace(" ", ""))  # max_data
     body = b"\x03\x03" + os.urandom(32) + b"\x00" + bytes.fromhex("0006130113021303")
     body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
     return b"\x01" + struct.pack(">I", len(body))[1:] + body
@@ -124,7 +126,10 @@ def main(argv):
     if send:
         fam = socket.AF_INET6 if ":" in send[0] else socket.AF_INET
         with socket.socket(fam, socket.SOCK_DGRAM) as s:
-            s.sendto(pkt, send)
+            try:
+                s.sendto(pkt, send)
+            except PermissionError:     # dropped on the way out
+                return 1
     else:
         sys.stdout.buffer.write(pkt)
     return 0
