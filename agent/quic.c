@@ -295,7 +295,7 @@ int sluice_quic_sni(const uint8_t *d, size_t len, char *out, size_t outlen)
 		return SLUICE_SNI_NOT_HELLO;
 	pos += (size_t)tok;
 	if (varint(d, len, &pos, &plen) < 0 || plen > len - pos ||
-	    plen < QUIC_PN_MAX + QUIC_SAMPLE_LEN)
+	    plen < QUIC_PN_MAX + QUIC_SAMPLE_LEN || plen > QUIC_UDP_MAX)
 		return SLUICE_SNI_NOT_HELLO;
 	pn_off = pos;
 

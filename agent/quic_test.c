@@ -103,6 +103,22 @@ static void rfc_packet_cut_or_flipped_is_never_read(void **state)
 	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_SNI_FOUND);
 }
 
+/* A length no UDP payload can have is refused before anything is read. */
+static void a_length_beyond_any_datagram_is_refused(void **state)
+{
+	static uint8_t big[70000];
+	char out[256];
+	size_t n = rfc_packet(big);
+
+	(void)state;
+	assert_int_equal(n, 1200);
+	/* length: 4-byte varint 69000 instead of 2-byte 1182 */
+	memmove(big + 20, big + 18, n - 18);
+	big[16] = 0x80, big[17] = 0x01, big[18] = 0x0d, big[19] = 0x88;
+	assert_int_equal(sluice_quic_sni(big, sizeof(big), out, sizeof(out)),
+			 SLUICE_SNI_NOT_HELLO);
+}
+
 /* A datagram's packets after the first (coalesced) are not read. */
 static void coalesced_packets_after_the_first_are_ignored(void **state)
 {
@@ -283,6 +299,7 @@ int main(void)
 		cmocka_unit_test(rfc9001_a2_client_initial_names_example_com),
 		cmocka_unit_test(rfc_packet_cut_or_flipped_is_never_read),
 		cmocka_unit_test(coalesced_packets_after_the_first_are_ignored),
+		cmocka_unit_test(a_length_beyond_any_datagram_is_refused),
 		cmocka_unit_test(other_packets_are_not_initials),
 		cmocka_unit_test(built_initial_matches_the_parser),
 		cmocka_unit_test(crypto_frames_out_of_order_are_joined),
