@@ -22,7 +22,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 CC ?= cc
-PKGS := libmnl libnetfilter_queue libnl-genl-3.0 sqlite3 libsystemd
+PKGS := libmnl libnetfilter_queue libnl-genl-3.0 sqlite3 libsystemd libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?= -O2 -g

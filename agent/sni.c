@@ -158,9 +158,26 @@ static int read_server_name(struct hs_reader *r, size_t n, char *out, size_t out
 	return 0;
 }
 
+static int hello_sni(struct hs_reader *rd, char *out, size_t outlen);
+
 int sluice_tls_sni(const uint8_t *data, size_t len, char *out, size_t outlen)
 {
 	struct hs_reader r = { .d = data, .len = len };
+
+	return hello_sni(&r, out, outlen);
+}
+
+/* No record layer: the handshake bytes are all there is (QUIC CRYPTO). */
+int sluice_tls_hello_sni(const uint8_t *data, size_t len, char *out, size_t outlen)
+{
+	struct hs_reader r = { .d = data, .len = len, .rec_left = len };
+
+	return hello_sni(&r, out, outlen);
+}
+
+static int hello_sni(struct hs_reader *rd, char *out, size_t outlen)
+{
+	struct hs_reader r = *rd;
 	size_t type, body, end, v, n, ext_end;
 	int rc, found = 0, seen_sni = 0, ech = 0;
 

@@ -46,6 +46,12 @@
 int sluice_tls_sni(const uint8_t *data, size_t len, char *out, size_t outlen);
 
 /*
+ * The same for a ClientHello handshake message at the start of @data
+ * without TLS records around it, as QUIC's CRYPTO frames carry it.
+ */
+int sluice_tls_hello_sni(const uint8_t *data, size_t len, char *out, size_t outlen);
+
+/*
  * The host an HTTP/1.0 or 1.1 request at the start of @data is for: the
  * authority of an absolute-form target ("GET http://host/ HTTP/1.1", which
  * a server must use instead of Host), else the value of the one "Host:"

@@ -7,6 +7,7 @@
 #include "agent/dns.h"
 #include "agent/packet.h"
 #include "agent/pending.h"
+#include "agent/quic.h"
 #include "agent/sni.h"
 #include "agent/verdict.h"
 
@@ -251,14 +252,15 @@ static int is_dns(const struct sluice_flow *f)
 }
 
 /*
- * Does this flow wait for its first payload to be named? Any TCP flow, on
- * any port, while names are filtered: its bytes say what it is (pending.h).
+ * Is this flow named from its first payload? Any TCP or UDP flow, on any
+ * port, while names are filtered: its bytes say what it is (a TLS hello
+ * or HTTP request, pending.h; a QUIC Initial, quic.h).
  */
 static int wants_name(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol,
 		      const struct sluice_flow *f)
 {
-	return f->proto == IPPROTO_TCP &&
+	return (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP) &&
 	       (sluice_policy_domain_count(pol) > 0 ||
 		atomic_load(&v->block_doh));
 }
@@ -310,6 +312,57 @@ static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 	case SLUICE_NAMING_UNREADABLE:
 		return UNREADABLE;
 	default:
+		name[0] = '\0';
+		return JUDGE;
+	}
+}
+
+/*
+ * The UDP naming path, for QUIC (quic.h): JUDGE (with the name of the
+ * client's Initial in @name, or none), UNREADABLE, or SLUICE_Q_PASS.
+ *
+ * A ClientHello that goes on beyond the first Initial (post-quantum key
+ * shares) is not joined across datagrams: the datagram passes and the flow
+ * stays undecided, so its next datagram comes here again, and is named if
+ * it holds the hello from its start. Anything else the flow sends while
+ * still undecided means the hello was never read whole: a QUIC packet of
+ * another type from the client, or any reply from the server (the first
+ * datagram of a flow is never a reply, so a reply follows a passed one).
+ * That is UNREADABLE, and denied while names are filtered; a browser then
+ * falls back to TCP, where the hello is joined (pending.h).
+ */
+static int udp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *pol,
+		    struct sluice_packet *p, char *name, size_t namelen)
+{
+	struct sluice_decision d;
+	const uint8_t *pl;
+	size_t plen = 0;
+	int rc;
+
+	name[0] = '\0';
+	if (p->reply)
+		return UNREADABLE;
+	pl = payload_of(p, &plen);
+	if (!pl)
+		return JUDGE;
+	rc = sluice_quic_sni(pl, plen, name, namelen);
+	switch (rc) {
+	case SLUICE_SNI_FOUND:
+	case SLUICE_SNI_ECH:	/* the outer name, when there is one */
+		if (name[0])
+			atomic_fetch_add(&v->named, 1);
+		return JUDGE;
+	case SLUICE_SNI_TRUNCATED:
+		d = sluice_policy_match(pol, &p->flow);
+		return d.allow || d.partial ? SLUICE_Q_PASS : JUDGE;
+	case SLUICE_SNI_NOT_HELLO:
+		/* 0-RTT or Handshake before the Initial was read. */
+		if (sluice_quic_is_long_v1(pl, plen) && !p->cut) {
+			name[0] = '\0';
+			return ((pl[0] >> 4) & 3) ? UNREADABLE : JUDGE;
+		}
+		/* fall through */
+	default:		/* not QUIC, no name, a bad name */
 		name[0] = '\0';
 		return JUDGE;
 	}
@@ -411,7 +464,8 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 	 * names the address was resolved from must allow the flow too.
 	 */
 	if (wants_name(v, pol, f)) {
-		rc = tcp_name(v, pol, p, name, sizeof(name));
+		rc = f->proto == IPPROTO_TCP ? tcp_name(v, pol, p, name, sizeof(name)) :
+					       udp_name(v, pol, p, name, sizeof(name));
 		if (rc == UNREADABLE)
 			return unreadable(v, pol, f);
 		if (rc != JUDGE)

@@ -3,7 +3,8 @@
  * Unit tests of agent/verdict.c's TCP naming path: what each queued
  * packet of a flow that waits for its name is answered, on any port, with
  * the ClientHello whole or cut, an HTTP request, a server that speaks
- * first, and rules on addresses that decide before any name could.
+ * first, and rules on addresses that decide before any name could; and
+ * of its UDP naming path: a QUIC Initial judged by its SNI.
  */
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -18,7 +19,9 @@
 #include <cmocka.h>
 
 #include "agent/packet.h"
+#include "agent/quic.h"
 #include "agent/verdict.h"
+#include "tests/unit/quic_rfc9001_a2.h"
 
 struct fixture {
 	char dir[64], path[96], err[256];
@@ -252,6 +255,90 @@ static void a_server_that_speaks_first_is_judged_by_its_address(void **state)
 			 SLUICE_Q_DENY);
 }
 
+/*
+ * Queue one IPv4 UDP datagram of the flow 10.0.0.1:40000 -> 10.0.0.2:443
+ * (@reply: sent by the server) and return the agent's answer.
+ */
+static int datagram(struct fixture *fx, int reply, const uint8_t *data, size_t len)
+{
+	static uint8_t pkt[28 + 1500];
+	static const uint8_t client[4] = { 10, 0, 0, 1 }, server[4] = { 10, 0, 0, 2 };
+	struct sluice_packet p = { .id = 1, .hook = 3 /* LOCAL_OUT */ };
+	uint16_t total = (uint16_t)(28 + len), udp = (uint16_t)(8 + len);
+
+	assert_true(len <= sizeof(pkt) - 28);
+	memset(pkt, 0, 28);
+	pkt[0] = 0x45;
+	pkt[2] = (uint8_t)(total >> 8), pkt[3] = (uint8_t)total;
+	pkt[8] = 64, pkt[9] = IPPROTO_UDP;
+	memcpy(pkt + 12, reply ? server : client, 4);
+	memcpy(pkt + 16, reply ? client : server, 4);
+	pkt[20] = reply ? 0x01 : 0x9c, pkt[21] = reply ? 0xbb : 0x40;
+	pkt[22] = reply ? 0x9c : 0x01, pkt[23] = reply ? 0x40 : 0xbb;
+	pkt[24] = (uint8_t)(udp >> 8), pkt[25] = (uint8_t)udp;
+	memcpy(pkt + 28, data, len);
+	p.data = pkt;
+	p.len = 28 + len;
+	p.flow.uid = -1;
+	p.flow.direction = SLUICE_DIR_OUT;
+	p.reply = reply;
+	assert_int_equal(sluice_packet_parse(p.data, p.len, &p.flow), 0);
+	if (reply) {
+		memcpy(p.flow.src, client, 4);
+		memcpy(p.flow.dst, server, 4);
+		p.flow.sport = 40000;
+		p.flow.dport = 443;
+	}
+	return sluice_verdict_decide(&fx->v, &p);
+}
+
+static size_t rfc_initial(uint8_t *out)
+{
+	size_t i;
+	unsigned int b;
+
+	for (i = 0; i < 1200 && sscanf(rfc_a2_hex + 2 * i, "%2x", &b) == 1; i++)
+		out[i] = (uint8_t)b;
+	return i;
+}
+
+static void a_quic_initial_is_judged_by_its_sni(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t pkt[1200];
+	size_t n;
+
+	SKIP_WITHOUT_FIXTURE();
+	n = rfc_initial(pkt);
+	assert_int_equal(n, 1200);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'other.test')");
+	assert_int_equal(datagram(fx, 0, pkt, n), SLUICE_Q_ALLOW);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', '*.example.com');"
+		   "INSERT INTO rules(action, domain) VALUES ('deny', 'example.com')");
+	assert_int_equal(datagram(fx, 0, pkt, n), SLUICE_Q_DENY);
+	/* Not QUIC: judged by its address, as before. */
+	assert_int_equal(datagram(fx, 0, (const uint8_t *)"hello", 5), SLUICE_Q_ALLOW);
+}
+
+/*
+ * A hello that goes on in a later Initial: the datagram passes and the
+ * flow stays undecided; a reply before the name is read is unreadable.
+ */
+static void a_quic_hello_not_read_whole_is_denied(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t pkt[1200];
+	size_t n;
+
+	SKIP_WITHOUT_FIXTURE();
+	n = rfc_initial(pkt);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'other.test')");
+	/* 0-RTT first: a QUIC packet that no Initial named. */
+	pkt[0] = (uint8_t)((pkt[0] & ~0x30) | 0x10);
+	assert_int_equal(datagram(fx, 0, pkt, n), SLUICE_Q_DENY);
+	assert_int_equal(datagram(fx, 1, (const uint8_t *)"reply", 5), SLUICE_Q_DENY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +351,8 @@ int main(void)
 		T(a_hello_split_in_two_segments_is_judged_by_its_name),
 		T(a_hello_cut_into_too_many_segments_is_denied),
 		T(a_server_that_speaks_first_is_judged_by_its_address),
+		T(a_quic_initial_is_judged_by_its_sni),
+		T(a_quic_hello_not_read_whole_is_denied),
 #undef T
 	};
 

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential make gcc clang llvm libclang-rt-dev pkg-config bc bison flex libelf-dev
-libssl-dev python3 kmod cpio
+libssl-dev python3 python3-cryptography kmod cpio
 linux-headers-amd64 linux-image-amd64 linux-source-6.1
 qemu-system-x86 busybox-static sparse
 libmnl-dev libnetfilter-queue-dev libnl-genl-3-dev libsqlite3-dev sqlite3

@@ -170,3 +170,29 @@ tcp_q = struct.pack(">H", len(ok_q)) + ok_q
 put("verdict_fuzz", "dns-over-tcp",
     record(0, tcp4(CLIENT, RESOLVER, 40004, 53, 0x18, tcp_q))
     + record(4, tcp4(CLIENT, SERVER, 41002, 853, 0x02)))
+
+# quic_fuzz: the client Initial of RFC 9001 A.2 (tests/vm/quic_initial.py),
+# and, behind an odd first byte, frames the harness protects itself: the
+# A.2 ClientHello whole, split over shuffled CRYPTO frames, with PING/ACK.
+import sys  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(HERE, "..", "vm"))
+import quic_initial  # noqa: E402
+
+put("quic_fuzz", "rfc9001-a2",
+    quic_initial.protect(quic_initial.RFC_DCID, quic_initial.RFC_HEADER, 4,
+                         quic_initial.RFC_PAYLOAD))
+a2_frames = quic_initial.RFC_PAYLOAD.rstrip(b"\0")
+a2_hello = a2_frames[4:]
+put("quic_fuzz", "frames-a2", b"\x01" + a2_frames + bytes(40))
+
+
+def crypto(off, data):
+    return b"\x06" + struct.pack(">HH", 0x4000 | off, 0x4000 | len(data)) + data
+
+
+put("quic_fuzz", "frames-shuffled",
+    b"\x01" + crypto(100, a2_hello[100:]) + b"\x01\x00\x00"
+    + crypto(0, a2_hello[:60]) + b"\x02\x00\x00\x00\x00"
+    + crypto(60, a2_hello[60:100]) + bytes(20))
+put("quic_fuzz", "frames-cut", b"\x01" + crypto(0, a2_hello[:50]) + bytes(20))
