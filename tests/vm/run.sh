@@ -259,7 +259,7 @@ fi
 # stalls ("rcu: INFO: ... detected stalls"), soft lockups, hung tasks
 # ("INFO: task ... blocked for more than"), kmemleak's "suspected memory
 # leaks" after a scan.
-bad='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|general protection|Call Trace|RIP:|soft lockup|hung_task|blocked for more than|circular locking|suspicious RCU|invalid context|list_add corruption|list_del corruption|suspected memory leak)'
+bad='^\[ *[0-9]+\.[0-9]+\].*(Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|general protection|Call Trace|[^A-Za-z_]RIP:|soft lockup|hung_task|blocked for more than|circular locking|suspicious RCU|invalid context|list_add corruption|list_del corruption|suspected memory leak)'
 trouble=$(tr -d '\r' <"$RUN/console.log" | cat - "$RES/dmesg" 2>/dev/null |
 	  grep -E "$bad" | head -n 20)
 if [ -n "$trouble" ]; then

@@ -52,9 +52,14 @@ for url in "http://$SERVER4:8080/index.html" "http://[$SERVER6]:8080/index.html"
 	curls="$curls $!"
 	_pids="$_pids $!"
 done
+# A process that stays in the namespace to read its state through: a
+# curl exits as soon as its flow fails open, and with it its /proc/PID/net.
+ip netns exec "$NS_CLIENT" sleep 600 &
+keeper=$!
+_pids="$_pids $keeper"
 # shellcheck disable=SC2086 # one word per pid
 set -- $curls
-c1=$1
+c1=$keeper
 check "four new flows wait in the stopped agent's queue" \
 	eventually 300 queued_at_least $((q0 + 4))
 check "the namespace still counts its agent as live (enforcing)" \
@@ -72,6 +77,8 @@ for c in $curls; do
 	i=$((i + 1))
 	check "queued flow $i completes after the crash (failed open)" wait "$c"
 done
+kill "$keeper"
+wait "$keeper" 2>/dev/null
 check "the namespace is torn down once its last process is gone (veth1 leaves the router)" \
 	eventually 600 router_lost_veth1
 check "other namespaces keep their state (server's mode no-agent)" \
