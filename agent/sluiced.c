@@ -259,8 +259,18 @@ static void *heartbeat_thread(void *arg)
 	int waiting_said = 0;
 
 	while (!atomic_load(&d->stop_heartbeat)) {
-		uint64_t stalled;
 		int rc;
+
+		/*
+		 * A verdict loop that stopped moving must look dead, to
+		 * systemd and to the module; one that moves is alive for
+		 * systemd whether or not a module is there to tell.
+		 */
+		if (verdict_stalled_ms(d) > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
+			sleep_ms(beat_interval(d));
+			continue;
+		}
+		sd_notify(0, "WATCHDOG=1");
 
 		if (!d->ctl) {
 			d->ctl = sluice_ctl_open(err, sizeof(err));
@@ -287,13 +297,6 @@ static void *heartbeat_thread(void *arg)
 			}
 		}
 
-		/* A verdict loop that stopped moving must look dead. */
-		stalled = verdict_stalled_ms(d);
-		if (stalled > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
-			sleep_ms(beat_interval(d));
-			continue;
-		}
-
 		if (atomic_exchange(&d->forget_denied, 0) &&
 		    sluice_ctl_forget_denied(d->ctl) &&
 		    sluice_ctl_gone(d->ctl)) {
@@ -316,7 +319,6 @@ static void *heartbeat_thread(void *arg)
 			say("heartbeat failed: %s", sluice_ctl_error(d->ctl));
 		} else {
 			follow_config(d, &cfg);
-			sd_notify(0, "WATCHDOG=1");
 		}
 		sleep_ms(beat_interval(d));
 	}
