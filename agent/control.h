@@ -141,6 +141,17 @@ int sluice_ctl_handover(struct sluice_ctl *c, uint32_t grace_ms);
 
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out);
 
+/*
+ * Who the flow of conntrack id @ct_id belongs to, as the module recorded
+ * it when it queued the flow's first packet (SLUICE_CMD_GET_FLOW). Fills
+ * @out (struct sluice_kernel_identity, agent/identity.h) and returns 0;
+ * -ENOENT when the module keeps nothing for @ct_id (no local socket,
+ * forgotten, or a module without the command: -EOPNOTSUPP).
+ */
+struct sluice_kernel_identity;
+int sluice_ctl_get_flow(struct sluice_ctl *c, uint32_t ct_id,
+			struct sluice_kernel_identity *out);
+
 /* @fail_mode: enum sluice_fail_mode or -1 to keep; @watchdog_ms: -1 keeps. */
 int sluice_ctl_set_config(struct sluice_ctl *c, int fail_mode,
 			  int64_t watchdog_ms);

@@ -56,6 +56,11 @@
  *		REGISTER ends the handover; if none comes in time, the
  *		namespace follows its fail mode. Only the registered socket
  *		may send it.
+ * GET_FLOW	who a queued flow belongs to (see "Flow identity" below).
+ *		Request: SLUICE_A_CT_ID, the conntrack id the agent got in
+ *		NFQA_CT (CTA_ID) with the flow's first queued packet. Reply:
+ *		SLUICE_A_CT_ID and SLUICE_A_IDENTITY; -ENOENT when the module
+ *		keeps nothing for that conntrack id.
  */
 enum sluice_cmd {
 	SLUICE_CMD_UNSPEC,
@@ -68,6 +73,7 @@ enum sluice_cmd {
 	SLUICE_CMD_DRAIN,
 	SLUICE_CMD_FORGET_DENIED,
 	SLUICE_CMD_HANDOVER,
+	SLUICE_CMD_GET_FLOW,
 
 	__SLUICE_CMD_MAX,
 };
@@ -93,6 +99,8 @@ enum sluice_attr {
 	SLUICE_A_OWN_MARK,		/* u32, reply: see SLUICE_OWN_MARK */
 	/* u32, HANDOVER: how long the successor may take, in ms */
 	SLUICE_A_HANDOVER_MS,
+	SLUICE_A_CT_ID,			/* u32, GET_FLOW: a conntrack id (CTA_ID) */
+	SLUICE_A_IDENTITY,		/* nest of SLUICE_ID_*, GET_FLOW reply */
 
 	__SLUICE_A_MAX,
 };
@@ -216,6 +224,56 @@ enum sluice_flow_verdict {
  * the flow (retransmitted SYNs, a UDP stream) are dropped in the kernel.
  */
 #define SLUICE_DENY_IDLE_S	30
+
+/*
+ * Flow identity. When the module queues the first packet of a new flow that
+ * has a local socket, it records who the flow belongs to, keyed by the
+ * conntrack id (nf_ct_get_id(), what the agent gets as CTA_ID in NFQA_CT),
+ * and the agent asks with SLUICE_CMD_GET_FLOW when its policy needs it.
+ * Outbound (LOCAL_OUT): the sending socket. Inbound (LOCAL_IN): the
+ * listening or bound socket that will receive the flow. Forwarded flows
+ * have no local socket and no identity. An attribute is present only when
+ * the module knows it; a missing one is "unknown":
+ *   UID, GID	the socket's owner, in the initial user namespace (sk_uid;
+ *		the gid of the socket file's opener, as NFQA_GID)
+ *   CGROUP	the cgroup v2 id of the socket, fixed when it was created
+ *		(what "nft socket cgroupv2" matches; a directory's inode
+ *		number under /sys/fs/cgroup)
+ *   TGID, START, EXE_*, COMM  only when the packet was sent in the
+ *		context of the task that owns the socket's send (connect,
+ *		sendmsg), never from softirq or a kernel thread, never for
+ *		inbound flows: the sender's pid in the initial pid namespace,
+ *		its start time in clock ticks since boot (field 22 of
+ *		/proc/PID/stat), the device and inode of its executable
+ *		(mm->exe_file) and its comm. The agent checks /proc/PID/exe
+ *		against them, so that exec and pid reuse cannot fool it.
+ * The module keeps at most SLUICE_IDENTITY_MAX flows per namespace, each
+ * for SLUICE_IDENTITY_KEEP_S after it was recorded; when full, the oldest
+ * is forgotten first (an unprivileged flood cannot grow the table, only
+ * make identities unknown, and a rule whose field is unknown does not
+ * match).
+ */
+enum sluice_id_attr {
+	SLUICE_ID_UNSPEC,
+	SLUICE_ID_UID,			/* u32 */
+	SLUICE_ID_GID,			/* u32 */
+	SLUICE_ID_CGROUP,		/* u64 */
+	SLUICE_ID_TGID,			/* u32 */
+	SLUICE_ID_START,		/* u64, clock ticks since boot */
+	SLUICE_ID_EXE_DEV_MAJOR,	/* u32 */
+	SLUICE_ID_EXE_DEV_MINOR,	/* u32 */
+	SLUICE_ID_EXE_INO,		/* u64 */
+	SLUICE_ID_COMM,			/* string, at most 15 bytes + NUL */
+	SLUICE_ID_INBOUND,		/* flag: from the receiving socket */
+	SLUICE_ID_PAD,
+
+	__SLUICE_ID_MAX,
+};
+
+#define SLUICE_ID_MAX (__SLUICE_ID_MAX - 1)
+
+#define SLUICE_IDENTITY_MAX	4096
+#define SLUICE_IDENTITY_KEEP_S	120
 
 /*
  * The agent's own packets (DNS sinkhole answers, TCP resets) carry this
