@@ -131,6 +131,8 @@ enum sluice_stat {
 	SLUICE_STAT_OWN,		/* the agent's own packets, untracked */
 	SLUICE_STAT_DENY_REMEMBERED,	/* first packets denied, remembered */
 	SLUICE_STAT_UNQUEUEABLE,	/* shared unconfirmed: fail mode applies */
+	SLUICE_STAT_IDENTITY_RECORDED,	/* flow identities kept for GET_FLOW */
+	SLUICE_STAT_IDENTITY_EVICTED,	/* forgotten early: the table was full */
 
 	__SLUICE_STAT_MAX,
 };
@@ -151,6 +153,8 @@ enum sluice_stat {
 	[SLUICE_STAT_OWN] = "own",				\
 	[SLUICE_STAT_DENY_REMEMBERED] = "deny_remembered",	\
 	[SLUICE_STAT_UNQUEUEABLE] = "unqueueable",		\
+	[SLUICE_STAT_IDENTITY_RECORDED] = "identity_recorded",	\
+	[SLUICE_STAT_IDENTITY_EVICTED] = "identity_evicted",	\
 }
 
 enum sluice_fail_mode {
