@@ -24,6 +24,7 @@
 #include <netlink/netlink.h>
 
 #include "agent/control.h"
+#include "agent/identity.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -62,6 +63,7 @@ static const char *const sluice_cmd_words[__SLUICE_CMD_MAX] = {
 	[SLUICE_CMD_DRAIN] = "drain",
 	[SLUICE_CMD_FORGET_DENIED] = "forget denied flows",
 	[SLUICE_CMD_HANDOVER] = "hand over",
+	[SLUICE_CMD_GET_FLOW] = "get flow",
 };
 
 static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
@@ -76,6 +78,8 @@ static const struct nla_policy sluice_reply_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_STATS] = { .type = NLA_NESTED },
 	[SLUICE_A_QUEUE_COUNT] = { .type = NLA_U16 },
 	[SLUICE_A_OWN_MARK] = { .type = NLA_U32 },
+	[SLUICE_A_CT_ID] = { .type = NLA_U32 },
+	[SLUICE_A_IDENTITY] = { .type = NLA_NESTED },
 };
 
 /* libnl's error codes, for the few places that only have those. */
@@ -739,6 +743,91 @@ int sluice_ctl_handover(struct sluice_ctl *c, uint32_t grace_ms)
 {
 	return sluice_request_u32(c, SLUICE_CMD_HANDOVER, SLUICE_A_HANDOVER_MS,
 				  grace_ms);
+}
+
+static int sluice_parse_identity(struct nlattr **tb, void *arg)
+{
+	static struct nla_policy id_policy[SLUICE_ID_MAX + 1] = {
+		[SLUICE_ID_UID] = { .type = NLA_U32 },
+		[SLUICE_ID_GID] = { .type = NLA_U32 },
+		[SLUICE_ID_CGROUP] = { .type = NLA_U64 },
+		[SLUICE_ID_TGID] = { .type = NLA_U32 },
+		[SLUICE_ID_START] = { .type = NLA_U64 },
+		[SLUICE_ID_EXE_DEV_MAJOR] = { .type = NLA_U32 },
+		[SLUICE_ID_EXE_DEV_MINOR] = { .type = NLA_U32 },
+		[SLUICE_ID_EXE_INO] = { .type = NLA_U64 },
+		[SLUICE_ID_COMM] = { .type = NLA_STRING },
+		[SLUICE_ID_INBOUND] = { .type = NLA_FLAG },
+	};
+	struct nlattr *id[SLUICE_ID_MAX + 1];
+	struct sluice_kernel_identity *out = arg;
+
+	memset(out, 0, sizeof(*out));
+	if (!tb[SLUICE_A_IDENTITY])
+		return 0;	/* the module knows nothing of the flow */
+	if (nla_parse_nested(id, SLUICE_ID_MAX, tb[SLUICE_A_IDENTITY],
+			     id_policy) < 0)
+		return -EPROTO;
+	if (id[SLUICE_ID_UID]) {
+		out->uid = nla_get_u32(id[SLUICE_ID_UID]);
+		out->have |= SLUICE_KID_UID;
+	}
+	if (id[SLUICE_ID_GID]) {
+		out->gid = nla_get_u32(id[SLUICE_ID_GID]);
+		out->have |= SLUICE_KID_GID;
+	}
+	if (id[SLUICE_ID_CGROUP]) {
+		out->cgroup_id = nla_get_u64(id[SLUICE_ID_CGROUP]);
+		out->have |= SLUICE_KID_CGROUP;
+	}
+	/* The task's fields count only together: each checks the others. */
+	if (id[SLUICE_ID_TGID] && id[SLUICE_ID_START] &&
+	    id[SLUICE_ID_EXE_DEV_MAJOR] && id[SLUICE_ID_EXE_DEV_MINOR] &&
+	    id[SLUICE_ID_EXE_INO]) {
+		out->tgid = nla_get_u32(id[SLUICE_ID_TGID]);
+		out->start_ticks = nla_get_u64(id[SLUICE_ID_START]);
+		out->exe_major = nla_get_u32(id[SLUICE_ID_EXE_DEV_MAJOR]);
+		out->exe_minor = nla_get_u32(id[SLUICE_ID_EXE_DEV_MINOR]);
+		out->exe_ino = nla_get_u64(id[SLUICE_ID_EXE_INO]);
+		out->have |= SLUICE_KID_TASK;
+		if (id[SLUICE_ID_COMM])
+			nla_strlcpy(out->comm, id[SLUICE_ID_COMM],
+				    sizeof(out->comm));
+	}
+	if (id[SLUICE_ID_INBOUND])
+		out->have |= SLUICE_KID_INBOUND;
+	return 0;
+}
+
+int sluice_ctl_get_flow(struct sluice_ctl *c, uint32_t ct_id,
+			struct sluice_kernel_identity *out)
+{
+	struct sluice_kernel_identity id = { 0 };
+	struct nl_msg *msg;
+	int err;
+
+	msg = sluice_msg_new(c, SLUICE_CMD_GET_FLOW);
+	if (!msg)
+		return sluice_fail(c, SLUICE_CMD_GET_FLOW, -ENOMEM);
+	if (nla_put_u32(msg, SLUICE_A_CT_ID, ct_id) < 0) {
+		nlmsg_free(msg);
+		return sluice_fail(c, SLUICE_CMD_GET_FLOW, -ENOMEM);
+	}
+	err = sluice_transact(c, msg, SLUICE_CMD_GET_FLOW,
+			      sluice_parse_identity, &id);
+	nlmsg_free(msg);
+	/*
+	 * Nothing kept for the flow: ENOENT with the module's reason, which
+	 * the transaction reads as "not registered" (-ENOTCONN), unlike a
+	 * family that is gone (-ENOENT, sluice_ctl_gone()).
+	 */
+	if (err == -ENOTCONN) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	if (!err)
+		*out = id;
+	return err;
 }
 
 int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out)

@@ -145,8 +145,10 @@ int sluice_ctl_get_config(struct sluice_ctl *c, struct sluice_config *out);
  * Who the flow of conntrack id @ct_id belongs to, as the module recorded
  * it when it queued the flow's first packet (SLUICE_CMD_GET_FLOW). Fills
  * @out (struct sluice_kernel_identity, agent/identity.h) and returns 0;
- * -ENOENT when the module keeps nothing for @ct_id (no local socket,
- * forgotten, or a module without the command: -EOPNOTSUPP).
+ * out->have is 0 when the module keeps nothing for @ct_id (no local
+ * socket, or forgotten). A module without the command: -EOPNOTSUPP or
+ * -EINVAL; the module gone: -ENOENT. One request at a time per handle:
+ * verdict threads each need their own.
  */
 struct sluice_kernel_identity;
 int sluice_ctl_get_flow(struct sluice_ctl *c, uint32_t ct_id,

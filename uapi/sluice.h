@@ -59,8 +59,9 @@
  * GET_FLOW	who a queued flow belongs to (see "Flow identity" below).
  *		Request: SLUICE_A_CT_ID, the conntrack id the agent got in
  *		NFQA_CT (CTA_ID) with the flow's first queued packet. Reply:
- *		SLUICE_A_CT_ID and SLUICE_A_IDENTITY; -ENOENT when the module
- *		keeps nothing for that conntrack id.
+ *		SLUICE_A_CT_ID and SLUICE_A_IDENTITY; -ENOENT with an extended
+ *		ack message when the module keeps nothing for that conntrack
+ *		id (the message tells it from a family that is gone).
  */
 enum sluice_cmd {
 	SLUICE_CMD_UNSPEC,
