@@ -246,12 +246,16 @@ enum sluice_flow_verdict {
  *		number under /sys/fs/cgroup)
  *   TGID, START, EXE_*, COMM  only when the packet was sent in the
  *		context of the task that owns the socket's send (connect,
- *		sendmsg), never from softirq or a kernel thread, never for
- *		inbound flows: the sender's pid in the initial pid namespace,
- *		its start time in clock ticks since boot (field 22 of
- *		/proc/PID/stat), the device and inode of its executable
- *		(mm->exe_file) and its comm. The agent checks /proc/PID/exe
- *		against them, so that exec and pid reuse cannot fool it.
+ *		sendmsg), never from softirq, a kernel thread or a kernel
+ *		socket, never for inbound flows: the sender's pid in the
+ *		initial pid namespace, its start time in clock ticks since
+ *		boot (field 22 of /proc/PID/stat as the initial time namespace
+ *		shows it), the device and inode of its executable's inode
+ *		(mm->exe_file; what stat(2) of /proc/PID/exe shows, except on
+ *		file systems that make up their own st_dev/st_ino, such as
+ *		btrfs subvolumes and overlayfs) and its comm. The agent checks
+ *		/proc/PID/exe against them, so that exec and pid reuse cannot
+ *		fool it.
  * The module keeps at most SLUICE_IDENTITY_MAX flows per namespace, each
  * for SLUICE_IDENTITY_KEEP_S after it was recorded; when full, the oldest
  * is forgotten first (an unprivileged flood cannot grow the table, only
