@@ -138,9 +138,9 @@ check "incoming IPv6: uid $NOBODY, inbound" \
 # A listener that never accepts nor answers: the handshake completes in
 # the kernel, and curl waits for its answer while it is looked at.
 bg in_ns "$NS_SERVER" python3 -c 'import socket, time
-s = socket.socket(socket.AF_INET6)
+s = socket.socket(socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", 8081))
+s.bind(("0.0.0.0", 8081))
 s.listen(8)
 time.sleep(120)'
 check "a silent listener on port 8081 in the server namespace" \
