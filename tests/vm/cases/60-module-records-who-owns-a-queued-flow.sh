@@ -6,6 +6,8 @@
 #   - an outgoing curl run as uid 65534 in the cgroup sl-demo shows uid and
 #     gid 65534, that cgroup's id (the inode of its directory), its own
 #     pid, start time, comm and executable (device and inode);
+#   - a datagram sent by python3 as uid 65534 shows its uid, pid, comm
+#     and executable (the file its symlink names);
 #   - an incoming connection (IPv4 and IPv6) to a server run by uid 65534
 #     in the cgroup sl-server shows the listener's uid, gid and cgroup,
 #     flagged inbound, and no task;
@@ -35,10 +37,11 @@ _case_cleanup() {
 }
 trap _case_cleanup EXIT
 
-# ct_id NS FAMILY PORT: the conntrack id of NS's TCP flow to PORT.
+# ct_id NS FAMILY PORT [PROTO]: the conntrack id of NS's flow to PORT.
 ct_id() {
-	in_ns "$1" conntrack -L -f "$2" -p tcp --dport "$3" -o id 2>/dev/null |
-		sed -n 's/.* id=\([0-9][0-9]*\).*/\1/p' | tail -n 1
+	in_ns "$1" conntrack -L -f "$2" -p "${4:-tcp}" --dport "$3" -o id \
+		2>/dev/null | sed -n 's/.* id=\([0-9][0-9]*\).*/\1/p' |
+		tail -n 1
 }
 
 # getflow NS ID NAME: build/getflow's answer in $WORK/NAME, its status in
@@ -179,6 +182,25 @@ check "outgoing: cgroup sl-demo ($(stat -c %i "$CG/sl-demo"))" \
 check "outgoing: not flagged inbound" field_absent out inbound
 check "curl is still waiting (the pid above was not reused)" \
 	kill -0 "$curl_pid"
+
+# ---- outbound UDP: a datagram sent (sendmsg) by python3 as nobody -----
+py_bin=$(command -v python3)
+# shellcheck disable=SC2016 # $1.. of the inner shell
+bg sh -c 'exec ip netns exec "$1" setpriv --reuid "$2" --regid "$2" \
+	--clear-groups "$3" -c "import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b\"who am i\", (sys.argv[1], 5353))
+time.sleep(100)" "$4"' - "$NS_CLIENT" "$NOBODY" "$py_bin" "$SERVER4"
+py_pid=$!
+udp_flow() { [ -n "$(ct_id "$NS_CLIENT" ipv4 5353 udp)" ]; }
+check "python3 as uid $NOBODY sends a datagram" eventually 150 udp_flow
+getflow "$NS_CLIENT" "$(ct_id "$NS_CLIENT" ipv4 5353 udp)" udp
+check "outgoing UDP: uid $NOBODY, the sender's pid ($py_pid), comm python3" \
+	sh -c "[ '$(field udp uid)' = $NOBODY ] &&
+		[ '$(field udp tgid)' = $py_pid ] &&
+		[ '$(field udp comm)' = python3 ]"
+check "outgoing UDP: the executable is what $py_bin resolves to" \
+	field_is udp exe_ino "$(stat -L -c %i "$py_bin")"
 
 # ---- forwarded, other namespaces, and the control ----------------------
 fwd=$(ct_id "$NS_ROUTER" ipv4 8081)
