@@ -83,16 +83,22 @@ unit: $(UNIT_BINS) agent
 kunit:
 	sh tests/kunit/run.sh
 
-vm: all
+# Test-only tools the VM cases run in the guest (which sees the repo).
+VM_TOOLS := build/getflow
+
+build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity.h
+	$(CC) $(ALL_CFLAGS) -o $@ tests/vm/getflow.c $(AGENT_LIB_OBJS) $(LDLIBS)
+
+vm: all $(VM_TOOLS)
 	sh tests/vm/run.sh "$(KREL)"
 
 # The same cases in a debug kernel built from Debian's linux-source-6.1
 # (KASAN, lockdep, PROVE_RCU, DEBUG_OBJECTS, kmemleak; cached in
 # ~/.cache/sluice), with sluice.ko built against it in a scratch copy.
-vm-debug: agent
+vm-debug: agent $(VM_TOOLS)
 	sh tests/vm/debug.sh
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(VM_TOOLS)
 	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS)
 
 check:

@@ -181,7 +181,16 @@ static bool sluice_unqueueable(const struct nf_conn *ct)
 	       refcount_read(&ct->ct_general.use) > 1;
 }
 
+/*
+ * Hand @skb to the agent. Only here, never on the fast path, does the
+ * module find out who the flow belongs to (identity.c): the agent may ask
+ * with the conntrack id it gets with the packet. Only in the flow's
+ * original direction, where the local socket started or receives it.
+ */
 static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
+				 enum ip_conntrack_info ctinfo,
+				 struct sk_buff *skb,
+				 const struct nf_hook_state *state,
 				 enum sluice_fail_mode fail_mode)
 {
 	unsigned int verdict;
@@ -190,6 +199,8 @@ static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
 		sluice_count(sn, SLUICE_STAT_UNQUEUEABLE);
 		return fail_mode == SLUICE_FAIL_OPEN ? NF_ACCEPT : NF_DROP;
 	}
+	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+		sluice_identity_record(sn, ct, skb, state);
 	sluice_count(sn, SLUICE_STAT_QUEUED);
 	verdict = NF_QUEUE_NR(sluice_queue_of(sn, ct));
 	/*
@@ -260,7 +271,7 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 		sluice_count(sn, SLUICE_STAT_FAST_DROPPED);
 		return NF_DROP;
 	case SLUICE_ACT_QUEUE:
-		return sluice_queue(sn, ct, fail_mode);
+		return sluice_queue(sn, ct, ctinfo, skb, state, fail_mode);
 	case SLUICE_ACT_FAIL_OPEN:
 		sluice_count(sn, SLUICE_STAT_FAILED_OPEN);
 		sluice_mark_unvetted(ct);

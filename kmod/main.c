@@ -169,6 +169,7 @@ static int __net_init sluice_net_init(struct net *net)
 	sn->watchdog_ms = 0;
 	sluice_watchdog_init(sn);
 	sluice_deny_init(sn);
+	sluice_identity_init(&sn->identity);
 
 	sn->stats = alloc_percpu(struct sluice_stats);
 	if (!sn->stats)
@@ -215,6 +216,7 @@ static void __net_exit sluice_net_exit(struct net *net)
 	sluice_proc_exit(net);
 	sluice_watchdog_stop(sn);
 	sluice_deny_forget_all(sn);
+	sluice_identity_forget_all(&sn->identity);
 	free_percpu(sn->stats);
 }
 

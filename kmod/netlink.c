@@ -2,7 +2,7 @@
 /*
  * The "sluice" generic netlink family: how the agent registers, proves it
  * is alive, drains or hands over and leaves, and how sluicectl reads and
- * sets the state.
+ * sets the state, and who a queued flow belongs to.
  * Every command needs CAP_NET_ADMIN over the caller's network namespace
  * (GENL_UNS_ADMIN_PERM: root of a container may run its own agent) and
  * acts on that namespace only. Attributes are checked by the policy
@@ -50,6 +50,8 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 	[SLUICE_A_OWN_MARK] = { .type = NLA_REJECT },
 	[SLUICE_A_HANDOVER_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
 						       &sluice_handover_ms_range),
+	[SLUICE_A_CT_ID] = { .type = NLA_U32 },
+	[SLUICE_A_IDENTITY] = { .type = NLA_REJECT },
 };
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
@@ -316,6 +318,82 @@ static int sluice_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
 	return sluice_reply(info, SLUICE_CMD_GET_STATS, true);
 }
 
+/* The fields of @who that the module knows, in a SLUICE_A_IDENTITY nest. */
+static int sluice_put_identity(struct sk_buff *msg,
+			       const struct sluice_identity *who)
+{
+	struct nlattr *nest;
+	u32 have = who->have;
+
+	nest = nla_nest_start(msg, SLUICE_A_IDENTITY);
+	if (!nest)
+		return -EMSGSIZE;
+	if (((have & BIT(SLUICE_ID_UID)) &&
+	     nla_put_u32(msg, SLUICE_ID_UID, who->uid)) ||
+	    ((have & BIT(SLUICE_ID_GID)) &&
+	     nla_put_u32(msg, SLUICE_ID_GID, who->gid)) ||
+	    ((have & BIT(SLUICE_ID_CGROUP)) &&
+	     nla_put_u64_64bit(msg, SLUICE_ID_CGROUP, who->cgroup,
+			       SLUICE_ID_PAD)) ||
+	    ((have & BIT(SLUICE_ID_TGID)) &&
+	     nla_put_u32(msg, SLUICE_ID_TGID, who->tgid)) ||
+	    ((have & BIT(SLUICE_ID_START)) &&
+	     nla_put_u64_64bit(msg, SLUICE_ID_START, who->start,
+			       SLUICE_ID_PAD)) ||
+	    ((have & BIT(SLUICE_ID_EXE_DEV_MAJOR)) &&
+	     nla_put_u32(msg, SLUICE_ID_EXE_DEV_MAJOR, who->exe_major)) ||
+	    ((have & BIT(SLUICE_ID_EXE_DEV_MINOR)) &&
+	     nla_put_u32(msg, SLUICE_ID_EXE_DEV_MINOR, who->exe_minor)) ||
+	    ((have & BIT(SLUICE_ID_EXE_INO)) &&
+	     nla_put_u64_64bit(msg, SLUICE_ID_EXE_INO, who->exe_ino,
+			       SLUICE_ID_PAD)) ||
+	    ((have & BIT(SLUICE_ID_COMM)) &&
+	     nla_put_string(msg, SLUICE_ID_COMM, who->comm)) ||
+	    ((have & BIT(SLUICE_ID_INBOUND)) &&
+	     nla_put_flag(msg, SLUICE_ID_INBOUND))) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/*
+ * Who a queued flow belongs to, as the module recorded it in the caller's
+ * namespace (identity.c); the agent asks with the conntrack id it got with
+ * the flow's first packet.
+ */
+static int sluice_cmd_get_flow(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sluice_net *sn = sluice_pernet(genl_info_net(info));
+	struct sluice_identity who;
+	struct sk_buff *msg;
+	void *hdr;
+	u32 ct_id;
+
+	if (GENL_REQ_ATTR_CHECK(info, SLUICE_A_CT_ID))
+		return -EINVAL;
+	ct_id = nla_get_u32(info->attrs[SLUICE_A_CT_ID]);
+	if (sluice_identity_get(&sn->identity, ct_id, &who, jiffies)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SLUICE_A_CT_ID],
+				    "no identity is kept for this conntrack id");
+		return -ENOENT;
+	}
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &sluice_genl_family, 0,
+				SLUICE_CMD_GET_FLOW);
+	if (!hdr || nla_put_u32(msg, SLUICE_A_CT_ID, ct_id) ||
+	    sluice_put_identity(msg, &who)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static const struct genl_small_ops sluice_genl_ops[] = {
 	{
 		.cmd = SLUICE_CMD_REGISTER,
@@ -360,6 +438,11 @@ static const struct genl_small_ops sluice_genl_ops[] = {
 	{
 		.cmd = SLUICE_CMD_HANDOVER,
 		.doit = sluice_cmd_handover,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = SLUICE_CMD_GET_FLOW,
+		.doit = sluice_cmd_get_flow,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

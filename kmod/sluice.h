@@ -8,6 +8,7 @@
  *   decide.c    the pure decision table and watchdog state machine
  *   watchdog.c  agent liveness: heartbeat timer, socket release notifier
  *   deny.c      flows denied on their first packet, remembered by tuple
+ *   identity.c  who a queued flow belongs to, kept by conntrack id
  *   netlink.c   the "sluice" generic netlink family
  *   stats.c     per-cpu counters and /proc/net/sluice
  */
@@ -15,6 +16,7 @@
 #define _SLUICE_H
 
 #include <linux/types.h>
+#include <linux/sched.h>
 #include <linux/timer.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
@@ -93,6 +95,42 @@ struct sluice_deny_table {
 	struct hlist_head hash[1 << SLUICE_DENY_BITS];
 };
 
+/*
+ * What the module knows about who a flow belongs to (uapi/sluice.h, "Flow
+ * identity"): @have holds BIT(SLUICE_ID_*) of every field that is known,
+ * SLUICE_ID_INBOUND included.
+ */
+struct sluice_identity {
+	u32 have;
+	u32 uid;
+	u32 gid;
+	u32 tgid;
+	u64 cgroup;
+	u64 start;			/* clock ticks since boot */
+	u64 exe_ino;
+	u32 exe_major;
+	u32 exe_minor;
+	char comm[TASK_COMM_LEN];
+};
+
+/*
+ * Identities of queued flows (identity.c), by conntrack id. Readers
+ * (GET_FLOW) find an entry under RCU and copy it out: an entry never
+ * changes once published, a new record of the same id replaces it. @lock
+ * serialises inserts, evictions and flushes. @age is in recording order,
+ * so the expired entries and, when the table is full, the oldest live one
+ * are at its head: at most SLUICE_IDENTITY_MAX entries, each for
+ * SLUICE_IDENTITY_KEEP_S, whatever the traffic.
+ */
+#define SLUICE_IDENTITY_BITS	10
+
+struct sluice_identity_table {
+	spinlock_t lock;		/* see above */
+	unsigned int count;
+	struct list_head age;		/* oldest first */
+	struct hlist_head hash[1 << SLUICE_IDENTITY_BITS];
+};
+
 /* Per network namespace state, reached through net_generic(). */
 struct sluice_net {
 	struct net *net;
@@ -123,6 +161,7 @@ struct sluice_net {
 	unsigned int watchdog_ms;
 
 	struct sluice_deny_table deny;
+	struct sluice_identity_table identity;
 
 	struct timer_list watchdog;
 	struct sluice_stats __percpu *stats;
@@ -186,6 +225,21 @@ bool sluice_deny_known(struct sluice_net *sn, const struct nf_conn *ct);
 void sluice_deny_remember(struct sluice_net *sn, const struct nf_conn *ct);
 void sluice_deny_forget_all(struct sluice_net *sn);
 void sluice_deny_init(struct sluice_net *sn);
+
+/* identity.c */
+struct sk_buff;
+struct nf_hook_state;
+void sluice_identity_init(struct sluice_identity_table *t);
+bool sluice_identity_known(struct sluice_identity_table *t, u32 ct_id,
+			   unsigned long now);
+int sluice_identity_put(struct sluice_identity_table *t, u32 ct_id,
+			const struct sluice_identity *who, unsigned long now);
+int sluice_identity_get(struct sluice_identity_table *t, u32 ct_id,
+			struct sluice_identity *who, unsigned long now);
+void sluice_identity_forget_all(struct sluice_identity_table *t);
+void sluice_identity_record(struct sluice_net *sn, struct nf_conn *ct,
+			    const struct sk_buff *skb,
+			    const struct nf_hook_state *state);
 
 /* watchdog.c */
 void sluice_watchdog_init(struct sluice_net *sn);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suites of sluice's pure logic: the hook decision table, the
- * watchdog state machine and the verdict bits in the conntrack mark.
+ * watchdog state machine, the verdict bits in the conntrack mark and the
+ * table of flow identities.
  *
  * They are linked into sluice.ko only when the build passes
  * CONFIG_SLUICE_KUNIT_TEST=y (see kmod/Kbuild), which tests/kunit/run.sh
@@ -12,10 +13,12 @@
  * code under test, and every table is checked to be complete: a new verdict
  * or mode that nobody thought about fails a test instead of slipping by.
  */
+#include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/errno.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "sluice.h"
@@ -916,5 +919,290 @@ static struct kunit_suite sluice_mark_suite = {
 	.test_cases = sluice_mark_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* identity.c: who a queued flow belongs to, by conntrack id           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Times start just before jiffies wrap, so that every expiry below is also
+ * checked across the wrap.
+ */
+#define T0		((unsigned long)-(SLUICE_IDENTITY_KEEP_S * HZ / 2))
+#define KEEP		(SLUICE_IDENTITY_KEEP_S * HZ)
+
+/*
+ * A table of its own per test (a KUnit resource), emptied and freed when
+ * the test ends, whether it passed or not.
+ */
+static int identity_table_init(struct kunit_resource *res, void *context)
+{
+	struct sluice_identity_table *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return -ENOMEM;
+	sluice_identity_init(t);
+	res->data = t;
+	return 0;
+}
+
+static void identity_table_free(struct kunit_resource *res)
+{
+	sluice_identity_forget_all(res->data);
+	kfree(res->data);
+}
+
+static struct sluice_identity_table *identity_table(struct kunit *test)
+{
+	struct sluice_identity_table *t;
+
+	t = kunit_alloc_resource(test, identity_table_init,
+				 identity_table_free, GFP_KERNEL, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	return t;
+}
+
+/* An outbound identity whose every field is derived from @uid. */
+static struct sluice_identity identity_of(u32 uid)
+{
+	struct sluice_identity who = {
+		.have = BIT(SLUICE_ID_UID) | BIT(SLUICE_ID_GID) |
+			BIT(SLUICE_ID_CGROUP) | BIT(SLUICE_ID_TGID) |
+			BIT(SLUICE_ID_START) | BIT(SLUICE_ID_EXE_DEV_MAJOR) |
+			BIT(SLUICE_ID_EXE_DEV_MINOR) | BIT(SLUICE_ID_EXE_INO) |
+			BIT(SLUICE_ID_COMM),
+		.uid = uid,
+		.gid = uid + 1,
+		.tgid = uid + 2,
+		.cgroup = 0x100000000ULL + uid,
+		.start = 0x200000000ULL + uid,
+		.exe_ino = 0x300000000ULL + uid,
+		.exe_major = 8,
+		.exe_minor = uid & 0xff,
+	};
+
+	snprintf(who.comm, sizeof(who.comm), "client-%u", uid);
+	return who;
+}
+
+/* The table keeps @ct_id, and what it keeps is identity_of(@uid). */
+static void expect_kept(struct kunit *test, struct sluice_identity_table *t,
+			u32 ct_id, u32 uid, unsigned long now)
+{
+	struct sluice_identity want = identity_of(uid), got;
+
+	memset(&got, 0xa5, sizeof(got));
+	KUNIT_ASSERT_EQ_MSG(test, sluice_identity_get(t, ct_id, &got, now), 0,
+			    "conntrack id %u is not kept", ct_id);
+	KUNIT_EXPECT_TRUE(test, sluice_identity_known(t, ct_id, now));
+	KUNIT_EXPECT_EQ(test, got.have, want.have);
+	KUNIT_EXPECT_EQ(test, got.uid, want.uid);
+	KUNIT_EXPECT_EQ(test, got.gid, want.gid);
+	KUNIT_EXPECT_EQ(test, got.tgid, want.tgid);
+	KUNIT_EXPECT_EQ(test, got.cgroup, want.cgroup);
+	KUNIT_EXPECT_EQ(test, got.start, want.start);
+	KUNIT_EXPECT_EQ(test, got.exe_ino, want.exe_ino);
+	KUNIT_EXPECT_EQ(test, got.exe_major, want.exe_major);
+	KUNIT_EXPECT_EQ(test, got.exe_minor, want.exe_minor);
+	KUNIT_EXPECT_STREQ(test, got.comm, want.comm);
+}
+
+static void expect_forgotten(struct kunit *test,
+			     struct sluice_identity_table *t, u32 ct_id,
+			     unsigned long now)
+{
+	struct sluice_identity got;
+
+	KUNIT_EXPECT_EQ_MSG(test, sluice_identity_get(t, ct_id, &got, now),
+			    -ENOENT, "conntrack id %u is still kept", ct_id);
+	KUNIT_EXPECT_FALSE(test, sluice_identity_known(t, ct_id, now));
+}
+
+static void put(struct kunit *test, struct sluice_identity_table *t,
+		u32 ct_id, u32 uid, unsigned long now, int want)
+{
+	struct sluice_identity who = identity_of(uid);
+
+	KUNIT_ASSERT_EQ(test, sluice_identity_put(t, ct_id, &who, now), want);
+}
+
+static void identity_empty_table_knows_nothing(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+
+	expect_forgotten(test, t, 0, T0);
+	expect_forgotten(test, t, 1, T0);
+	expect_forgotten(test, t, U32_MAX, T0);
+	KUNIT_EXPECT_EQ(test, t->count, 0U);
+}
+
+static void identity_recorded_flow_is_found_with_every_field(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+
+	put(test, t, 0xdeadbeef, 65534, T0, 0);
+	put(test, t, 7, 1000, T0, 0);
+	expect_kept(test, t, 0xdeadbeef, 65534, T0 + 1);
+	expect_kept(test, t, 7, 1000, T0 + 1);
+	expect_forgotten(test, t, 0xdeadbeee, T0 + 1);
+	KUNIT_EXPECT_EQ(test, t->count, 2U);
+}
+
+/* Unknown fields stay unknown: only what @have names is there. */
+static void identity_inbound_flow_keeps_only_what_it_had(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+	struct sluice_identity who = {
+		.have = BIT(SLUICE_ID_UID) | BIT(SLUICE_ID_INBOUND),
+		.uid = 65534,
+	}, got;
+
+	KUNIT_ASSERT_EQ(test, sluice_identity_put(t, 42, &who, T0), 0);
+	KUNIT_ASSERT_EQ(test, sluice_identity_get(t, 42, &got, T0), 0);
+	KUNIT_EXPECT_EQ(test, got.have,
+			(u32)(BIT(SLUICE_ID_UID) | BIT(SLUICE_ID_INBOUND)));
+	KUNIT_EXPECT_EQ(test, got.uid, 65534U);
+}
+
+/* A new flow with an id that was seen before is a new record. */
+static void identity_new_record_replaces_old_one(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+
+	put(test, t, 5, 1000, T0, 0);
+	put(test, t, 5, 1001, T0 + 10, 0);
+	expect_kept(test, t, 5, 1001, T0 + 11);
+	KUNIT_EXPECT_EQ(test, t->count, 1U);
+	/* and it counts from its own recording */
+	expect_kept(test, t, 5, 1001, T0 + KEEP + 9);
+	expect_forgotten(test, t, 5, T0 + KEEP + 10);
+}
+
+static void identity_expires_after_keep_seconds(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+
+	put(test, t, 9, 1000, T0, 0);
+	expect_kept(test, t, 9, 1000, T0 + KEEP - 1);
+	expect_forgotten(test, t, 9, T0 + KEEP);
+	expect_forgotten(test, t, 9, T0 + 2 * KEEP);
+}
+
+/*
+ * A flood of new flows cannot grow the table: it stays at the bound, and
+ * what it keeps is the newest flows, each still with its own identity
+ * (4096 ids in 1024 buckets share buckets).
+ */
+static void identity_table_stays_within_bound(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+	u32 n = SLUICE_IDENTITY_MAX + 100, i;
+	int evicted = 0;
+
+	for (i = 1; i <= n; i++) {
+		struct sluice_identity who = identity_of(i);
+		int ret = sluice_identity_put(t, i * 2654435761U, &who, T0);
+
+		KUNIT_ASSERT_GE(test, ret, 0);
+		evicted += ret;
+		KUNIT_ASSERT_LE(test, t->count, (unsigned int)SLUICE_IDENTITY_MAX);
+	}
+	KUNIT_EXPECT_EQ(test, t->count, (unsigned int)SLUICE_IDENTITY_MAX);
+	KUNIT_EXPECT_EQ(test, evicted, 100);
+	for (i = 1; i <= 100; i++)
+		expect_forgotten(test, t, i * 2654435761U, T0);
+	for (i = 101; i <= n; i++)
+		expect_kept(test, t, i * 2654435761U, i, T0);
+}
+
+/* When full, the oldest record goes first; a replaced one is young again. */
+static void identity_full_table_forgets_oldest_first(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+	u32 i;
+
+	for (i = 1; i <= SLUICE_IDENTITY_MAX; i++)
+		put(test, t, i, i, T0 + i, 0);
+	put(test, t, 1, 77, T0 + SLUICE_IDENTITY_MAX + 1, 0);	/* replaced */
+	put(test, t, 100000, 100000, T0 + SLUICE_IDENTITY_MAX + 2, 1);
+	expect_forgotten(test, t, 2, T0 + SLUICE_IDENTITY_MAX + 3);
+	expect_kept(test, t, 1, 77, T0 + SLUICE_IDENTITY_MAX + 3);
+	expect_kept(test, t, 3, 3, T0 + SLUICE_IDENTITY_MAX + 3);
+	expect_kept(test, t, 100000, 100000, T0 + SLUICE_IDENTITY_MAX + 3);
+	put(test, t, 100001, 100001, T0 + SLUICE_IDENTITY_MAX + 4, 1);
+	expect_forgotten(test, t, 3, T0 + SLUICE_IDENTITY_MAX + 5);
+	expect_kept(test, t, 4, 4, T0 + SLUICE_IDENTITY_MAX + 5);
+	KUNIT_EXPECT_EQ(test, t->count, (unsigned int)SLUICE_IDENTITY_MAX);
+}
+
+/* Expired records make room before any live one is forgotten early. */
+static void identity_expired_records_go_before_live_ones(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+	u32 i;
+
+	for (i = 1; i <= SLUICE_IDENTITY_MAX / 2; i++)
+		put(test, t, i, i, T0, 0);
+	for (; i <= SLUICE_IDENTITY_MAX; i++)
+		put(test, t, i, i, T0 + KEEP / 2, 0);
+	/* full; the first half has expired by now */
+	put(test, t, 100000, 100000, T0 + KEEP, 0);
+	KUNIT_EXPECT_EQ(test, t->count, SLUICE_IDENTITY_MAX / 2U + 1);
+	expect_kept(test, t, SLUICE_IDENTITY_MAX / 2 + 1,
+		    SLUICE_IDENTITY_MAX / 2 + 1, T0 + KEEP);
+	expect_kept(test, t, SLUICE_IDENTITY_MAX, SLUICE_IDENTITY_MAX,
+		    T0 + KEEP);
+	expect_forgotten(test, t, 1, T0 + KEEP);
+}
+
+/* Each namespace has its own table: nothing is seen across them. */
+static void identity_namespaces_keep_their_own(struct kunit *test)
+{
+	struct sluice_identity_table *a = identity_table(test);
+	struct sluice_identity_table *b = identity_table(test);
+
+	put(test, a, 11, 1000, T0, 0);
+	expect_forgotten(test, b, 11, T0);
+	put(test, b, 11, 2000, T0, 0);
+	expect_kept(test, a, 11, 1000, T0);
+	expect_kept(test, b, 11, 2000, T0);
+	sluice_identity_forget_all(a);
+	expect_forgotten(test, a, 11, T0);
+	expect_kept(test, b, 11, 2000, T0);
+}
+
+static void identity_forget_all_empties_the_table(struct kunit *test)
+{
+	struct sluice_identity_table *t = identity_table(test);
+	u32 i;
+
+	for (i = 0; i < 1000; i++)
+		put(test, t, i, i, T0, 0);
+	sluice_identity_forget_all(t);
+	KUNIT_EXPECT_EQ(test, t->count, 0U);
+	for (i = 0; i < 1000; i += 111)
+		expect_forgotten(test, t, i, T0);
+	put(test, t, 3, 3, T0, 0);
+	expect_kept(test, t, 3, 3, T0);
+}
+
+static struct kunit_case sluice_identity_cases[] = {
+	KUNIT_CASE(identity_empty_table_knows_nothing),
+	KUNIT_CASE(identity_recorded_flow_is_found_with_every_field),
+	KUNIT_CASE(identity_inbound_flow_keeps_only_what_it_had),
+	KUNIT_CASE(identity_new_record_replaces_old_one),
+	KUNIT_CASE(identity_expires_after_keep_seconds),
+	KUNIT_CASE(identity_table_stays_within_bound),
+	KUNIT_CASE(identity_full_table_forgets_oldest_first),
+	KUNIT_CASE(identity_expired_records_go_before_live_ones),
+	KUNIT_CASE(identity_namespaces_keep_their_own),
+	KUNIT_CASE(identity_forget_all_empties_the_table),
+	{}
+};
+
+static struct kunit_suite sluice_identity_suite = {
+	.name = "sluice_identity",
+	.test_cases = sluice_identity_cases,
+};
+
 kunit_test_suites(&sluice_decide_suite, &sluice_watchdog_suite,
-		  &sluice_mark_suite);
+		  &sluice_mark_suite, &sluice_identity_suite);

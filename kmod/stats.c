@@ -72,6 +72,7 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 			   sluice_stat_read(sn, s));
 	}
 	seq_printf(seq, "deny_table %u\n", READ_ONCE(sn->deny.count));
+	seq_printf(seq, "identity_table %u\n", READ_ONCE(sn->identity.count));
 	return 0;
 }
 

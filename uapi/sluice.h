@@ -132,6 +132,8 @@ enum sluice_stat {
 	SLUICE_STAT_OWN,		/* the agent's own packets, untracked */
 	SLUICE_STAT_DENY_REMEMBERED,	/* first packets denied, remembered */
 	SLUICE_STAT_UNQUEUEABLE,	/* shared unconfirmed: fail mode applies */
+	SLUICE_STAT_IDENTITY_RECORDED,	/* flow identities kept for GET_FLOW */
+	SLUICE_STAT_IDENTITY_EVICTED,	/* forgotten early: the table was full */
 
 	__SLUICE_STAT_MAX,
 };
@@ -152,6 +154,8 @@ enum sluice_stat {
 	[SLUICE_STAT_OWN] = "own",				\
 	[SLUICE_STAT_DENY_REMEMBERED] = "deny_remembered",	\
 	[SLUICE_STAT_UNQUEUEABLE] = "unqueueable",		\
+	[SLUICE_STAT_IDENTITY_RECORDED] = "identity_recorded",	\
+	[SLUICE_STAT_IDENTITY_EVICTED] = "identity_evicted",	\
 }
 
 enum sluice_fail_mode {
@@ -242,12 +246,16 @@ enum sluice_flow_verdict {
  *		number under /sys/fs/cgroup)
  *   TGID, START, EXE_*, COMM  only when the packet was sent in the
  *		context of the task that owns the socket's send (connect,
- *		sendmsg), never from softirq or a kernel thread, never for
- *		inbound flows: the sender's pid in the initial pid namespace,
- *		its start time in clock ticks since boot (field 22 of
- *		/proc/PID/stat), the device and inode of its executable
- *		(mm->exe_file) and its comm. The agent checks /proc/PID/exe
- *		against them, so that exec and pid reuse cannot fool it.
+ *		sendmsg), never from softirq, a kernel thread or a kernel
+ *		socket, never for inbound flows: the sender's pid in the
+ *		initial pid namespace, its start time in clock ticks since
+ *		boot (field 22 of /proc/PID/stat as the initial time namespace
+ *		shows it), the device and inode of its executable's inode
+ *		(mm->exe_file; what stat(2) of /proc/PID/exe shows, except on
+ *		file systems that make up their own st_dev/st_ino, such as
+ *		btrfs subvolumes and overlayfs) and its comm. The agent checks
+ *		/proc/PID/exe against them, so that exec and pid reuse cannot
+ *		fool it.
  * The module keeps at most SLUICE_IDENTITY_MAX flows per namespace, each
  * for SLUICE_IDENTITY_KEEP_S after it was recorded; when full, the oldest
  * is forgotten first (an unprivileged flood cannot grow the table, only

@@ -41,9 +41,11 @@ SERVER6=fd00:91:2::2
 # run.sh names the module built for the booted kernel (the debug kernel's
 # lives in the results share).
 SLUICE_KO=${SLUICE_VM_KO:-$REPO/kmod/sluice.ko}
-# Modules sluice.ko uses (conntrack, NFQUEUE, ctnetlink); insmod does
-# not load dependencies.
-SLUICE_DEPS="nf_conntrack nfnetlink nfnetlink_queue nf_conntrack_netlink"
+# Modules sluice.ko uses (conntrack, NFQUEUE, ctnetlink, the socket
+# lookup that finds who receives an inbound flow); insmod does not load
+# dependencies.
+SLUICE_DEPS="nf_conntrack nfnetlink nfnetlink_queue nf_conntrack_netlink
+nf_socket_ipv4 nf_socket_ipv6"
 
 WORK=$(mktemp -d /tmp/case.XXXXXX)
 _tap_n=0
