@@ -385,6 +385,8 @@ static void write_status(struct sluiced *d)
 		return;
 	fprintf(f, "agent_pid=%ld\n", (long)getpid());
 	fprintf(f, "policy_db=%s\n", d->db_path);
+	/* sluicectl log reads the decisions here when given no --log-db. */
+	fprintf(f, "log_db=%s\n", d->log_db_path ? d->log_db_path : "");
 	fprintf(f, "policy_rules=%zu\n", pol ? sluice_policy_rule_count(pol) : 0);
 	fprintf(f, "policy_generation=%llu\n",
 		(unsigned long long)d->loader.generation);
