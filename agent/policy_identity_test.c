@@ -398,6 +398,50 @@ static void test_policy_without_identity_rules_needs_none(void **state)
 	sluice_policy_free(p);
 }
 
+/* The output of a command line; its exit status. */
+static int run(const char *cmd, char *out, size_t outlen)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n;
+	int status;
+
+	assert_non_null(f);
+	n = fread(out, 1, outlen - 1, f);
+	out[n] = '\0';
+	status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* sluicectl explain with and without the identity a rule needs. */
+static void test_sluicectl_explain_takes_uid_exe_unit(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[512], out[1024];
+
+	if (access("agent/sluicectl", X_OK) != 0)
+		skip();	/* not run from the top of a built tree */
+	sluice_policy_free(fresh_policy(fx,
+		"INSERT INTO rules(id, action, unit, dst_port) VALUES (4, 'deny', 'nginx.service', '443');"
+		"INSERT INTO rules(id, action, exe, uid) VALUES (5, 'deny', '/opt/app/*', 0);"));
+	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' tcp 192.0.2.1:443 2>&1", fx->path);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "allow default action\n"
+			    "uid unknown, unit unknown, exe unknown, name unknown\n"
+			    "an earlier rule was skipped only because the flow's uid or exe or unit is unknown\n");
+	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --unit nginx.service tcp 192.0.2.1:443 2>&1",
+		 fx->path);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "deny rule 4\nuid unknown, unit nginx.service, exe unknown, name unknown\n");
+	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --uid 0 --exe /opt/app/bin/x"
+		 " --direction in udp '[2001:db8::1]:53' 2>&1", fx->path);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "deny rule 5\nuid 0, unit unknown, exe /opt/app/bin/x, name unknown\n");
+	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --unit getty@.service tcp 192.0.2.1 2>&1",
+		 fx->path);
+	assert_int_equal(run(cmd, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--unit \"getty@.service\" is a template"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -409,6 +453,7 @@ int main(void)
 		T(test_match_uid_exe_unit_known_and_unknown),
 		T(test_unknown_counts_only_rules_that_could_have_matched),
 		T(test_policy_without_identity_rules_needs_none),
+		T(test_sluicectl_explain_takes_uid_exe_unit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
