@@ -39,7 +39,6 @@ struct sluice_identity {
 	char proc[PATH_MAX];
 	char cgroup[PATH_MAX];		/* "" until found; root of the scan */
 	char cgroup_top[SLUICE_UNIT_MAX];	/* unit of the mount's root */
-	int cgroup_given;
 	struct exe_entry *exe;		/* SLUICE_EXE_CACHE, direct-mapped */
 	struct cgroup_entry *cg;	/* SLUICE_CGROUP_MAX, by id */
 	size_t ncg;
@@ -220,10 +219,8 @@ struct sluice_identity *sluice_identity_new(const char *proc_root,
 		return NULL;
 	}
 	strcpy(r->proc, proc_root ? proc_root : "/proc");
-	if (cgroup_root) {
+	if (cgroup_root)
 		strcpy(r->cgroup, cgroup_root);
-		r->cgroup_given = 1;
-	}
 	return r;
 }
 
@@ -465,7 +462,8 @@ static void rescan(struct sluice_identity *r, uint64_t now_ms)
 	r->st.cgroup_scans++;
 	r->ncg = 0;
 	r->names_len = 0;
-	if (!r->cgroup_given && find_cgroup2(r) < 0)
+	/* Looked up until found (fopen allocates: not on every scan). */
+	if (!r->cgroup[0] && find_cgroup2(r) < 0)
 		return;
 	fd = open(r->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

@@ -38,7 +38,8 @@ struct sluice_kernel_identity {
  * The resolver: the kernel's facts into names, with bounded caches. One
  * resolver belongs to one thread (each verdict thread has its own): no
  * locks. Memory is allocated once, by sluice_identity_new(); resolving
- * allocates nothing.
+ * allocates nothing (but for reading mountinfo, until the cgroup2 mount
+ * is found).
  *
  * Executable. tgid -> readlink PROC/TGID/exe, accepted only when field 22
  * of PROC/TGID/stat equals the kernel's start time (read before and after
