@@ -112,8 +112,12 @@ fuzz:
 build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all build/domains_bench
+build/identity_bench: tests/bench/identity_bench.c $(AGENT_LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all build/domains_bench build/identity_bench
 	sh tests/bench/run.sh
+	build/identity_bench
 
 # --- install, packages, DKMS, lifecycle tier --------------------------------
 # The version is the agent's; dkms.conf must carry the same.

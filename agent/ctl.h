@@ -14,4 +14,10 @@
 /* sluicectl import: a hosts file or domain list into a list (ctl_import.c). */
 int sluicectl_import_main(int argc, char *argv[]);
 
+/* sluicectl explain: what the policy decides for a described flow (ctl_explain.c). */
+int sluicectl_explain_main(int argc, char *argv[]);
+
+/* sluicectl log: the decisions the agent logged (ctl_log.c). */
+int sluicectl_log_main(int argc, char *argv[]);
+
 #endif /* SLUICE_CTL_H */

@@ -66,6 +66,7 @@ static const char schema_sql[] =
 	"  domain    TEXT,              -- NULL: unknown\n"
 	"  uid       INTEGER,           -- NULL: unknown\n"
 	"  exe       TEXT,              -- NULL: unknown\n"
+	"  unit      TEXT,              -- systemd unit; NULL: unknown\n"
 	"  action    TEXT NOT NULL CHECK (action IN ('allow', 'deny')),\n"
 	"  rule_id   INTEGER            -- rules.id of the policy; NULL: default_action\n"
 	");\n"
@@ -77,13 +78,24 @@ static const char schema_sql[] =
 	");\n"
 	"CREATE VIEW IF NOT EXISTS decisions_text AS\n"
 	"  SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,\n"
-	"         direction, proto, src, dst, sport, dport, domain, uid, exe, action, rule_id\n"
+	"         direction, proto, src, dst, sport, dport, domain, uid, exe, unit, action, rule_id\n"
 	"  FROM decisions;\n";
 
 static const char insert_sql[] =
 	"INSERT INTO decisions(time, direction, proto, src, dst, sport, dport,"
-	" domain, uid, exe, action, rule_id)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+	" domain, uid, exe, action, rule_id, unit)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/*
+ * Version 1 to 2: decisions.unit. The table keeps its rows (old ones have
+ * no unit: NULL, unknown); the view is made again with the column.
+ */
+static const char migrate_1_sql[] =
+	"BEGIN IMMEDIATE;\n"
+	"ALTER TABLE decisions ADD COLUMN unit TEXT;\n"
+	"DROP VIEW IF EXISTS decisions_text;\n"
+	"PRAGMA user_version = 2;\n"
+	"COMMIT;\n";
 
 static const char hit_sql[] =
 	"INSERT INTO rule_hits(rule_id, hits, last_hit) VALUES (?1, ?2, ?3)"
@@ -194,6 +206,7 @@ static void fill_record(struct sluice_log_record *r, const struct sluice_flow *f
 	r->allow = d->allow ? 1 : 0;
 	copy_string(r->domain, sizeof(r->domain), f->domain);
 	copy_string(r->exe, sizeof(r->exe), f->exe);
+	copy_string(r->unit, sizeof(r->unit), f->unit);
 }
 
 int sluice_log_push(struct sluice_log *l, const struct sluice_flow *f,
@@ -373,6 +386,7 @@ static int insert_record(struct sluice_log *l, const struct sluice_log_record *r
 		sqlite3_bind_int64(st, 12, r->rule_id);
 	else
 		sqlite3_bind_null(st, 12);
+	bind_text_or_null(st, 13, r->unit);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -703,6 +717,14 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	if (rc != SQLITE_OK)
 		goto fail;
 
+	what = "migrate the tables of";
+	if (version == 1) {
+		rc = sqlite3_exec(l->db, migrate_1_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
 	what = "create the tables of";
 	rc = sqlite3_exec(l->db, schema_sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)

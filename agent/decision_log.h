@@ -11,6 +11,7 @@
  *		  sport, dport INTEGER,		-- NULL when the protocol has none
  *		  domain, exe TEXT,		-- NULL when unknown
  *		  uid       INTEGER,		-- NULL when unknown
+ *		  unit      TEXT,		-- systemd unit; NULL when unknown
  *		  action    TEXT NOT NULL,	-- 'allow' | 'deny'
  *		  rule_id   INTEGER)		-- rules.id; NULL = settings.default_action
  *	rule_hits(rule_id INTEGER PRIMARY KEY,	-- 0 counts the default action
@@ -37,10 +38,11 @@
 #include "agent/policy.h"
 
 /* PRAGMA user_version of the log database. */
-#define SLUICE_LOG_SCHEMA_VERSION	1
+#define SLUICE_LOG_SCHEMA_VERSION	2	/* 2: decisions.unit */
 
 #define SLUICE_LOG_DOMAIN_MAX	254	/* with the NUL: longest DNS name */
 #define SLUICE_LOG_EXE_MAX	256	/* longer paths are cut */
+#define SLUICE_LOG_UNIT_MAX	256	/* systemd's longest unit name, NUL */
 
 /* One decision as it sits in the ring: a flat copy, no pointers. */
 struct sluice_log_record {
@@ -55,6 +57,7 @@ struct sluice_log_record {
 	uint8_t allow;			/* 1 allow, 0 deny */
 	char domain[SLUICE_LOG_DOMAIN_MAX];	/* "" unknown */
 	char exe[SLUICE_LOG_EXE_MAX];		/* "" unknown */
+	char unit[SLUICE_LOG_UNIT_MAX];		/* "" unknown */
 };
 
 /* Zero in a field means its default. */
@@ -74,7 +77,7 @@ void sluice_log_options_default(struct sluice_log_options *o);
 
 /*
  * Open (creating when missing) the log database at @path: WAL mode, the
- * tables above, then start the log thread, which applies the retention
+ * tables above (a version 1 file gets decisions.unit, its rows kept), then start the log thread, which applies the retention
  * once before it writes anything. @o NULL: all defaults. On failure NULL
  * and one sentence in @err naming the file ("cannot create decision log
  * /x/y.db: directory /x does not exist").

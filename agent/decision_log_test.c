@@ -584,9 +584,43 @@ static void test_null_log_is_harmless(void **state)
 	sluice_log_close(NULL);
 }
 
+/*
+ * A version 1 log (no unit) keeps its rows, gains the column and the
+ * view's; new rows carry the flow's unit, NULL when it is unknown.
+ */
+static void test_version_1_log_gains_unit_and_keeps_rows(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_flow f = v4_flow(7);
+	struct sluice_decision d = { .allow = 0, .rule_id = 3 };
+	struct sluice_log *l;
+	char err[256], out[1024];
+
+	sqlite3_cli(fx->path,
+		"CREATE TABLE decisions(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+		" direction TEXT, proto TEXT, src TEXT, dst TEXT, sport INTEGER, dport INTEGER,"
+		" domain TEXT, uid INTEGER, exe TEXT, action TEXT NOT NULL, rule_id INTEGER);"
+		"CREATE VIEW decisions_text AS SELECT id, time, exe, action FROM decisions;"
+		"INSERT INTO decisions(time, proto, uid, exe, action) VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000, 'tcp', 0, '/old', 'deny');"
+		"PRAGMA user_version = 1;", out, sizeof(out));
+	l = sluice_log_open(fx->path, NULL, err, sizeof(err));
+	if (!l)
+		fail_msg("%s", err);
+	f.unit = "nginx.service";
+	assert_int_equal(sluice_log_push(l, &f, &d), 0);
+	f.unit = NULL;
+	assert_int_equal(sluice_log_push(l, &f, &d), 0);
+	assert_int_equal(sluice_log_flush(l, 5000), 0);
+	sluice_log_close(l);
+	sqlite3_cli(fx->path, "PRAGMA user_version; SELECT exe, ifnull(unit, 'NULL') FROM decisions_text ORDER BY id;",
+		    out, sizeof(out));
+	assert_string_equal(out, "2\n/old|NULL\n/usr/bin/curl|nginx.service\n/usr/bin/curl|NULL\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_version_1_log_gains_unit_and_keeps_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pushed_records_appear_in_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_batch_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_ring_drops_and_counts_without_blocking,

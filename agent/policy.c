@@ -52,6 +52,7 @@
 
 #include "agent/cidr.h"
 #include "agent/domains.h"
+#include "agent/identity.h"
 #include "agent/policy_sql.h"
 
 #define NFAMILIES	2	/* AF_INET, AF_INET6 */
@@ -67,6 +68,8 @@
 #define HAS_UID		(1u << 3)
 #define HAS_EXE		(1u << 4)
 #define HAS_DOMAIN	(1u << 5)
+#define HAS_UNIT	(1u << 6)
+#define HAS_IDENTITY	(HAS_UID | HAS_EXE | HAS_UNIT)
 
 struct rule {
 	int64_t id;
@@ -79,11 +82,15 @@ struct rule {
 	uint32_t uid;
 	struct sluice_cidr src, dst;
 	char *exe;			/* the domain (HAS_DOMAIN) is in policy.names */
+	size_t exe_dir;			/* exe is a directory and a star: the
+					 * length of the directory and its slash */
+	char *unit;
 };
 
 struct sluice_policy {
 	size_t nrules;			/* entries of rules[]: table rows and lists */
 	size_t ntable_rules, nlists;
+	size_t nidentity;		/* rules with a uid, exe or unit */
 	struct rule *rules;		/* by priority, rules before lists, then id;
 					 * a list's id is -lists.id */
 	struct sluice_domains *names;	/* payload: index into rules[] */
@@ -416,12 +423,12 @@ int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **dbp
 
 enum rule_col {
 	COL_ID, COL_PRIORITY, COL_ACTION, COL_DIRECTION, COL_PROTO, COL_SRC,
-	COL_DST, COL_DST_PORT, COL_DOMAIN, COL_UID, COL_EXE, COL_ENABLED,
+	COL_DST, COL_DST_PORT, COL_DOMAIN, COL_UID, COL_EXE, COL_UNIT, COL_ENABLED,
 };
 
 static const char rules_sql[] =
 	"SELECT id, priority, action, direction, proto, src, dst, dst_port,"
-	" domain, uid, exe, enabled FROM rules ORDER BY priority, id";
+	" domain, uid, exe, unit, enabled FROM rules ORDER BY priority, id";
 
 /* Reading one rules row: the statement, and where to say what is wrong. */
 struct row {
@@ -580,10 +587,62 @@ static int compile_domain(const struct row *r, struct rule *rule,
 	return 0;
 }
 
-static int compile_uid_exe(const struct row *r, struct rule *rule)
+/*
+ * exe: an absolute path, exact; one ending in a slash and a star is every
+ * program below that directory. Nothing else is refused here: schema version 4 refuses
+ * other stars and paths the kernel never writes, but rows from before it
+ * must still compile (a '*' elsewhere is a plain character).
+ */
+static int compile_exe(const struct row *r, struct rule *rule)
+{
+	const char *exe;
+	size_t len;
+
+	if (row_text(r, COL_EXE, &exe) < 0)
+		return -1;
+	if (!exe)
+		return 0;
+	if (exe[0] != '/') {
+		row_error(r, COL_EXE, "is not an absolute path");
+		return -1;
+	}
+	rule->exe = strdup(exe);
+	if (!rule->exe) {
+		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
+		return -1;
+	}
+	len = strlen(exe);
+	if (len >= 2 && !strcmp(exe + len - 2, "/*"))
+		rule->exe_dir = len - 1;
+	rule->has |= HAS_EXE;
+	return 0;
+}
+
+static int compile_unit(const struct row *r, struct rule *rule)
+{
+	const char *unit, *why;
+
+	if (row_text(r, COL_UNIT, &unit) < 0)
+		return -1;
+	if (!unit)
+		return 0;
+	why = sluice_unit_name_problem(unit);
+	if (why) {
+		row_error(r, COL_UNIT, why);
+		return -1;
+	}
+	rule->unit = strdup(unit);
+	if (!rule->unit) {
+		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
+		return -1;
+	}
+	rule->has |= HAS_UNIT;
+	return 0;
+}
+
+static int compile_identity(const struct row *r, struct rule *rule)
 {
 	int64_t uid;
-	const char *exe;
 
 	switch (sqlite3_column_type(r->st, COL_UID)) {
 	case SQLITE_NULL:
@@ -600,21 +659,7 @@ static int compile_uid_exe(const struct row *r, struct rule *rule)
 		row_error(r, COL_UID, "is not a uid 0..4294967294");
 		return -1;
 	}
-	if (row_text(r, COL_EXE, &exe) < 0)
-		return -1;
-	if (!exe)
-		return 0;
-	if (exe[0] != '/') {
-		row_error(r, COL_EXE, "is not an absolute path");
-		return -1;
-	}
-	rule->exe = strdup(exe);
-	if (!rule->exe) {
-		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
-		return -1;
-	}
-	rule->has |= HAS_EXE;
-	return 0;
+	return compile_exe(r, rule) < 0 ? -1 : compile_unit(r, rule);
 }
 
 /*
@@ -669,6 +714,7 @@ static int compile_kind(const struct row *r, struct rule *rule)
 static void rule_release(struct rule *rule)
 {
 	free(rule->exe);
+	free(rule->unit);
 }
 
 /*
@@ -685,7 +731,7 @@ static int compile_row(const struct row *r, struct rule *rule,
 	    compile_cidr(r, COL_DST, &rule->dst, HAS_DST, rule) < 0 ||
 	    compile_port(r, rule) < 0 ||
 	    compile_domain(r, rule, names, index) < 0 ||
-	    compile_uid_exe(r, rule) < 0) {
+	    compile_identity(r, rule) < 0) {
 		rule_release(rule);
 		return -1;
 	}
@@ -856,6 +902,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 			goto fail;
 		p->nrules++;
 		p->ntable_rules++;
+		p->nidentity += (rule->has & HAS_IDENTITY) != 0;
 	}
 	if (rc != SQLITE_DONE) {
 		sluice_seterr(err, errlen, "%s: cannot read the rules: %s", db_path(db), sqlite3_errmsg(db));
@@ -1130,6 +1177,11 @@ size_t sluice_policy_rule_count(const struct sluice_policy *p)
 	return p ? p->ntable_rules : 0;
 }
 
+int sluice_policy_needs_identity(const struct sluice_policy *p)
+{
+	return p && p->nidentity > 0;
+}
+
 size_t sluice_policy_list_count(const struct sluice_policy *p)
 {
 	return p ? p->nlists : 0;
@@ -1192,17 +1244,27 @@ static bool domain_matches(const struct sluice_policy *p, uint32_t index,
 	return c->next == index;
 }
 
+/* The flow's program against the rule's: exact, or below '/dir/'. */
+static bool exe_matches(const struct rule *r, const char *exe)
+{
+	if (r->exe_dir)
+		return strncmp(exe, r->exe, r->exe_dir) == 0 && exe[r->exe_dir];
+	return strcmp(exe, r->exe) == 0;
+}
+
 /*
- * Does entry index of p match flow f? A condition on uid, exe or domain
- * that the flow does not know (uid -1, exe or domain NULL) does not match;
- * *unknown is then set when everything else did, so a caller re-judging a
- * flow with less information than the first verdict had can tell.
+ * Does entry index of p match flow f? A condition on uid, exe, unit or
+ * domain that the flow does not know (uid -1, exe, unit or domain NULL)
+ * does not match. When every known condition did, *unknown gets the
+ * SLUICE_UNKNOWN_* bits of the unknown ones, so a caller re-judging a flow
+ * with less information than the first verdict had can tell.
  */
 static bool rule_matches(const struct sluice_policy *p, uint32_t index,
 			 const struct sluice_flow *f, struct name_cursor *c,
-			 bool *unknown)
+			 unsigned int *unknown)
 {
 	const struct rule *r = &p->rules[index];
+	unsigned int missing = 0;
 
 	if (!r->has)
 		return true;
@@ -1212,19 +1274,32 @@ static bool rule_matches(const struct sluice_policy *p, uint32_t index,
 		return false;
 	if ((r->has & HAS_PORT) && (f->dport < r->port_lo || f->dport > r->port_hi))
 		return false;
-	if (((r->has & HAS_UID) && f->uid < 0) ||
-	    ((r->has & HAS_EXE) && !f->exe) ||
-	    ((r->has & HAS_DOMAIN) && !f->domain)) {
-		*unknown = true;
-		return false;
+	if (r->has & HAS_UID) {
+		if (f->uid < 0)
+			missing |= SLUICE_UNKNOWN_UID;
+		else if (f->uid != (int64_t)r->uid)
+			return false;
 	}
-	if ((r->has & HAS_UID) && f->uid != (int64_t)r->uid)
-		return false;
-	if ((r->has & HAS_EXE) && strcmp(f->exe, r->exe) != 0)
-		return false;
-	if ((r->has & HAS_DOMAIN) && !domain_matches(p, index, c))
-		return false;
-	return true;
+	if (r->has & HAS_EXE) {
+		if (!f->exe)
+			missing |= SLUICE_UNKNOWN_EXE;
+		else if (!exe_matches(r, f->exe))
+			return false;
+	}
+	if (r->has & HAS_UNIT) {
+		if (!f->unit)
+			missing |= SLUICE_UNKNOWN_UNIT;
+		else if (strcmp(f->unit, r->unit) != 0)
+			return false;
+	}
+	if (r->has & HAS_DOMAIN) {
+		if (!f->domain)
+			missing |= SLUICE_UNKNOWN_DOMAIN;
+		else if (!domain_matches(p, index, c))
+			return false;
+	}
+	*unknown |= missing;
+	return !missing;
 }
 
 struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
@@ -1233,7 +1308,7 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 	struct sluice_decision d = { .allow = 1, .rule_id = 0, .partial = 0 };
 	int fam = family_index(f->family);
 	struct name_cursor c = { .name = f->domain };
-	bool unknown = false;
+	unsigned int unknown = 0;
 	uint32_t i, b;
 
 	if (!p)
@@ -1254,7 +1329,8 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 			break;
 		}
 	}
-	d.partial = unknown;
+	d.partial = unknown != 0;
+	d.unknown = unknown;
 	return d;
 }
 

@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 /* PRAGMA user_version of policy/schema.sql. */
-#define SLUICE_POLICY_SCHEMA_VERSION 3
+#define SLUICE_POLICY_SCHEMA_VERSION 4
 
 /* struct sluice_flow.direction; 0 is never a flow's direction. */
 #define SLUICE_DIR_IN		1
@@ -37,15 +37,27 @@ struct sluice_flow {			/* one new flow, as the queue engine sees it */
 	uint16_t sport, dport;		/* host byte order; 0 when the proto has none */
 	int64_t uid;			/* -1 unknown */
 	const char *exe;		/* NULL unknown */
+	const char *unit;		/* systemd unit, NULL unknown */
 	const char *domain;		/* NULL unknown */
 };
+
+/* struct sluice_decision.unknown: the fields a skipped rule wanted. */
+#define SLUICE_UNKNOWN_UID	(1u << 0)
+#define SLUICE_UNKNOWN_EXE	(1u << 1)
+#define SLUICE_UNKNOWN_UNIT	(1u << 2)
+#define SLUICE_UNKNOWN_DOMAIN	(1u << 3)
+#define SLUICE_UNKNOWN_IDENTITY	(SLUICE_UNKNOWN_UID | SLUICE_UNKNOWN_EXE | \
+				 SLUICE_UNKNOWN_UNIT)
 
 struct sluice_decision {
 	int allow;			/* 1 allow, 0 deny */
 	int64_t rule_id;		/* rules.id that decided; 0 = default_action;
 					 * negative: the list lists.id = -rule_id */
 	int partial;			/* a rule before it was skipped only because
-					 * the flow's uid, exe or domain is unknown */
+					 * the flow's uid, exe, unit or domain is
+					 * unknown (unknown != 0) */
+	unsigned int unknown;		/* SLUICE_UNKNOWN_*: which of them; a rule
+					 * whose other columns failed counts not */
 };
 
 struct sluice_policy;			/* compiled, immutable, shareable between threads */
@@ -89,6 +101,12 @@ void sluice_policy_free(struct sluice_policy *p);
 
 /* Number of enabled rules (rows of the rules table) compiled into p. */
 size_t sluice_policy_rule_count(const struct sluice_policy *p);
+
+/*
+ * Does an enabled rule of p need who the flow belongs to (uid, exe or
+ * unit)? Only then does the agent ask the kernel; 0 for NULL.
+ */
+int sluice_policy_needs_identity(const struct sluice_policy *p);
 
 /* Number of enabled lists compiled into p. */
 size_t sluice_policy_list_count(const struct sluice_policy *p);

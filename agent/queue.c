@@ -337,14 +337,26 @@ static uint8_t hook_direction(uint8_t hook)
 	}
 }
 
-/* The conntrack mark of the queued packet's flow, from NFQA_CT. */
-static int ct_mark_cb(const struct nlattr *attr, void *data)
+/*
+ * The conntrack mark and id of the queued packet's flow, from NFQA_CT.
+ * The id (nf_ct_get_id(), big endian like the mark) is what the module
+ * keys its record of the flow's identity by (SLUICE_CMD_GET_FLOW).
+ */
+static int ct_attr_cb(const struct nlattr *attr, void *data)
 {
-	uint32_t *mark = data;
+	struct sluice_packet *p = data;
 
-	if (mnl_attr_get_type(attr) == CTA_MARK &&
-	    mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-		*mark = ntohl(mnl_attr_get_u32(attr));
+	if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(attr)) {
+	case CTA_MARK:
+		p->ct_mark = ntohl(mnl_attr_get_u32(attr));
+		break;
+	case CTA_ID:
+		p->ct_id = ntohl(mnl_attr_get_u32(attr));
+		p->has_ct_id = 1;
+		break;
+	}
 	return MNL_CB_OK;
 }
 
@@ -422,7 +434,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (attr[NFQA_CT]) {
 		p.has_ct = 1;
-		mnl_attr_parse_nested(attr[NFQA_CT], ct_mark_cb, &p.ct_mark);
+		mnl_attr_parse_nested(attr[NFQA_CT], ct_attr_cb, &p);
 	}
 
 	if (!p.data || sluice_packet_parse(p.data, p.len, &p.flow) < 0) {

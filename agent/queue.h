@@ -28,6 +28,9 @@ struct sluice_packet {
 	struct sluice_flow flow;	/* parsed; direction and uid filled */
 	uint32_t ct_mark;		/* the flow's conntrack mark */
 	int has_ct;
+	uint32_t ct_id;			/* CTA_ID: the key of the module's
+					 * record of who the flow belongs to */
+	int has_ct_id;
 	int reply;			/* the packet goes against the flow:
 					 * flow's src/dst are its dst/src */
 	int cut;			/* the copy ends before the packet */

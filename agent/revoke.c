@@ -497,7 +497,7 @@ static int entry_cb(const struct nlmsghdr *nlh, void *data)
 	f.direction = sluice_revoke_direction(&c->local, f.family, f.src, f.dst);
 	d = sluice_policy_match(c->policy, &f);
 	/*
-	 * Conntrack knows no uid, program or domain: when a rule on those
+	 * Conntrack knows no uid, program, unit or domain: when a rule on those
 	 * might have decided, the verdict the flow got with them stands.
 	 */
 	if (d.partial)

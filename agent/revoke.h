@@ -10,10 +10,10 @@
  * deny rule cuts a connection that is already open.
  *
  * Conntrack knows a flow's addresses, protocol and ports, but not the uid,
- * program or domain that the queue engine saw at its first packet: a flow
- * is judged again with those unknown (uid -1, exe and domain NULL), and
- * its direction is worked out from the host's own addresses. So a rule on
- * uid, exe or domain never matches here: a flow that such a rule allowed
+ * program, unit or domain that the queue engine saw at its first packet: a
+ * flow is judged again with those unknown (uid -1, exe, unit and domain
+ * NULL), and its direction is worked out from the host's own addresses. So
+ * a rule on uid, exe, unit or domain never matches here: a flow that such a rule allowed
  * (or denied) is flipped when the rules on addresses, ports and protocol
  * alone answer otherwise. Telling those decisions apart needs the policy
  * to say when a rule was skipped only for an unknown field.
@@ -109,7 +109,8 @@ uint8_t sluice_revoke_direction(const struct sluice_local_addrs *la, int family,
 
 /*
  * Fill family, proto, src, dst, sport, dport of @f from a CTA_TUPLE_ORIG
- * (or CTA_TUPLE_REPLY) nest; uid -1, exe and domain NULL, direction 0.
+ * (or CTA_TUPLE_REPLY) nest; uid -1, exe, unit and domain NULL,
+ * direction 0.
  * Ports stay 0 for protocols without them. Returns 0, or -1 when the
  * tuple lacks addresses or a protocol number.
  */

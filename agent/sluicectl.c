@@ -30,6 +30,10 @@ static const struct {
 	  "Changes the fail mode or the watchdog" },
 	{ "import", sluicectl_import_main,
 	  "Files a hosts file or domain list into a blocklist of the policy" },
+	{ "explain", sluicectl_explain_main,
+	  "Says what the policy decides for a flow, and which rule" },
+	{ "log", sluicectl_log_main,
+	  "Shows the decisions the agent logged, with uid, unit and program" },
 };
 
 #define SLUICECTL_N_COMMANDS \

@@ -82,6 +82,8 @@ struct sluiced {
 		struct sluiced *d;
 		struct sluice_queue *queue;
 		pthread_t thread;
+		/* The thread's own: its control handle, identity caches. */
+		struct sluice_verdict_thread judge;
 		atomic_uint_fast64_t tick_ms;	/* last progress */
 		atomic_uint_fast64_t quiescent;	/* loop iterations */
 	} vt[SLUICE_QUEUE_COUNT_MAX];
@@ -153,12 +155,22 @@ static void *verdict_thread(void *arg)
 {
 	struct verdict_thread *t = arg;
 	struct sluiced *d = t->d;
+	sluice_decide_fn decide = sluice_verdict_thread_decide;
+	void *ctx = &t->judge;
+	char err[128];
 
+	/* Without its caches a thread still judges, by NFQA_UID alone. */
+	if (sluice_verdict_thread_init(&t->judge, &d->verdict, err, sizeof(err)) < 0) {
+		say("queue %u: %s; rules on exe and unit will not match",
+		    d->queue_num + (unsigned int)(t - d->vt), err);
+		decide = sluice_verdict_decide;
+		ctx = &d->verdict;
+	}
 	while (!atomic_load(&d->stop_verdict)) {
 		atomic_store(&t->tick_ms, now_ms());
 		sluice_queue_set_fail_open(t->queue, atomic_load(&d->fail_open));
 		if (sluice_queue_run_once(t->queue, (int)verdict_poll_ms(d),
-					  sluice_verdict_decide, &d->verdict) < 0) {
+					  decide, ctx) < 0) {
 			if (errno == EBADF || errno == ENOTSOCK ||
 			    !sluice_queue_alive(t->queue))
 				queue_lost(d, (int)(t - d->vt));
@@ -169,6 +181,7 @@ static void *verdict_thread(void *arg)
 		}
 		atomic_fetch_add(&t->quiescent, 1);
 	}
+	sluice_verdict_thread_free(&t->judge);
 	return NULL;
 }
 
@@ -372,6 +385,8 @@ static void write_status(struct sluiced *d)
 		return;
 	fprintf(f, "agent_pid=%ld\n", (long)getpid());
 	fprintf(f, "policy_db=%s\n", d->db_path);
+	/* sluicectl log reads the decisions here when given no --log-db. */
+	fprintf(f, "log_db=%s\n", d->log_db_path ? d->log_db_path : "");
 	fprintf(f, "policy_rules=%zu\n", pol ? sluice_policy_rule_count(pol) : 0);
 	fprintf(f, "policy_generation=%llu\n",
 		(unsigned long long)d->loader.generation);

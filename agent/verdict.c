@@ -291,7 +291,9 @@ static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 	if (!pl) {
 		struct sluice_decision d = sluice_policy_match(pol, &p->flow);
 
-		return d.allow || d.partial ? SLUICE_Q_PENDING : JUDGE;
+		/* Only a name can change the answer: who sent it is known now. */
+		return d.allow || (d.unknown & SLUICE_UNKNOWN_DOMAIN) ?
+		       SLUICE_Q_PENDING : JUDGE;
 	}
 	if (p->reply)
 		naming = sluice_pending_reply(&v->pending, &p->flow, now_ms(),
@@ -354,7 +356,8 @@ static int udp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 		return JUDGE;
 	case SLUICE_SNI_TRUNCATED:
 		d = sluice_policy_match(pol, &p->flow);
-		return d.allow || d.partial ? SLUICE_Q_PASS : JUDGE;
+		return d.allow || (d.unknown & SLUICE_UNKNOWN_DOMAIN) ?
+		       SLUICE_Q_PASS : JUDGE;
 	case SLUICE_SNI_NOT_HELLO:
 		/* 0-RTT or Handshake before the Initial was read. */
 		if (sluice_quic_is_long_v1(pl, plen) && !p->cut) {
@@ -379,7 +382,8 @@ static int unreadable(struct sluice_verdict_ctx *v, const struct sluice_policy *
 {
 	struct sluice_decision d = sluice_policy_match(pol, f);
 
-	if (d.partial || (d.allow && atomic_load(&v->block_doh)))
+	if ((d.unknown & SLUICE_UNKNOWN_DOMAIN) ||
+	    (d.allow && atomic_load(&v->block_doh)))
 		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
 	record(v, f, d);
 	return d.allow ? SLUICE_Q_ALLOW : SLUICE_Q_DENY;

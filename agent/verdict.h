@@ -25,6 +25,15 @@
  *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
  *    settings.block_doh.
  *
+ * Who the flow belongs to (rules.uid, exe, unit) is asked of the module
+ * only while the policy in force has such a rule: sluice_verdict_thread_
+ * decide() fetches the module's record of the flow by its conntrack id on
+ * the thread's own control handle, resolves it (identity.h), and keeps
+ * the result for flows judged again at a later packet (flowid.h). Without
+ * the module's record (no module, an older one, a forwarded flow, a
+ * record forgotten) uid falls back to NFQA_UID, and exe and unit are
+ * unknown.
+ *
  * Runs in the verdict threads: nothing here allocates; the name cache,
  * the queries awaiting answers and the trusted resolvers are shared under
  * one lock, the table of cut hellos under its own.
@@ -37,6 +46,8 @@
 #include <stdint.h>
 
 #include "agent/decision_log.h"
+#include "agent/flowid.h"
+#include "agent/identity.h"
 #include "agent/inject.h"
 #include "agent/namecache.h"
 #include "agent/pending.h"
@@ -79,7 +90,43 @@ void sluice_verdict_set_trusted(struct sluice_verdict_ctx *v,
 /* Is @name a well-known DNS-over-HTTPS server? */
 int sluice_is_doh_server(const char *name);
 
-/* The sluice_decide_fn of the queue engine; @ctx is the verdict context. */
+/*
+ * The sluice_decide_fn of the queue engine without the module's identity
+ * (uid from NFQA_UID only); @ctx is the verdict context.
+ */
 int sluice_verdict_decide(void *ctx, struct sluice_packet *p);
+
+struct sluice_ctl;
+struct sluice_verdict_thread;
+
+/* How a thread asks the module about a flow (sluice_ctl_get_flow()'s shape). */
+typedef int (*sluice_get_flow_fn)(struct sluice_verdict_thread *t,
+				  uint32_t ct_id,
+				  struct sluice_kernel_identity *out);
+
+/* What one verdict thread owns. */
+struct sluice_verdict_thread {
+	struct sluice_verdict_ctx *v;
+	struct sluice_ctl *ctl;		/* opened at the first need; NULL */
+	uint64_t ctl_retry_ms;		/* no new open before this */
+	sluice_get_flow_fn get_flow;	/* the module, or a test's */
+	struct sluice_identity *resolver;
+	struct sluice_flowids waiting;	/* flows judged again later */
+	struct sluice_flow_identity id;	/* the flow being judged */
+	uint64_t asked, unknown;	/* module asked; it knew nothing */
+};
+
+/* 0, or -1 with one sentence in @err. */
+int sluice_verdict_thread_init(struct sluice_verdict_thread *t,
+			       struct sluice_verdict_ctx *v,
+			       char *err, size_t errlen);
+void sluice_verdict_thread_free(struct sluice_verdict_thread *t);
+
+/*
+ * The sluice_decide_fn of a verdict thread; @thread is its
+ * struct sluice_verdict_thread. As sluice_verdict_decide(), with the
+ * flow's uid, exe and unit from the module when the policy needs them.
+ */
+int sluice_verdict_thread_decide(void *thread, struct sluice_packet *p);
 
 #endif

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -27,6 +29,10 @@ struct fixture {
 	char dir[64], path[96], err[256];
 	struct sluice_policy_loader loader;
 	struct sluice_verdict_ctx v;
+	/* Set: segments go through a verdict thread, with this conntrack id. */
+	struct sluice_verdict_thread *thread;
+	uint32_t ct_id;
+	int64_t nfqa_uid;
 };
 
 static int setup(void **state)
@@ -111,9 +117,11 @@ static int segment(struct fixture *fx, uint16_t dport, int reply, uint8_t flags,
 		memcpy(pkt + 40, data, len);
 	p.data = pkt;
 	p.len = 40 + len;
-	p.flow.uid = -1;
+	p.flow.uid = fx->thread ? fx->nfqa_uid : -1;
 	p.flow.direction = SLUICE_DIR_OUT;
 	p.reply = reply;
+	p.ct_id = fx->ct_id;
+	p.has_ct_id = fx->ct_id != 0;
 	assert_int_equal(sluice_packet_parse(p.data, p.len, &p.flow), 0);
 	if (reply) {	/* as the queue engine turns a reply around */
 		memcpy(p.flow.src, client, 4);
@@ -121,6 +129,8 @@ static int segment(struct fixture *fx, uint16_t dport, int reply, uint8_t flags,
 		p.flow.sport = sport;
 		p.flow.dport = dport;
 	}
+	if (fx->thread)
+		return sluice_verdict_thread_decide(fx->thread, &p);
 	return sluice_verdict_decide(&fx->v, &p);
 }
 
@@ -339,6 +349,175 @@ static void a_quic_hello_not_read_whole_is_denied(void **state)
 	assert_int_equal(datagram(fx, 1, (const uint8_t *)"reply", 5), SLUICE_Q_DENY);
 }
 
+/* ---- who the flow belongs to (issue 11) ---------------------------- */
+
+/*
+ * The module as a test sees it: it knows the flow of conntrack id 7 at
+ * the first question only (its record expires), as this very process.
+ */
+static struct sluice_kernel_identity module_said;
+static int module_asked;
+
+static int module_once(struct sluice_verdict_thread *t, uint32_t ct_id,
+		       struct sluice_kernel_identity *out)
+{
+	(void)t;
+	memset(out, 0, sizeof(*out));
+	if (ct_id == 7 && module_asked++ == 0)
+		*out = module_said;
+	return 0;
+}
+
+/* The facts the module gives about this process: uid 4321, its program. */
+static void module_knows_this_process(char *exe, size_t exelen)
+{
+	char buf[1024], *p;
+	unsigned long long start = 0;
+	struct stat sb;
+	FILE *f;
+	ssize_t n;
+	int i;
+
+	f = fopen("/proc/self/stat", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	for (i = 2; i < 22; i++)
+		p = strchr(p + 1, ' ');
+	assert_int_equal(sscanf(p + 1, "%llu", &start), 1);
+	assert_int_equal(stat("/proc/self/exe", &sb), 0);
+	n = readlink("/proc/self/exe", exe, exelen - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	memset(&module_said, 0, sizeof(module_said));
+	module_said.have = SLUICE_KID_UID | SLUICE_KID_TASK;
+	module_said.uid = 4321;
+	module_said.tgid = (uint32_t)getpid();
+	module_said.start_ticks = start;
+	module_said.exe_major = major(sb.st_dev);
+	module_said.exe_minor = minor(sb.st_dev);
+	module_said.exe_ino = sb.st_ino;
+	module_asked = 0;
+}
+
+static struct sluice_verdict_thread *thread_of(struct fixture *fx)
+{
+	static struct sluice_verdict_thread t;
+
+	assert_int_equal(sluice_verdict_thread_init(&t, &fx->v, fx->err, sizeof(fx->err)), 0);
+	t.get_flow = module_once;
+	fx->thread = &t;
+	fx->ct_id = 7;
+	fx->nfqa_uid = -1;
+	return &t;
+}
+
+/*
+ * A flow waits from its SYN for its name; when its hello comes, the
+ * module has forgotten it. It is judged with what the SYN was told: the
+ * exe rule denies it (asked again, the module would say nothing, and the
+ * flow would pass).
+ */
+static void a_named_flow_is_judged_with_the_identity_of_its_syn(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_verdict_thread *t;
+	char exe[4096], sql[4300];
+	uint8_t h[512];
+	size_t n = hello(h, "ok.test", 0);
+
+	SKIP_WITHOUT_FIXTURE();
+	module_knows_this_process(exe, sizeof(exe));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO rules(priority, action, domain) VALUES (10, 'deny', 'denied.test');"
+		 "INSERT INTO rules(priority, action, exe) VALUES (20, 'deny', '%s');", exe);
+	policy(fx, sql);
+	t = thread_of(fx);
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_DENY);
+	assert_int_equal(module_asked, 1);
+	/* Decided: nothing kept. A new flow under the same id is asked anew. */
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	assert_int_equal(module_asked, 2);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_ALLOW);
+	sluice_verdict_thread_free(t);
+}
+
+static void a_policy_without_identity_rules_never_asks_the_module(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_verdict_thread *t;
+	char exe[4096];
+	uint8_t h[512];
+	size_t n = hello(h, "denied.test", 0);
+
+	SKIP_WITHOUT_FIXTURE();
+	module_knows_this_process(exe, sizeof(exe));
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'denied.test');"
+		   "INSERT INTO rules(action, uid, enabled) VALUES ('deny', 4321, 0);");
+	t = thread_of(fx);
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+	assert_int_equal(segment(fx, 8443, 0, ACK | PSH, 101, h, n), SLUICE_Q_DENY);
+	assert_int_equal(module_asked, 0);
+	assert_null(t->ctl);
+	sluice_verdict_thread_free(t);
+}
+
+/* The module's uid wins; when it knows nothing, NFQA_UID still counts. */
+static void the_uid_is_the_modules_else_nfqa_uid(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_verdict_thread *t;
+	char exe[4096];
+
+	SKIP_WITHOUT_FIXTURE();
+	module_knows_this_process(exe, sizeof(exe));
+	policy(fx, "INSERT INTO rules(action, uid) VALUES ('deny', 4321);");
+	t = thread_of(fx);
+	fx->nfqa_uid = 1;
+	assert_int_equal(segment(fx, 443, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+	/* Forgotten by the module: NFQA_UID's 1 is not 4321. */
+	assert_int_equal(segment(fx, 444, 0, SYN, 100, NULL, 0), SLUICE_Q_ALLOW);
+	fx->nfqa_uid = 4321;
+	assert_int_equal(segment(fx, 445, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+	/* No conntrack id: the module is not asked, NFQA_UID decides. */
+	fx->ct_id = 0;
+	assert_int_equal(segment(fx, 446, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+	assert_int_equal(module_asked, 3);
+	sluice_verdict_thread_free(t);
+}
+
+/* A unit rule, with the cgroup tree of the thread's resolver a fake one. */
+static void a_unit_rule_matches_the_flows_cgroup(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_verdict_thread *t;
+	char cg[160], cmd[400], exe[4096];
+	struct stat sb;
+
+	SKIP_WITHOUT_FIXTURE();
+	module_knows_this_process(exe, sizeof(exe));
+	snprintf(cg, sizeof(cg), "%s/cg/demo.slice/demo.service", fx->dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s/cg/demo.slice/other.service'", cg, fx->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat(cg, &sb), 0);
+	policy(fx, "INSERT INTO rules(action, unit) VALUES ('deny', 'demo.service');");
+	t = thread_of(fx);
+	snprintf(cg, sizeof(cg), "%s/cg", fx->dir);
+	sluice_identity_free(t->resolver);
+	t->resolver = sluice_identity_new(NULL, cg);
+	module_said.have = SLUICE_KID_CGROUP;
+	module_said.cgroup_id = sb.st_ino;
+	assert_int_equal(segment(fx, 443, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+	snprintf(cg, sizeof(cg), "%s/cg/demo.slice/other.service", fx->dir);
+	assert_int_equal(stat(cg, &sb), 0);
+	module_said.cgroup_id = sb.st_ino;
+	module_asked = 0;
+	assert_int_equal(segment(fx, 444, 0, SYN, 100, NULL, 0), SLUICE_Q_ALLOW);
+	sluice_verdict_thread_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +532,10 @@ int main(void)
 		T(a_server_that_speaks_first_is_judged_by_its_address),
 		T(a_quic_initial_is_judged_by_its_sni),
 		T(a_quic_hello_not_read_whole_is_denied),
+		T(a_named_flow_is_judged_with_the_identity_of_its_syn),
+		T(a_policy_without_identity_rules_never_asks_the_module),
+		T(the_uid_is_the_modules_else_nfqa_uid),
+		T(a_unit_rule_matches_the_flows_cgroup),
 #undef T
 	};
 

@@ -1,4 +1,4 @@
--- sluice policy database, schema version 3 (PRAGMA user_version).
+-- sluice policy database, schema version 4 (PRAGMA user_version).
 --
 -- sluiced decides allow or deny for every new flow from this file. Edit it
 -- with the plain sqlite3 CLI while the filter runs; a committed change is in
@@ -425,5 +425,73 @@ BEGIN
 	   AND length(rtrim(substr(domain, CASE WHEN domain GLOB '[*].*' THEN 3 ELSE 1 END), '.')) > 253;
 END;
 
+-- @@ schema version 4 @@
+-- Version 4: rules on who a flow belongs to. The kernel module records,
+-- when a flow starts, the local socket's owner, its cgroup and the program
+-- that sent the packet; sluiced turns them into rules.uid, rules.exe and
+-- the new rules.unit, and asks the module only while some enabled rule has
+-- one of the three (a policy without them costs nothing). What is known:
+--   uid   the local socket's owner: the sender's for outgoing flows, the
+--         listening socket's for incoming ones; also for packets sent from
+--         softirq or by kernel threads (TCP retransmissions, replies).
+--   unit  the systemd unit of the socket's cgroup (fixed when the socket
+--         was made, so a socket passed to another process keeps its
+--         creator's unit); incoming flows: the listener's.
+--   exe   the program that sent the first packet, from the task that sent
+--         it (so a socket passed on names its sender); unknown for packets
+--         sent from softirq or kernel threads and for incoming flows.
+-- Forwarded flows have no local socket: all three are unknown. A rule
+-- whose uid, exe or unit is unknown for a flow does not match it, and the
+-- decision log shows "unknown".
+--
+--   rules.exe  '/usr/bin/curl' is that program exactly (the path the
+--              kernel gives, symbolic links resolved); '/opt/app/*' any
+--              program below /opt/app, in subdirectories too. A '*'
+--              anywhere else is refused, as are paths the kernel never
+--              writes (//, /./, /../, a trailing /). Rows written before
+--              version 4 are kept; sluiced reads a '*' that is not the
+--              last character of a trailing '/*' as a plain character.
+--   rules.unit the unit exactly, e.g. 'nginx.service', 'user@1000.service',
+--              'session-2.scope'. The unit of a cgroup is the innermost
+--              .service or .scope in its path
+--              (/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope
+--              is x.scope); only a cgroup with none has a slice for unit
+--              (a process put into demo.slice's own cgroup), so 'user.slice'
+--              does not match the services inside that slice.
+
+-- The systemd unit of the local socket's cgroup; NULL = any.
+ALTER TABLE rules ADD COLUMN unit TEXT;
+
+-- The checks that version 4 adds to every rules row, with rules_check_row.
+-- sluiced refuses the same units; of these exe checks it refuses none
+-- (rows written before version 4 keep working), they only spare people a
+-- rule that can never match.
+CREATE TRIGGER rules_check_row_v4 INSTEAD OF INSERT ON rules_check
+BEGIN
+	SELECT RAISE(ABORT, 'rules.unit: must be text without NUL bytes, or NULL')
+	  FROM rules WHERE id = NEW.id AND (typeof(unit) = 'blob' OR instr(unit, char(0)));
+	SELECT RAISE(ABORT, 'rules.unit: must be a systemd unit name of 1 to 255 bytes, e.g. nginx.service')
+	  FROM rules WHERE id = NEW.id AND length(CAST(unit AS BLOB)) NOT BETWEEN 1 AND 255;
+	SELECT RAISE(ABORT, 'rules.unit: may hold only letters, digits and : _ . - \ and one @ (systemd''s unit name characters)')
+	  FROM rules WHERE id = NEW.id AND (unit GLOB '*[^-A-Za-z0-9:_.@\]*' OR unit GLOB '*@*@*');
+	SELECT RAISE(ABORT, 'rules.unit: must end in .service, .scope or .slice (the units a cgroup names), e.g. nginx.service')
+	  FROM rules WHERE id = NEW.id
+	   AND unit NOT GLOB '*?.service' AND unit NOT GLOB '*?.scope' AND unit NOT GLOB '*?.slice';
+	SELECT RAISE(ABORT, 'rules.unit: needs a name before its type, e.g. nginx.service')
+	  FROM rules WHERE id = NEW.id AND unit GLOB '@*';
+	SELECT RAISE(ABORT, 'rules.unit: is a template (name@.service), which never runs; name an instance such as getty@tty1.service')
+	  FROM rules WHERE id = NEW.id
+	   AND (unit GLOB '*@.service' OR unit GLOB '*@.scope' OR unit GLOB '*@.slice');
+	SELECT RAISE(ABORT, 'rules.exe: a * may only end the path, as /dir/* for any program below /dir')
+	  FROM rules WHERE id = NEW.id AND instr(exe, '*')
+	   AND (exe NOT GLOB '*/[*]' OR instr(substr(exe, 1, length(exe) - 1), '*'));
+	SELECT RAISE(ABORT, 'rules.exe: must be a path as the kernel writes it: no //, /./ or /../, no trailing /')
+	  FROM rules WHERE id = NEW.id
+	   AND (exe GLOB '*//*' OR exe GLOB '*/./*' OR exe GLOB '*/../*' OR exe GLOB '*/.'
+		OR exe GLOB '*/..' OR exe GLOB '*/');
+	SELECT RAISE(ABORT, 'rules.exe: longer than 4095 bytes, the longest path the kernel gives')
+	  FROM rules WHERE id = NEW.id AND length(CAST(exe AS BLOB)) > 4095;
+END;
+
 -- Last: a file made with "sqlite3 policy.db < schema.sql" is complete.
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
