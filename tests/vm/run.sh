@@ -27,6 +27,9 @@
 #   SLUICE_VM_MODULE        sluice.ko built for it (default kmod/sluice.ko)
 #   SLUICE_VM_MEM           guest memory (default 1G)
 #   SLUICE_VM_APPEND        more kernel command line (later words win)
+#   SLUICE_VM_SLOW          how many times slower than the stock kernel the
+#                           guest runs (debug kernel); time bounds of the
+#                           cases that measure speed stretch by it
 #   SLUICE_VM_TIER          name on the summary line (default "vm")
 #   SLUICE_VM_KMEMLEAK=1    the kernel has kmemleak: a run without its final
 #                           scan fails
@@ -180,6 +183,7 @@ SLUICE_VM_SELFTEST='$selftest'
 SLUICE_VM_CASES='${SLUICE_VM_CASES:-}'
 SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
+SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
 ENV
 
 # panic_on_warn + oops=panic turn any WARN or oops into a panic, and
@@ -187,6 +191,10 @@ ENV
 # kernel stops the run at once instead of limping on.
 APPEND="console=ttyS0 printk.time=1 panic_on_warn=1 oops=panic panic=-1"
 APPEND="$APPEND softlockup_panic=1 quiet loglevel=4 ${SLUICE_VM_APPEND:-}"
+# What the guest's case 00 must find in /proc/sys/kernel/panic_on_warn:
+# the last panic_on_warn= of the command line.
+panic_on_warn=$(echo "$APPEND" | tr ' ' '\n' | sed -n 's/^panic_on_warn=//p' | tail -n 1)
+echo "SLUICE_VM_PANIC_ON_WARN='$panic_on_warn'" >>"$RES/env"
 tmo=${SLUICE_VM_TIMEOUT:-2700}
 echo "vm: booting $KERNEL (timeout ${tmo}s)"
 t0=$(date +%s)
