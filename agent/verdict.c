@@ -261,7 +261,7 @@ static int is_dns(const struct sluice_flow *f)
 /*
  * Is this flow named from its first payload? Any TCP or UDP flow, on any
  * port, while names are filtered: its bytes say what it is (a TLS hello
- * or HTTP request, pending.h; a QUIC Initial, quic.h).
+ * or HTTP request, pending.h; QUIC Initials, quic_join.h).
  */
 static int wants_name(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol,
