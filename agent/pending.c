@@ -62,14 +62,22 @@ static int expired(const struct sluice_pending_slot *s, uint64_t now)
 	return now >= s->born_ms + SLUICE_PENDING_TTL_MS;
 }
 
-static int same_flow(const struct sluice_pending_slot *s,
-		     const struct sluice_flow *f)
+void sluice_flow_key_set(struct sluice_flow_key *k, const struct sluice_flow *f)
+{
+	memcpy(k->src, f->src, sizeof(k->src));
+	memcpy(k->dst, f->dst, sizeof(k->dst));
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->v6 = f->family == AF_INET6;
+}
+
+int sluice_flow_key_is(const struct sluice_flow_key *k, const struct sluice_flow *f)
 {
 	size_t alen = f->family == AF_INET6 ? 16 : 4;
 
-	return s->sport == f->sport && s->dport == f->dport &&
-	       s->v6 == (f->family == AF_INET6) &&
-	       !memcmp(s->src, f->src, alen) && !memcmp(s->dst, f->dst, alen);
+	return k->sport == f->sport && k->dport == f->dport &&
+	       k->v6 == (f->family == AF_INET6) &&
+	       !memcmp(k->src, f->src, alen) && !memcmp(k->dst, f->dst, alen);
 }
 
 /* The flow's waiting entry, or NULL; an expired one is freed on the way. */
@@ -81,7 +89,7 @@ static struct sluice_pending_slot *find(struct sluice_pending *t,
 	for (i = 0; i < SLUICE_PENDING_SLOTS; i++) {
 		struct sluice_pending_slot *s = &t->slot[i];
 
-		if (!s->born_ms || !same_flow(s, f))
+		if (!s->born_ms || !sluice_flow_key_is(&s->key, f))
 			continue;
 		if (!expired(s, now))
 			return s;
@@ -105,11 +113,7 @@ static struct sluice_pending_slot *take(struct sluice_pending *t,
 		return NULL;
 	memset(s, 0, sizeof(*s));
 	s->born_ms = now ? now : 1;
-	memcpy(s->src, f->src, sizeof(s->src));
-	memcpy(s->dst, f->dst, sizeof(s->dst));
-	s->sport = f->sport;
-	s->dport = f->dport;
-	s->v6 = f->family == AF_INET6;
+	sluice_flow_key_set(&s->key, f);
 	s->seq = seq;
 	return s;
 }

@@ -46,7 +46,7 @@
 #define SLUICE_PENDING_SEGMENTS	8
 #define SLUICE_PENDING_TTL_MS	10000
 
-/* What the payload says, for sluice_pending_feed() and _reply(). */
+/* What the payload says: sluice_pending_feed(), _reply(), quic_join.h. */
 #define SLUICE_NAMING_NAMED	 0	/* @name holds the flow's name */
 #define SLUICE_NAMING_NO_NAME	 1	/* no name in it: judge by address */
 #define SLUICE_NAMING_WAIT	 2	/* cut before the name: let it pass,
@@ -56,11 +56,19 @@
 #define SLUICE_NAMING_UNREADABLE 4	/* a hello or request we cannot finish
 					 * reading */
 
-struct sluice_pending_slot {		/* scanned on every lookup: small */
-	uint64_t born_ms;		/* 0: free */
+/* A flow's tuple, as the tables of flows waiting for their name keep it. */
+struct sluice_flow_key {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint8_t v6;
+};
+
+void sluice_flow_key_set(struct sluice_flow_key *k, const struct sluice_flow *f);
+int sluice_flow_key_is(const struct sluice_flow_key *k, const struct sluice_flow *f);
+
+struct sluice_pending_slot {		/* scanned on every lookup: small */
+	uint64_t born_ms;		/* 0: free */
+	struct sluice_flow_key key;
 	uint8_t segments;		/* segments that added bytes */
 	uint16_t len;			/* bytes kept */
 	uint32_t seq;			/* sequence number of the first */

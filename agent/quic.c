@@ -2,6 +2,7 @@
 /* The SNI of a QUIC v1 client Initial packet: see quic.h. */
 #include "agent/quic.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -10,7 +11,8 @@
 #include "agent/sni.h"
 
 #define QUIC_LONG_HEADER	0x80
-#define QUIC_TYPE_INITIAL	0		/* v1 long packet type */
+#define QUIC_TYPE_INITIAL	0		/* v1 long packet types */
+#define QUIC_TYPE_RETRY		3
 #define QUIC_TAG_LEN		16
 #define QUIC_SAMPLE_LEN		16
 #define QUIC_PN_MAX		4
@@ -31,16 +33,61 @@ static const uint8_t quic_v1_salt[20] = {
 };
 
 /*
- * Per thread, not on the stack: a datagram's plaintext and the hello put
- * together from its CRYPTO frames can each be 64 KiB (a Initial is only
- * bounded by the UDP payload, and reading less would let a big one pass
- * unnamed). @have marks the hello bytes that a frame filled.
+ * Per thread, not on the stack: a datagram's plaintext can be 64 KiB (an
+ * Initial is only bounded by the UDP payload, and reading less would let
+ * a big one pass unnamed); @one is what sluice_quic_sni() gathers.
  */
-static _Thread_local struct {
-	uint8_t plain[QUIC_UDP_MAX];
-	uint8_t hello[QUIC_UDP_MAX];
-	uint8_t have[QUIC_UDP_MAX / 8];
-} quic_buf;
+static _Thread_local uint8_t quic_plain[QUIC_UDP_MAX];
+static _Thread_local struct sluice_quic_hello quic_one;
+
+/*
+ * The cipher contexts of this thread, made on its first Initial and
+ * freed by quic_ciphers_free() when it exits (a pthread key's destructor;
+ * the key itself lives as long as the process).
+ */
+struct quic_ciphers {
+	EVP_CIPHER_CTX *gcm;		/* payload, AES-128-GCM */
+	EVP_CIPHER_CTX *ecb;		/* header protection, AES-128-ECB */
+};
+static _Thread_local struct quic_ciphers quic_ciphers;
+static pthread_key_t quic_ciphers_key;
+static pthread_once_t quic_ciphers_once = PTHREAD_ONCE_INIT;
+static int quic_ciphers_keyed;
+
+static void quic_ciphers_free(void *arg)
+{
+	struct quic_ciphers *c = arg;
+
+	EVP_CIPHER_CTX_free(c->gcm);
+	EVP_CIPHER_CTX_free(c->ecb);
+	c->gcm = NULL;
+	c->ecb = NULL;
+}
+
+static void quic_ciphers_key_create(void)
+{
+	quic_ciphers_keyed = pthread_key_create(&quic_ciphers_key, quic_ciphers_free) == 0;
+}
+
+/* This thread's contexts, or NULL when they cannot be had. */
+static struct quic_ciphers *ciphers(void)
+{
+	struct quic_ciphers *c = &quic_ciphers;
+
+	if (c->gcm)
+		return c;
+	pthread_once(&quic_ciphers_once, quic_ciphers_key_create);
+	if (!quic_ciphers_keyed)
+		return NULL;
+	c->gcm = EVP_CIPHER_CTX_new();
+	c->ecb = EVP_CIPHER_CTX_new();
+	if (!c->gcm || !c->ecb ||
+	    pthread_setspecific(quic_ciphers_key, c) != 0) {
+		quic_ciphers_free(c);
+		return NULL;
+	}
+	return c;
+}
 
 /* A variable-length integer (RFC 9000 16) at *pos; -1 when cut. */
 static int varint(const uint8_t *d, size_t len, size_t *pos, uint64_t *v)
@@ -124,19 +171,15 @@ int sluice_quic_initial_keys(const uint8_t *dcid, size_t dcid_len,
 }
 
 /* The header protection mask: AES-128-ECB of @sample (RFC 9001 5.4.3). */
-static int hp_mask(const uint8_t hp[16], const uint8_t *sample, uint8_t mask[16])
+static int hp_mask(EVP_CIPHER_CTX *c, const uint8_t hp[16], const uint8_t *sample,
+		   uint8_t mask[16])
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int n = 0, ok;
+	int n = 0;
 
-	if (!c)
-		return -1;
-	ok = EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, hp, NULL) > 0 &&
-	     EVP_CIPHER_CTX_set_padding(c, 0) > 0 &&
-	     EVP_EncryptUpdate(c, mask, &n, sample, QUIC_SAMPLE_LEN) > 0 &&
-	     n == QUIC_SAMPLE_LEN;
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : -1;
+	return EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, hp, NULL) > 0 &&
+	       EVP_CIPHER_CTX_set_padding(c, 0) > 0 &&
+	       EVP_EncryptUpdate(c, mask, &n, sample, QUIC_SAMPLE_LEN) > 0 &&
+	       n == QUIC_SAMPLE_LEN ? 0 : -1;
 }
 
 /*
@@ -144,18 +187,15 @@ static int hp_mask(const uint8_t hp[16], const uint8_t *sample, uint8_t mask[16]
  * @plain. The AAD is the unprotected header: @first, the header bytes
  * @hdr (after the first byte, up to the packet number) and @pn.
  */
-static int open_payload(const struct sluice_quic_keys *k, uint8_t first,
-			const uint8_t *hdr, size_t hdrlen,
+static int open_payload(EVP_CIPHER_CTX *c, const struct sluice_quic_keys *k,
+			uint8_t first, const uint8_t *hdr, size_t hdrlen,
 			const uint8_t *pn, size_t pnlen,
 			const uint8_t *ct, size_t ctlen, uint8_t *plain)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	uint8_t nonce[12];
 	int n, ok;
 	size_t i;
 
-	if (!c)
-		return -1;
 	memcpy(nonce, k->iv, sizeof(nonce));
 	for (i = 0; i < pnlen; i++)
 		nonce[sizeof(nonce) - pnlen + i] ^= pn[i];
@@ -169,37 +209,37 @@ static int open_payload(const struct sluice_quic_keys *k, uint8_t first,
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, QUIC_TAG_LEN,
 				 (void *)(ct + ctlen)) > 0 &&
 	     EVP_DecryptFinal_ex(c, plain + ctlen, &n) > 0;
-	EVP_CIPHER_CTX_free(c);
 	return ok ? 0 : -1;
 }
 
 /*
- * Put the CRYPTO frame's @n bytes at @off into the hello buffer. Bytes
- * beyond it cannot join the hello's start within this datagram: ignored.
- * -1 when a byte already placed is given again with another value (which
- * would the server believe?).
+ * Put the CRYPTO frame's @n bytes at @off into @h. Bytes at or past
+ * SLUICE_QUIC_BYTES are not kept (a hello that needs them is refused by
+ * sluice_quic_hello_sni()). -1 when a byte already placed is given again
+ * with another value: which one would the server believe?
  */
-static int place(uint64_t off, const uint8_t *data, uint64_t n)
+static int place(struct sluice_quic_hello *h, uint64_t off,
+		 const uint8_t *data, uint64_t n)
 {
 	uint64_t i;
 
-	for (i = 0; i < n && off + i < QUIC_UDP_MAX; i++) {
+	for (i = 0; i < n && off + i < SLUICE_QUIC_BYTES; i++) {
 		size_t at = (size_t)(off + i);
 		uint8_t bit = (uint8_t)(1u << (at % 8));
 
-		if (quic_buf.have[at / 8] & bit) {
-			if (quic_buf.hello[at] != data[i])
+		if (h->have[at / 8] & bit) {
+			if (h->bytes[at] != data[i])
 				return -1;
 			continue;
 		}
-		quic_buf.hello[at] = data[i];
-		quic_buf.have[at / 8] |= bit;
+		h->bytes[at] = data[i];
+		h->have[at / 8] |= bit;
 	}
 	return 0;
 }
 
 /* Read the frames of @p (@len bytes); the CRYPTO data goes to place(). */
-static int frames(const uint8_t *p, size_t len)
+static int frames(struct sluice_quic_hello *h, const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
 	uint64_t type, a, b, n, i;
@@ -231,7 +271,7 @@ static int frames(const uint8_t *p, size_t len)
 			if (varint(p, len, &pos, &a) < 0 || varint(p, len, &pos, &n) < 0 ||
 			    n > len - pos || a > (1ull << 62) - 1 - n)
 				return -1;
-			if (place(a, p + pos, n) < 0)
+			if (place(h, a, p + pos, n) < 0)
 				return -1;
 			pos += (size_t)n;
 			break;
@@ -250,13 +290,13 @@ static int frames(const uint8_t *p, size_t len)
 }
 
 /* How many hello bytes, from the first, the frames filled. */
-static size_t contiguous(void)
+static size_t contiguous(const struct sluice_quic_hello *h)
 {
 	size_t n = 0;
 
-	while (n < QUIC_UDP_MAX && quic_buf.have[n / 8] == 0xff)
+	while (n < SLUICE_QUIC_BYTES && h->have[n / 8] == 0xff)
 		n += 8;
-	while (n < QUIC_UDP_MAX && (quic_buf.have[n / 8] & (1u << (n % 8))))
+	while (n < SLUICE_QUIC_BYTES && (h->have[n / 8] & (1u << (n % 8))))
 		n++;
 	return n;
 }
@@ -268,53 +308,161 @@ int sluice_quic_is_long_v1(const uint8_t *d, size_t len)
 	       SLUICE_QUIC_V1;
 }
 
-int sluice_quic_sni(const uint8_t *d, size_t len, char *out, size_t outlen)
-{
-	struct sluice_quic_keys k;
-	uint8_t first, mask[16], pn[QUIC_PN_MAX];
-	size_t pos, dcid_len, scid_len, pn_off, pnlen, i, hello;
-	uint64_t tok, plen;
+/* The clear parts of one v1 long header packet that has a Length field. */
+struct quic_packet {
+	unsigned int type;		/* QUIC_TYPE_* */
+	const uint8_t *dcid;
+	size_t dcid_len;
+	size_t pn_off;			/* where the packet number starts */
+	size_t end;			/* its length, header included */
+};
 
-	if (outlen)
-		out[0] = '\0';
-	/* Long header, version 1, type Initial (RFC 9000 17.2, 17.2.2). */
-	if (len < 7 || !sluice_quic_is_long_v1(d, len) ||
-	    ((d[0] >> 4) & 3) != QUIC_TYPE_INITIAL)
-		return SLUICE_SNI_NOT_HELLO;
-	pos = 5;
-	dcid_len = d[pos++];
-	/* A client's first DCID is at least 8 bytes (RFC 9000 7.2). */
-	if (dcid_len < 8 || dcid_len > SLUICE_QUIC_CID_MAX || dcid_len >= len - pos)
-		return SLUICE_SNI_NOT_HELLO;
-	pos += dcid_len;
+/*
+ * The long header at the start of @d (RFC 9000 17.2): an Initial, 0-RTT
+ * or Handshake packet of version 1 that fits in @len bytes. 0 or -1.
+ */
+static int long_header(const uint8_t *d, size_t len, struct quic_packet *pk)
+{
+	size_t pos = 5, scid_len;
+	uint64_t tok = 0, plen;
+
+	if (len < 7 || !sluice_quic_is_long_v1(d, len))
+		return -1;
+	pk->type = (d[0] >> 4) & 3;
+	if (pk->type == QUIC_TYPE_RETRY)
+		return -1;		/* no Length: never the client's */
+	pk->dcid_len = d[pos++];
+	if (pk->dcid_len > SLUICE_QUIC_CID_MAX || pk->dcid_len >= len - pos)
+		return -1;
+	pk->dcid = d + pos;
+	pos += pk->dcid_len;
 	scid_len = d[pos++];
 	if (scid_len > SLUICE_QUIC_CID_MAX || scid_len > len - pos)
-		return SLUICE_SNI_NOT_HELLO;
+		return -1;
 	pos += scid_len;
-	if (varint(d, len, &pos, &tok) < 0 || tok > len - pos)
-		return SLUICE_SNI_NOT_HELLO;
+	if (pk->type == QUIC_TYPE_INITIAL &&
+	    (varint(d, len, &pos, &tok) < 0 || tok > len - pos))
+		return -1;
 	pos += (size_t)tok;
 	if (varint(d, len, &pos, &plen) < 0 || plen > len - pos ||
 	    plen < QUIC_PN_MAX + QUIC_SAMPLE_LEN || plen > QUIC_UDP_MAX)
-		return SLUICE_SNI_NOT_HELLO;
-	pn_off = pos;
+		return -1;
+	pk->pn_off = pos;
+	pk->end = pos + (size_t)plen;
+	return 0;
+}
 
-	if (sluice_quic_initial_keys(d + 6, dcid_len, &k) < 0 ||
-	    hp_mask(k.hp, d + pn_off + QUIC_PN_MAX, mask) < 0)
-		return SLUICE_SNI_NOT_HELLO;
-	first = d[0] ^ (mask[0] & 0x0f);
+/*
+ * Open the Initial @p (header @pk) with @k and add its CRYPTO frames to
+ * @h: 1, 0 when it does not authenticate, SLUICE_QUIC_UNREADABLE.
+ */
+static int read_initial(struct sluice_quic_hello *h, const struct sluice_quic_keys *k,
+			const uint8_t *p, const struct quic_packet *pk)
+{
+	struct quic_ciphers *c = ciphers();
+	uint8_t first, mask[16], pn[QUIC_PN_MAX];
+	size_t plen = pk->end - pk->pn_off, pnlen, i;
+
+	if (!c || hp_mask(c->ecb, k->hp, p + pk->pn_off + QUIC_PN_MAX, mask) < 0)
+		return 0;
+	first = p[0] ^ (mask[0] & 0x0f);
 	pnlen = (size_t)(first & 3) + 1;
 	for (i = 0; i < pnlen; i++)
-		pn[i] = d[pn_off + i] ^ mask[1 + i];
-	if (plen < pnlen + QUIC_TAG_LEN)
-		return SLUICE_SNI_NOT_HELLO;
-	if (open_payload(&k, first, d + 1, pn_off - 1, pn, pnlen, d + pn_off + pnlen,
-			 (size_t)plen - pnlen - QUIC_TAG_LEN, quic_buf.plain) < 0)
-		return SLUICE_SNI_NOT_HELLO;
+		pn[i] = p[pk->pn_off + i] ^ mask[1 + i];
+	if (plen < pnlen + QUIC_TAG_LEN ||
+	    open_payload(c->gcm, k, first, p + 1, pk->pn_off - 1, pn, pnlen,
+			 p + pk->pn_off + pnlen, plen - pnlen - QUIC_TAG_LEN,
+			 quic_plain) < 0)
+		return 0;
+	if (frames(h, quic_plain, plen - pnlen - QUIC_TAG_LEN) < 0)
+		return SLUICE_QUIC_UNREADABLE;
+	return 1;
+}
 
-	memset(quic_buf.have, 0, sizeof(quic_buf.have));
-	if (frames(quic_buf.plain, (size_t)plen - pnlen - QUIC_TAG_LEN) < 0)
-		return SLUICE_SNI_NOT_HELLO;
-	hello = contiguous();
-	return sluice_tls_hello_sni(quic_buf.hello, hello, out, outlen);
+void sluice_quic_hello_reset(struct sluice_quic_hello *h)
+{
+	h->dcid_len = 0;
+	memset(h->have, 0, sizeof(h->have));
+}
+
+static int same_dcid(const struct quic_packet *a, const uint8_t *dcid, size_t len)
+{
+	return a->dcid_len == len && !memcmp(a->dcid, dcid, len);
+}
+
+int sluice_quic_read(struct sluice_quic_hello *h, const uint8_t *d, size_t len)
+{
+	struct sluice_quic_keys fresh;
+	const struct sluice_quic_keys *k = &h->keys;
+	struct quic_packet first, pk;
+	size_t pos = 0;
+	int rc, read = 0;
+
+	/* A client's first DCID is at least 8 bytes (RFC 9000 7.2). */
+	if (long_header(d, len, &first) < 0 || first.type != QUIC_TYPE_INITIAL ||
+	    first.dcid_len < 8)
+		return 0;
+	if (!h->dcid_len) {
+		if (sluice_quic_initial_keys(first.dcid, first.dcid_len, &fresh) < 0)
+			return 0;
+		k = &fresh;
+	} else if (!same_dcid(&first, h->dcid, h->dcid_len)) {
+		return SLUICE_QUIC_UNREADABLE;	/* another connection's hello */
+	}
+	/* Every packet of the datagram, while they are v1 long headers. */
+	for (pk = first; ; ) {
+		if (!same_dcid(&pk, first.dcid, first.dcid_len))
+			return SLUICE_QUIC_UNREADABLE;
+		if (pk.type == QUIC_TYPE_INITIAL) {
+			rc = read_initial(h, k, d + pos, &pk);
+			if (rc < 0)
+				return rc;
+			read |= rc;
+		}
+		pos += pk.end;
+		if (long_header(d + pos, len - pos, &pk) < 0)
+			break;
+	}
+	if (read && !h->dcid_len) {
+		memcpy(h->dcid, first.dcid, first.dcid_len);
+		h->dcid_len = (uint8_t)first.dcid_len;
+		h->keys = fresh;
+	}
+	return read;
+}
+
+int sluice_quic_hello_sni(const struct sluice_quic_hello *h, char *out, size_t outlen)
+{
+	size_t n = contiguous(h), total;
+	int rc;
+
+	if (outlen)
+		out[0] = '\0';
+	if (n >= 4) {
+		/* A handshake message: type, 3-byte length, body. */
+		total = 4 + ((size_t)h->bytes[1] << 16 | (size_t)h->bytes[2] << 8 |
+			     h->bytes[3]);
+		if (n >= total)
+			return sluice_tls_hello_sni(h->bytes, total, out, outlen);
+		if (total > SLUICE_QUIC_BYTES && h->bytes[0] == 1)
+			return SLUICE_QUIC_UNREADABLE;
+	}
+	/* Not whole yet: judged once it is, unless it is no hello at all. */
+	rc = sluice_tls_hello_sni(h->bytes, n, out, outlen);
+	if (outlen)
+		out[0] = '\0';
+	return rc == SLUICE_SNI_NOT_HELLO ? rc : SLUICE_SNI_TRUNCATED;
+}
+
+int sluice_quic_sni(const uint8_t *d, size_t len, char *out, size_t outlen)
+{
+	int rc;
+
+	if (outlen)
+		out[0] = '\0';
+	sluice_quic_hello_reset(&quic_one);
+	rc = sluice_quic_read(&quic_one, d, len);
+	if (rc <= 0)
+		return rc < 0 ? rc : SLUICE_SNI_NOT_HELLO;
+	return sluice_quic_hello_sni(&quic_one, out, outlen);
 }

@@ -5,6 +5,7 @@
  * Initials built here (quic_build(): the same protection, done with
  * libcrypto) whose ClientHello is split over CRYPTO frames and packets.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,26 +15,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <openssl/evp.h>
-
 #include "agent/quic.h"
 #include "agent/sni.h"
+#include "tests/unit/quic_build.h"
 #include "tests/unit/quic_rfc9001_a2.h"
 
-
-static const uint8_t rfc_dcid[] = { 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08 };
-
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (h[0] && h[1] && n < max && sscanf(h, "%2x", &b) == 1) {
-		out[n++] = (uint8_t)b;
-		h += 2;
-	}
-	return n;
-}
 
 static void assert_hex(const uint8_t *got, size_t n, const char *want)
 {
@@ -119,8 +105,8 @@ static void a_length_beyond_any_datagram_is_refused(void **state)
 			 SLUICE_SNI_NOT_HELLO);
 }
 
-/* A datagram's packets after the first (coalesced) are not read. */
-static void coalesced_packets_after_the_first_are_ignored(void **state)
+/* Bytes after the datagram's QUIC v1 packets (padding, junk) are not read. */
+static void bytes_after_the_packets_are_ignored(void **state)
 {
 	uint8_t pkt[1300];
 	char out[256];
@@ -151,74 +137,6 @@ static void other_packets_are_not_initials(void **state)
 	pkt[4] = 0;					/* version negotiation */
 	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_SNI_NOT_HELLO);
 	assert_int_equal(sluice_quic_sni(pkt, 0, out, sizeof(out)), SLUICE_SNI_NOT_HELLO);
-}
-
-/* The ClientHello of RFC 9001 A.2 (in its CRYPTO frame at offset 4). */
-static size_t rfc_hello(uint8_t *out)
-{
-	static const char h[] =
-		"010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
-		"04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578"
-		"616d706c652e636f6dff01000100000a00080006001d00170018001000070005"
-		"04616c706e000500050100000000003300260024001d00209370b2c9caa47fba"
-		"baf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b000302030400"
-		"0d0010000e0403050306030203080408050806002d00020101001c0002400100"
-		"3900320408ffffffffffffffff05048000ffff07048000ffff08011001048000"
-		"75300901100f088394c8f03e51570806048000ffff";
-
-	return unhex(h, out, 512);
-}
-
-/* A CRYPTO frame carrying @n bytes of @hello from @off. */
-static size_t crypto_frame(uint8_t *p, const uint8_t *hello, size_t off, size_t n)
-{
-	p[0] = 0x06;
-	p[1] = (uint8_t)(0x40 | off >> 8);
-	p[2] = (uint8_t)off;
-	p[3] = (uint8_t)(0x40 | n >> 8);
-	p[4] = (uint8_t)n;
-	memcpy(p + 5, hello, n);
-	return 5 + n;
-}
-
-/*
- * Protect the frames @pl (@n bytes, padded to 1162) as a client Initial
- * to the RFC's DCID with packet number @pn (2 bytes on the wire).
- */
-static size_t quic_build(const uint8_t *pl, size_t n, unsigned int pn, uint8_t *out)
-{
-	static const uint8_t hdr[] = {
-		0xc1, 0, 0, 0, 1, 8, 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08,
-		0, 0, 0x44, 0x9e - 2,	/* length: 2-byte pn + 1162 + 16 */
-	};
-	struct sluice_quic_keys k;
-	uint8_t plain[1162] = { 0 }, nonce[12], mask[16];
-	size_t h = sizeof(hdr), i;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int len;
-
-	assert_true(n <= sizeof(plain));
-	memcpy(plain, pl, n);
-	assert_int_equal(sluice_quic_initial_keys(rfc_dcid, sizeof(rfc_dcid), &k), 0);
-	memcpy(out, hdr, h);
-	out[h] = (uint8_t)(pn >> 8);
-	out[h + 1] = (uint8_t)pn;
-	memcpy(nonce, k.iv, 12);
-	nonce[10] ^= (uint8_t)(pn >> 8);
-	nonce[11] ^= (uint8_t)pn;
-	assert_true(EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, k.key, nonce) > 0);
-	assert_true(EVP_EncryptUpdate(c, NULL, &len, out, (int)h + 2) > 0);
-	assert_true(EVP_EncryptUpdate(c, out + h + 2, &len, plain, sizeof(plain)) > 0);
-	assert_true(EVP_EncryptFinal_ex(c, out + h + 2 + sizeof(plain), &len) > 0);
-	assert_true(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16,
-					out + h + 2 + sizeof(plain)) > 0);
-	assert_true(EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, k.hp, NULL) > 0);
-	assert_true(EVP_EncryptUpdate(c, mask, &len, out + h + 4, 16) > 0);
-	EVP_CIPHER_CTX_free(c);
-	out[0] ^= mask[0] & 0x0f;
-	for (i = 0; i < 2; i++)
-		out[h + i] ^= mask[1 + i];
-	return h + 2 + sizeof(plain) + 16;
 }
 
 static void built_initial_matches_the_parser(void **state)
@@ -284,12 +202,191 @@ static void conflicting_or_unknown_frames_are_refused(void **state)
 	n += crypto_frame(pl + n, hello, 0, hn);
 	n += crypto_frame(pl + n, other, 0, hn);
 	n = quic_build(pl, n, 0, pkt);
-	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_SNI_NOT_HELLO);
+	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_QUIC_UNREADABLE);
 	/* STREAM frames have no place in an Initial. */
 	n = crypto_frame(pl, hello, 0, hn);
 	pl[n++] = 0x08;
 	n = quic_build(pl, n, 0, pkt);
-	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_SNI_NOT_HELLO);
+	assert_int_equal(sluice_quic_sni(pkt, n, out, sizeof(out)), SLUICE_QUIC_UNREADABLE);
+}
+
+/* ---- a ClientHello over several Initials: sluice_quic_read() ---------- */
+
+static const uint8_t other_dcid[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static struct sluice_quic_hello gathered;	/* 18 KiB: not on the stack */
+
+/* Read the Initial carrying hello bytes [@off, @off + @n) into gathered. */
+static int read_part(const uint8_t *dcid, size_t off, size_t n)
+{
+	uint8_t pkt[QUIC_BUILT_LEN];
+	size_t len = quic_hello_part(dcid, off, n, (unsigned int)off, pkt);
+
+	return sluice_quic_read(&gathered, pkt, len);
+}
+
+static int gathered_sni(char *out, size_t outlen)
+{
+	return sluice_quic_hello_sni(&gathered, out, outlen);
+}
+
+/* Chrome's post-quantum hello: two Initials, the name in neither's start. */
+static void hello_over_two_initials_is_named_when_whole(void **state)
+{
+	uint8_t hello[512];
+	size_t hn = rfc_hello(hello);
+	char out[256];
+
+	(void)state;
+	sluice_quic_hello_reset(&gathered);
+	assert_int_equal(read_part(rfc_dcid, 0, 40), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_TRUNCATED);
+	assert_string_equal(out, "");
+	assert_int_equal(read_part(rfc_dcid, 40, hn - 40), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_FOUND);
+	assert_string_equal(out, "example.com");
+}
+
+/*
+ * Three Initials, last first, one sent twice, two overlapping: judged
+ * only once the hello's length is there from its first byte, even when
+ * the name was readable before.
+ */
+static void three_initials_out_of_order_duplicated_and_overlapping(void **state)
+{
+	uint8_t hello[512];
+	size_t hn = rfc_hello(hello);
+	char out[256];
+
+	(void)state;
+	sluice_quic_hello_reset(&gathered);
+	assert_int_equal(read_part(rfc_dcid, 150, hn - 150), 1);
+	assert_int_equal(read_part(rfc_dcid, 150, hn - 150), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_TRUNCATED);
+	assert_int_equal(read_part(rfc_dcid, 0, 100), 1);
+	/* The name is in [0, 100), the hello is not whole: wait. */
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_TRUNCATED);
+	assert_string_equal(out, "");
+	assert_int_equal(read_part(rfc_dcid, 60, 120), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_FOUND);
+	assert_string_equal(out, "example.com");
+}
+
+/* Coalesced Initials (RFC 9000 12.2): every one of the connection is read. */
+static void coalesced_initials_are_all_read(void **state)
+{
+	static uint8_t d[3 * QUIC_BUILT_LEN];
+	uint8_t hello[512];
+	size_t hn = rfc_hello(hello), n;
+	char out[256];
+
+	(void)state;
+	n = quic_hello_part(rfc_dcid, 0, 40, 0, d);
+	n += quic_hello_part(rfc_dcid, 40, hn - 40, 1, d + n);
+	assert_int_equal(sluice_quic_sni(d, n, out, sizeof(out)), SLUICE_SNI_FOUND);
+	assert_string_equal(out, "example.com");
+	/* Then zeros: padding after the packets, not read. */
+	memset(d + n, 0, QUIC_BUILT_LEN);
+	assert_int_equal(sluice_quic_sni(d, n + QUIC_BUILT_LEN, out, sizeof(out)),
+			 SLUICE_SNI_FOUND);
+	/* A coalesced packet of another connection: which one names it? */
+	n = quic_hello_part(rfc_dcid, 0, hn, 0, d);
+	n += quic_hello_part(other_dcid, 0, hn, 0, d + n);
+	assert_int_equal(sluice_quic_sni(d, n, out, sizeof(out)), SLUICE_QUIC_UNREADABLE);
+}
+
+/* The rest of the hello under another DCID is another connection's. */
+static void a_dcid_change_is_unreadable(void **state)
+{
+	uint8_t hello[512];
+	size_t hn = rfc_hello(hello);
+
+	(void)state;
+	sluice_quic_hello_reset(&gathered);
+	assert_int_equal(read_part(rfc_dcid, 0, 40), 1);
+	assert_int_equal(read_part(other_dcid, 40, hn - 40), SLUICE_QUIC_UNREADABLE);
+	/* Not an Initial at all: nothing read, nothing changed. */
+	assert_int_equal(sluice_quic_read(&gathered, (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(gathered.dcid_len, sizeof(rfc_dcid));
+}
+
+/* A hello byte sent again with another value, in a later datagram. */
+static void a_byte_given_again_differently_is_unreadable(void **state)
+{
+	uint8_t hello[512], pl[600], pkt[QUIC_BUILT_LEN];
+	size_t hn = rfc_hello(hello), n;
+
+	(void)state;
+	sluice_quic_hello_reset(&gathered);
+	assert_int_equal(read_part(rfc_dcid, 0, 80), 1);
+	hello[70] ^= 1;
+	n = quic_build(pl, crypto_frame(pl, hello + 60, 60, hn - 60), 1, pkt);
+	assert_int_equal(sluice_quic_read(&gathered, pkt, n), SLUICE_QUIC_UNREADABLE);
+}
+
+/*
+ * A hello that cannot be whole within SLUICE_QUIC_BYTES is unreadable at
+ * once; CRYPTO bytes past the bound are not kept, and do not make a hello
+ * that fits unreadable.
+ */
+static void a_hello_longer_than_the_bound_is_unreadable(void **state)
+{
+	uint8_t hello[512], pl[600], pkt[QUIC_BUILT_LEN];
+	size_t hn = rfc_hello(hello), n;
+	char out[256];
+
+	(void)state;
+	sluice_quic_hello_reset(&gathered);
+	assert_int_equal(read_part(rfc_dcid, 0, 40), 1);
+	n = crypto_frame(pl, hello, SLUICE_QUIC_BYTES - 10, 100);
+	n = quic_build(pl, n, 1, pkt);
+	assert_int_equal(sluice_quic_read(&gathered, pkt, n), 1);
+	assert_int_equal(read_part(rfc_dcid, 40, hn - 40), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_FOUND);
+	/* handshake length 16381: 4 + 16381 > 16384 */
+	sluice_quic_hello_reset(&gathered);
+	hello[1] = 0x00, hello[2] = 0x3f, hello[3] = 0xfd;
+	n = quic_build(pl, crypto_frame(pl, hello, 0, 40), 0, pkt);
+	assert_int_equal(sluice_quic_read(&gathered, pkt, n), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_QUIC_UNREADABLE);
+	/* 4 + 16380 fits: it waits for the rest. */
+	sluice_quic_hello_reset(&gathered);
+	hello[3] = 0xfc;
+	n = quic_build(pl, crypto_frame(pl, hello, 0, 40), 0, pkt);
+	assert_int_equal(sluice_quic_read(&gathered, pkt, n), 1);
+	assert_int_equal(gathered_sni(out, sizeof(out)), SLUICE_SNI_TRUNCATED);
+}
+
+/*
+ * The cipher contexts belong to the thread that read: made once, freed
+ * when it exits (LeakSanitizer fails the binary otherwise).
+ */
+static void *read_in_a_thread(void *arg)
+{
+	uint8_t pkt[1200];
+	char out[256];
+	size_t n = rfc_packet(pkt);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (sluice_quic_sni(pkt, n, out, sizeof(out)) != SLUICE_SNI_FOUND)
+			return arg;
+	return NULL;
+}
+
+static void threads_free_their_cipher_contexts(void **state)
+{
+	static int failed;
+	pthread_t t[4];
+	void *rc;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, read_in_a_thread, &failed), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &rc), 0);
+		assert_null(rc);
+	}
 }
 
 int main(void)
@@ -298,13 +395,20 @@ int main(void)
 		cmocka_unit_test(initial_keys_are_those_of_rfc9001_a1),
 		cmocka_unit_test(rfc9001_a2_client_initial_names_example_com),
 		cmocka_unit_test(rfc_packet_cut_or_flipped_is_never_read),
-		cmocka_unit_test(coalesced_packets_after_the_first_are_ignored),
+		cmocka_unit_test(bytes_after_the_packets_are_ignored),
 		cmocka_unit_test(a_length_beyond_any_datagram_is_refused),
 		cmocka_unit_test(other_packets_are_not_initials),
 		cmocka_unit_test(built_initial_matches_the_parser),
 		cmocka_unit_test(crypto_frames_out_of_order_are_joined),
 		cmocka_unit_test(hello_over_two_initials_is_truncated),
 		cmocka_unit_test(conflicting_or_unknown_frames_are_refused),
+		cmocka_unit_test(hello_over_two_initials_is_named_when_whole),
+		cmocka_unit_test(three_initials_out_of_order_duplicated_and_overlapping),
+		cmocka_unit_test(coalesced_initials_are_all_read),
+		cmocka_unit_test(a_dcid_change_is_unreadable),
+		cmocka_unit_test(a_byte_given_again_differently_is_unreadable),
+		cmocka_unit_test(a_hello_longer_than_the_bound_is_unreadable),
+		cmocka_unit_test(threads_free_their_cipher_contexts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

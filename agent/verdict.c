@@ -7,7 +7,7 @@
 #include "agent/dns.h"
 #include "agent/packet.h"
 #include "agent/pending.h"
-#include "agent/quic.h"
+#include "agent/quic_join.h"
 #include "agent/sni.h"
 #include "agent/verdict.h"
 
@@ -33,10 +33,16 @@ int sluice_verdict_init(struct sluice_verdict_ctx *v,
 		snprintf(err, errlen, "out of memory for the table of cut TLS hellos");
 		goto fail_tables;
 	}
-	if (sluice_inject_open(&v->inject, err, errlen) < 0)
+	if (sluice_quic_join_init(&v->quic) < 0) {
+		snprintf(err, errlen, "out of memory for the table of cut QUIC hellos");
 		goto fail_pending;
+	}
+	if (sluice_inject_open(&v->inject, err, errlen) < 0)
+		goto fail_quic;
 	return 0;
 
+fail_quic:
+	sluice_quic_join_free(&v->quic);
 fail_pending:
 	sluice_pending_free(&v->pending);
 fail_tables:
@@ -49,6 +55,7 @@ fail_tables:
 void sluice_verdict_free(struct sluice_verdict_ctx *v)
 {
 	sluice_inject_close(&v->inject);
+	sluice_quic_join_free(&v->quic);
 	sluice_pending_free(&v->pending);
 	sluice_queries_free(&v->queries);
 	sluice_namecache_free(&v->names);
@@ -254,7 +261,7 @@ static int is_dns(const struct sluice_flow *f)
 /*
  * Is this flow named from its first payload? Any TCP or UDP flow, on any
  * port, while names are filtered: its bytes say what it is (a TLS hello
- * or HTTP request, pending.h; a QUIC Initial, quic.h).
+ * or HTTP request, pending.h; QUIC Initials, quic_join.h).
  */
 static int wants_name(struct sluice_verdict_ctx *v,
 		      const struct sluice_policy *pol,
@@ -320,18 +327,12 @@ static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 }
 
 /*
- * The UDP naming path, for QUIC (quic.h): JUDGE (with the name of the
- * client's Initial in @name, or none), UNREADABLE, or SLUICE_Q_PASS.
- *
- * A ClientHello that goes on beyond the first Initial (post-quantum key
- * shares) is not joined across datagrams: the datagram passes and the flow
- * stays undecided, so its next datagram comes here again, and is named if
- * it holds the hello from its start. Anything else the flow sends while
- * still undecided means the hello was never read whole: a QUIC packet of
- * another type from the client, or any reply from the server (the first
- * datagram of a flow is never a reply, so a reply follows a passed one).
- * That is UNREADABLE, and denied while names are filtered; a browser then
- * falls back to TCP, where the hello is joined (pending.h).
+ * The UDP naming path, for QUIC (quic_join.h): JUDGE (with the name of
+ * the client's Initials in @name, or none), UNREADABLE, or the verdict
+ * that lets the flow wait for the rest of its ClientHello (PENDING: the
+ * datagram passes, the flow stays unvetted and its next datagram comes
+ * here) or drops a server's datagram meanwhile. A hello whose name the
+ * rules on addresses cannot make matter is not waited for.
  */
 static int udp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *pol,
 		    struct sluice_packet *p, char *name, size_t namelen)
@@ -339,32 +340,30 @@ static int udp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 	struct sluice_decision d;
 	const uint8_t *pl;
 	size_t plen = 0;
-	int rc;
+	int naming;
 
 	name[0] = '\0';
-	if (p->reply)
-		return UNREADABLE;
-	pl = payload_of(p, &plen);
-	if (!pl)
+	if (p->reply) {
+		naming = sluice_quic_join_reply(&v->quic, &p->flow, now_ms());
+	} else {
+		pl = payload_of(p, &plen);
+		if (!pl)
+			return JUDGE;
+		naming = sluice_quic_join_feed(&v->quic, &p->flow, pl, plen, p->cut,
+					       now_ms(), name, namelen);
+	}
+	switch (naming) {
+	case SLUICE_NAMING_NAMED:
+		atomic_fetch_add(&v->named, 1);
 		return JUDGE;
-	rc = sluice_quic_sni(pl, plen, name, namelen);
-	switch (rc) {
-	case SLUICE_SNI_FOUND:
-	case SLUICE_SNI_ECH:	/* the outer name, when there is one */
-		if (name[0])
-			atomic_fetch_add(&v->named, 1);
-		return JUDGE;
-	case SLUICE_SNI_TRUNCATED:
+	case SLUICE_NAMING_WAIT:
 		d = sluice_policy_match(pol, &p->flow);
 		return d.allow || (d.unknown & SLUICE_UNKNOWN_DOMAIN) ?
-		       SLUICE_Q_PASS : JUDGE;
-	case SLUICE_SNI_NOT_HELLO:
-		/* 0-RTT or Handshake before the Initial was read. */
-		if (sluice_quic_is_long_v1(pl, plen) && !p->cut) {
-			name[0] = '\0';
-			return ((pl[0] >> 4) & 3) ? UNREADABLE : JUDGE;
-		}
-		/* fall through */
+		       SLUICE_Q_PENDING : JUDGE;
+	case SLUICE_NAMING_HOLD:
+		return SLUICE_Q_DROP;
+	case SLUICE_NAMING_UNREADABLE:
+		return UNREADABLE;
 	default:		/* not QUIC, no name, a bad name */
 		name[0] = '\0';
 		return JUDGE;

@@ -20,6 +20,9 @@
  *    the TLS ClientHello's SNI or the HTTP Host header names it, however
  *    many segments it takes (pending.h); what its payload-less packets
  *    cost is nothing: they pass in the kernel.
+ *  - UDP to any port, in the same case, is named by the SNI of its QUIC
+ *    Initials, however many datagrams the ClientHello takes
+ *    (quic_join.h); the flow stays unvetted until it is whole.
  *  - DNS that hides names from us can be refused, so that clients fall
  *    back to DNS we see: DNS over TLS or QUIC (port 853) with
  *    settings.block_dot, well-known DNS-over-HTTPS servers (by name) with
@@ -36,7 +39,7 @@
  *
  * Runs in the verdict threads: nothing here allocates; the name cache,
  * the queries awaiting answers and the trusted resolvers are shared under
- * one lock, the table of cut hellos under its own.
+ * one lock, each table of cut hellos (TLS, QUIC) under its own.
  */
 #ifndef SLUICE_VERDICT_H
 #define SLUICE_VERDICT_H
@@ -51,6 +54,7 @@
 #include "agent/inject.h"
 #include "agent/namecache.h"
 #include "agent/pending.h"
+#include "agent/quic_join.h"
 #include "agent/nametrust.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
@@ -69,7 +73,8 @@ struct sluice_verdict_ctx {
 	struct sluice_queries queries;	/* queries let out, awaiting answers */
 	struct sluice_trusted trusted;	/* settings.trusted_resolvers */
 	struct sluice_inject inject;
-	struct sluice_pending pending;	/* cut hellos, under its own lock */
+	struct sluice_pending pending;	/* cut TLS hellos, under its own lock */
+	struct sluice_quic_join quic;	/* cut QUIC hellos, under its own lock */
 	atomic_int sinkhole_null;	/* settings.sinkhole = 'null' */
 	atomic_int block_dot;		/* settings.block_dot = 'yes' */
 	atomic_int block_doh;		/* settings.block_doh = 'yes' */

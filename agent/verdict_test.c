@@ -23,6 +23,7 @@
 #include "agent/packet.h"
 #include "agent/quic.h"
 #include "agent/verdict.h"
+#include "tests/unit/quic_build.h"
 #include "tests/unit/quic_rfc9001_a2.h"
 
 struct fixture {
@@ -518,6 +519,86 @@ static void a_unit_rule_matches_the_flows_cgroup(void **state)
 	sluice_verdict_thread_free(t);
 }
 
+/*
+ * A ClientHello split over two Initials (as Chrome's post-quantum one
+ * is), cut before its name: the first passes and the flow waits, the
+ * second completes the hello and the flow is judged by its name, in
+ * whichever order they come and however often one is sent again. A
+ * server that answers meanwhile (an ACK of the first Initial) has its
+ * datagram dropped: the flow still waits for its name.
+ */
+static void a_quic_hello_over_two_initials_is_judged_when_whole(void **state)
+{
+	struct fixture *fx = *state;
+	static struct quic_split q;
+
+	SKIP_WITHOUT_FIXTURE();
+	quic_split(&q);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'example.com')");
+	assert_int_equal(datagram(fx, 0, q.a, q.na), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 1, (const uint8_t *)"ack", 3), SLUICE_Q_DROP);
+	assert_int_equal(datagram(fx, 0, q.b, q.nb), SLUICE_Q_DENY);
+	/* The second part first, sent twice, then the start. */
+	assert_int_equal(datagram(fx, 0, q.b, q.nb), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 0, q.b, q.nb), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 0, q.a, q.na), SLUICE_Q_DENY);
+	/* The control: the same hello, its name allowed. */
+	policy(fx, "UPDATE rules SET domain = 'other.test'");
+	assert_int_equal(datagram(fx, 0, q.a, q.na), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 0, q.b, q.nb), SLUICE_Q_ALLOW);
+}
+
+/*
+ * No way past a domain deny rule (default allow) by never finishing the
+ * hello: a flow that keeps sending Initials that add nothing, that sends
+ * something else while it waits, or that changes its DCID, is refused.
+ */
+static void a_quic_hello_never_finished_is_denied(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t a[QUIC_BUILT_LEN], ping[QUIC_BUILT_LEN], b[QUIC_BUILT_LEN], hello[512];
+	static const uint8_t other_dcid[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	size_t hn = rfc_hello(hello), na, np, nb, i;
+	int rc = SLUICE_Q_PENDING;
+
+	SKIP_WITHOUT_FIXTURE();
+	na = quic_hello_part(rfc_dcid, 0, QUIC_SPLIT_AT, 0, a);
+	np = quic_build((const uint8_t *)"\x01", 1, 1, ping);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'example.com')");
+	assert_int_equal(datagram(fx, 0, a, na), SLUICE_Q_PENDING);
+	for (i = 0; i < 64 && rc == SLUICE_Q_PENDING; i++)
+		rc = datagram(fx, 0, ping, np);
+	assert_int_equal(rc, SLUICE_Q_DENY);
+	assert_true(i < 64);
+	/* Something that is not an Initial while the hello waits. */
+	assert_int_equal(datagram(fx, 0, a, na), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 0, (const uint8_t *)"hello", 5), SLUICE_Q_DENY);
+	/* The rest of the hello under another connection ID. */
+	nb = quic_hello_part(other_dcid, QUIC_SPLIT_AT, hn - QUIC_SPLIT_AT, 1, b);
+	assert_int_equal(datagram(fx, 0, a, na), SLUICE_Q_PENDING);
+	assert_int_equal(datagram(fx, 0, b, nb), SLUICE_Q_DENY);
+}
+
+/*
+ * Two CRYPTO frames that give the hello's bytes twice with other values:
+ * which one would the server keep? Refused, not judged without a name.
+ */
+static void a_quic_hello_given_twice_differently_is_denied(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t hello[512], other[512], pl[1200], pkt[QUIC_BUILT_LEN];
+	size_t hn = rfc_hello(hello), n = 0;
+
+	SKIP_WITHOUT_FIXTURE();
+	memcpy(other, hello, hn);
+	memcpy(other + 58, "elpmaxe", 7);
+	n += crypto_frame(pl + n, hello, 0, hn);
+	n += crypto_frame(pl + n, other, 0, hn);
+	n = quic_build(pl, n, 0, pkt);
+	policy(fx, "INSERT INTO rules(action, domain) VALUES ('deny', 'example.com')");
+	assert_int_equal(datagram(fx, 0, pkt, n), SLUICE_Q_DENY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +617,9 @@ int main(void)
 		T(a_policy_without_identity_rules_never_asks_the_module),
 		T(the_uid_is_the_modules_else_nfqa_uid),
 		T(a_unit_rule_matches_the_flows_cgroup),
+		T(a_quic_hello_over_two_initials_is_judged_when_whole),
+		T(a_quic_hello_never_finished_is_denied),
+		T(a_quic_hello_given_twice_differently_is_denied),
 #undef T
 	};
 

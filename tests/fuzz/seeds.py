@@ -196,3 +196,21 @@ put("quic_fuzz", "frames-shuffled",
     + crypto(0, a2_hello[:60]) + b"\x02\x00\x00\x00\x00"
     + crypto(60, a2_hello[60:100]) + bytes(20))
 put("quic_fuzz", "frames-cut", b"\x01" + crypto(0, a2_hello[:50]) + bytes(20))
+
+
+def datagram(flags, data):
+    """One datagram of the several-datagram mode (first byte bit 1)."""
+    return struct.pack(">HB", len(data), flags) + data
+
+
+# The A.2 hello over three Initials (last first, one sent again, a reply
+# from the server meanwhile), and one whose rest goes to another DCID.
+put("quic_fuzz", "datagrams-split",
+    b"\x02" + datagram(1, crypto(150, a2_hello[150:]) + bytes(20))
+    + datagram(1, crypto(0, a2_hello[:40]) + bytes(20))
+    + datagram(4, b"ack")
+    + datagram(1, crypto(0, a2_hello[:40]) + bytes(20))
+    + datagram(1, crypto(40, a2_hello[40:150]) + bytes(20)))
+put("quic_fuzz", "datagrams-dcid-change",
+    b"\x02" + datagram(1, crypto(0, a2_hello[:40]) + bytes(20))
+    + datagram(3, crypto(40, a2_hello[40:]) + bytes(20)))

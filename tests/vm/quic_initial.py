@@ -5,10 +5,15 @@
   quic_initial.py --rfc        the client Initial of RFC 9001 Appendix A.2
                                (SNI example.com), byte for byte
   quic_initial.py NAME         a fresh Initial whose ClientHello names NAME
-  quic_initial.py --send HOST PORT [--rfc | NAME]
-                               send it as one UDP datagram instead (from a
-                               new port: a new flow); exit 1 when the
-                               kernel refuses it on the way out (EPERM)
+  quic_initial.py --split NAME the ClientHello of a post-quantum client
+                               (an X25519MLKEM768 key share, about 1.6 kB;
+                               server_name last) over two Initials of one
+                               connection, the name in the second only
+  quic_initial.py --send HOST PORT [--rfc | [--split] NAME]
+                               send it as UDP datagrams instead (from one
+                               new port: a new flow), 0.2 s apart; exit 1
+                               when the kernel refuses one on the way out
+                               (EPERM)
 
 Protected as RFC 9001 5 says, with python3-cryptography: keys from the
 Destination Connection ID, AES-128-GCM payload, AES-128-ECB header
@@ -18,6 +23,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -81,34 +87,55 @@ def varint2(n):
     return struct.pack(">H", 0x4000 | n)
 
 
-def client_hello(name):
-    """A TLS 1.3 ClientHello naming @name (key share random bytes)."""
+def client_hello(name, pq=False):
+    """A TLS 1.3 ClientHello naming @name (key share random bytes); @pq:
+    with an X25519MLKEM768 share first (1216 bytes) and server_name last,
+    as Chrome may order them."""
     n = name.encode()
     sni = struct.pack(">HHHBH", 0, len(n) + 5, len(n) + 3, 0, len(n)) + n
-    exts = sni
+    exts = b"" if pq else sni
+    if pq:
+        exts += struct.pack(">HHHHH", 0x33, 2 + 4 + 1216, 4 + 1216, 0x11ec, 1216)
+        exts += os.urandom(1216)
     exts += bytes.fromhex("000a00080006001d00170018")          # groups
     exts += bytes.fromhex("0010000500030268 33".replace(" ", ""))  # alpn h3
     exts += struct.pack(">HHHHH", 0x33, 38, 36, 0x1d, 32) + os.urandom(32)
     exts += bytes.fromhex("002b0003020304")                     # TLS 1.3
     exts += bytes.fromhex("000d000a00080403080404010501")   # sig algs
     exts += bytes.fromhex("003900060404 8000ffff".replace(" ", ""))  # max_data
+    if pq:
+        exts += sni
     body = b"\x03\x03" + os.urandom(32) + b"\x00" + bytes.fromhex("0006130113021303")
     body += b"\x01\x00" + struct.pack(">H", len(exts)) + exts
     return b"\x01" + struct.pack(">I", len(body))[1:] + body
 
 
-def initial(name):
-    dcid = os.urandom(8)
-    scid = os.urandom(8)
-    hello = client_hello(name)
-    frame = b"\x06\x00" + varint2(len(hello)) + hello
+def initial_packet(dcid, scid, pn, frame):
+    """A client Initial carrying @frame, padded to a 1200-byte datagram."""
     pn_len = 4
     head = lambda plen: (bytes([0xc0 | (pn_len - 1)]) + struct.pack(">I", 1) +
                          bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid +
-                         b"\x00" + varint2(plen) + bytes(pn_len))
+                         b"\x00" + varint2(plen) + pn.to_bytes(pn_len, "big"))
     pad = 1200 - len(head(0)) - len(frame) - 16
     payload = frame + bytes(max(pad, 0))
     return protect(dcid, head(pn_len + len(payload) + 16), pn_len, payload)
+
+
+def crypto_frame(off, data):
+    return b"\x06" + varint2(off) + varint2(len(data)) + data
+
+
+def initials(name, split=False):
+    """The datagrams of a client's first flight: one Initial, or (@split)
+    two whose CRYPTO frames hold the hello's first 1100 bytes and the
+    rest."""
+    dcid = os.urandom(8)
+    scid = os.urandom(8)
+    hello = client_hello(name, pq=split)
+    cut = 1100 if split else len(hello)
+    parts = [(0, hello[:cut])] + ([(cut, hello[cut:])] if split else [])
+    return [initial_packet(dcid, scid, pn, crypto_frame(off, data))
+            for pn, (off, data) in enumerate(parts)]
 
 
 def main(argv):
@@ -117,21 +144,26 @@ def main(argv):
         send = (argv[1], int(argv[2]))
         argv = argv[3:]
     if argv == ["--rfc"]:
-        pkt = protect(RFC_DCID, RFC_HEADER, 4, RFC_PAYLOAD)
+        pkts = [protect(RFC_DCID, RFC_HEADER, 4, RFC_PAYLOAD)]
     elif len(argv) == 1 and not argv[0].startswith("-"):
-        pkt = initial(argv[0])
+        pkts = initials(argv[0])
+    elif len(argv) == 2 and argv[0] == "--split":
+        pkts = initials(argv[1], split=True)
     else:
         sys.stderr.write(__doc__)
         return 2
     if send:
         fam = socket.AF_INET6 if ":" in send[0] else socket.AF_INET
         with socket.socket(fam, socket.SOCK_DGRAM) as s:
-            try:
-                s.sendto(pkt, send)
-            except PermissionError:     # dropped on the way out
-                return 1
+            for i, pkt in enumerate(pkts):
+                if i:
+                    time.sleep(0.2)
+                try:
+                    s.sendto(pkt, send)
+                except PermissionError:     # dropped on the way out
+                    return 1
     else:
-        sys.stdout.buffer.write(pkt)
+        sys.stdout.buffer.write(b"".join(pkts))
     return 0
 
 
