@@ -304,6 +304,16 @@ static struct sock *sluice_receiving_sock(const struct sk_buff *skb,
 }
 
 /*
+ * The conntrack id as userspace knows it: ctnetlink puts nf_ct_get_id()
+ * into CTA_ID as a big-endian attribute, so the agent (and conntrack -L
+ * -o id) reads the byte-swapped value on a little-endian machine.
+ */
+static u32 sluice_ct_id(const struct nf_conn *ct)
+{
+	return be32_to_cpu((__force __be32)nf_ct_get_id(ct));
+}
+
+/*
  * Record who @ct's flow belongs to, as its packet @skb is queued to the
  * agent. The first packet of a flow (an unconfirmed entry) always records,
  * replacing whatever an earlier flow with the same id left; a later queued
@@ -322,7 +332,7 @@ void sluice_identity_record(struct sluice_net *sn, struct nf_conn *ct,
 
 	if (state->hook != NF_INET_LOCAL_OUT && state->hook != NF_INET_LOCAL_IN)
 		return;		/* forwarded: no local socket */
-	ct_id = nf_ct_get_id(ct);
+	ct_id = sluice_ct_id(ct);
 	if (nf_ct_is_confirmed(ct) &&
 	    sluice_identity_known(&sn->identity, ct_id, jiffies))
 		return;

@@ -58,7 +58,10 @@
  *		may send it.
  * GET_FLOW	who a queued flow belongs to (see "Flow identity" below).
  *		Request: SLUICE_A_CT_ID, the conntrack id the agent got in
- *		NFQA_CT (CTA_ID) with the flow's first queued packet. Reply:
+ *		NFQA_CT (CTA_ID) with the flow's first queued packet, in host
+ *		order: CTA_ID is big-endian on the wire, so this is ntohl()
+ *		of it, what libnetfilter_conntrack's ATTR_ID and
+ *		"conntrack -L -o id" give. Reply:
  *		SLUICE_A_CT_ID and SLUICE_A_IDENTITY; -ENOENT with an extended
  *		ack message when the module keeps nothing for that conntrack
  *		id (the message tells it from a family that is gone).
@@ -234,7 +237,8 @@ enum sluice_flow_verdict {
  * Flow identity. When the module queues the first packet of a new flow that
  * has a local socket, it records who the flow belongs to, keyed by the
  * conntrack id (nf_ct_get_id(), what the agent gets as CTA_ID in NFQA_CT),
- * and the agent asks with SLUICE_CMD_GET_FLOW when its policy needs it.
+ * and the agent asks with SLUICE_CMD_GET_FLOW when its policy needs it
+ * (SLUICE_A_CT_ID: ntohl() of CTA_ID, see GET_FLOW above).
  * Outbound (LOCAL_OUT): the sending socket. Inbound (LOCAL_IN): the
  * listening or bound socket that will receive the flow. Forwarded flows
  * have no local socket and no identity. An attribute is present only when
