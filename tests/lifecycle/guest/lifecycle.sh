@@ -248,6 +248,45 @@ check "deny rule added with sqlite3" sqlite3 -bail "$DB" \
 check "the deny rule refuses port 8081 (within 3 s)" eventually 30 refused 10.91.2.2:8081
 check "port 8080 still connects" connects 10.91.2.2:8080
 
+# --- rules on program and unit, under the unit's own sandbox ---------------
+# From the guest's own namespace (so the flows are local, judged with the
+# identity of their socket), as uid 65534, whose /proc/PID/exe only
+# CAP_SYS_PTRACE lets the agent read: two copies of curl, one in a denied
+# directory; then curl started by systemd-run in two transient services,
+# one of them denied by unit.
+mkdir -p /opt/sl-a /opt/sl-b
+cp "$(command -v curl)" /opt/sl-a/curl
+cp "$(command -v curl)" /opt/sl-b/curl
+as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+get_8080() { "$@" -sf --max-time 3 -o /dev/null http://10.91.2.2:8080/; }
+not_8080() { ! "$@" -sf --max-time 2 -o /dev/null http://10.91.2.2:8080/; }
+in_unit() {
+	_u=$1
+	shift
+	systemd-run --quiet --wait --collect --unit="$_u" -p User=65534 "$@"
+}
+check "rules on exe and unit added with sqlite3" sqlite3 -bail "$DB" \
+	"INSERT INTO rules(action, direction, exe, comment)
+	 VALUES ('deny', 'out', '/opt/sl-b/*', 'lifecycle: no program from sl-b');
+	 INSERT INTO rules(action, direction, unit, comment)
+	 VALUES ('deny', 'out', 'sl-denied.service', 'lifecycle: unit');"
+check "exe: /opt/sl-b/curl run by uid 65534 is refused (within 3 s)" \
+	eventually 30 not_8080 as_nobody /opt/sl-b/curl
+check "exe: /opt/sl-a/curl run by uid 65534, the same file elsewhere, connects" \
+	get_8080 as_nobody /opt/sl-a/curl
+check "unit: curl in sl-allowed.service connects" \
+	get_8080 in_unit sl-allowed.service "$(command -v curl)"
+check "unit: curl in sl-denied.service is refused" \
+	not_8080 in_unit sl-denied.service "$(command -v curl)"
+sluicectl log --denied --limit 20 >"$WORK/denied" 2>&1
+sed 's/^/#   /' "$WORK/denied" >&3
+check "log: the refused flow names /opt/sl-b/curl and uid 65534" \
+	grep -q "uid=65534.*exe=/opt/sl-b/curl\|exe=/opt/sl-b/curl.*uid=65534" "$WORK/denied"
+check "log: the refused flow names sl-denied.service" \
+	grep -q "unit=sl-denied.service" "$WORK/denied"
+check "rules on exe and unit removed" sqlite3 -bail "$DB" \
+	"DELETE FROM rules WHERE comment IN ('lifecycle: no program from sl-b', 'lifecycle: unit');"
+
 # --- kill -9: systemd restarts the agent -------------------------------------
 flows_start 10.91.2.2:8080 "[fd00:91:2::2]:8080"
 check "connections flow through the enforcing agent" flows_wait_more 5
