@@ -15,6 +15,14 @@
 #   unit  curl in demo.slice/demo.service is refused (unit =
 #         'demo.service'), curl in demo.slice/other.service is served;
 # and the decision log names uid, unit and program of the refused flows.
+#
+# The clients run in the client agent's own mount namespace (in_client):
+# the VM's userspace lives in a chroot at /newroot of the initramfs, so a
+# program in another mount namespace (another "ip netns exec") has its
+# /proc/PID/exe shown from that namespace's root, /newroot/usr/bin/curl.
+# On a real system the namespace's root is the root, and the lifecycle
+# tier proves the same rules under systemd, whose services each have a
+# mount namespace of their own.
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/vm/agent.sh
@@ -37,13 +45,18 @@ _case_cleanup() {
 }
 trap _case_cleanup EXIT
 
-# in_cgroup DIR NS CMD...: CMD in NS, in the cgroup DIR.
+# in_cgroup DIR CMD...: CMD in the cgroup DIR.
 in_cgroup() {
 	_d=$1
 	shift
 	# shellcheck disable=SC2016 # $1 of the inner shell
-	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
 		- "$_d" "$@"
+}
+# in_client CMD...: CMD in the client namespace, in its agent's mount
+# namespace and root.
+in_client() {
+	nsenter -t "$client_agent" -m -n -r -w "$@"
 }
 curl_ok() { "$@" -sf --max-time 3 -o /dev/null "$URL"; }
 curl_refused() { ! "$@" -sf --max-time 2 -o /dev/null "$URL"; }
@@ -67,7 +80,7 @@ chmod 0644 "$WORK/www/index.html"
 
 # Servers: port 8080 by root, 8090 by nobody (in the server namespace).
 bg in_ns "$NS_SERVER" busybox httpd -f -p 8080 -h "$WORK/www"
-bg in_cgroup "$CG/srv" "$NS_SERVER" setpriv --reuid "$NOBODY" \
+bg in_cgroup "$CG/srv" ip netns exec "$NS_SERVER" setpriv --reuid "$NOBODY" \
 	--regid "$NOBODY" --clear-groups busybox httpd -f -p 8090 -h "$WORK/www"
 servers_up() { wait_listen "$NS_SERVER" 8080 && wait_listen "$NS_SERVER" 8090; }
 check "servers listen on 8080 (root) and 8090 (uid $NOBODY)" servers_up
@@ -91,16 +104,16 @@ check "sluiced enforces in the server namespace" \
 
 # ---- exe -----------------------------------------------------------------
 check "exe: $WORK/bin-a/curl is served" \
-	curl_ok in_ns "$NS_CLIENT" "$WORK/bin-a/curl"
+	curl_ok in_client "$WORK/bin-a/curl"
 check "exe: $WORK/bin-b/curl (same file, denied directory) is refused" \
-	curl_refused in_ns "$NS_CLIENT" "$WORK/bin-b/curl"
-check "exe: $curl_bin itself is served" curl_ok in_ns "$NS_CLIENT" curl
+	curl_refused in_client "$WORK/bin-b/curl"
+check "exe: $curl_bin itself is served" curl_ok in_client curl
 
 # ---- exec after the socket is open ---------------------------------------
 # The first program (python3) opens the socket; with "exec" it execs
 # bin-b/python3 on the same fd, which sends; without, it sends itself.
 send_on_inherited() {
-	in_ns "$NS_CLIENT" "$py_bin" -c '
+	in_client "$py_bin" -c '
 import os, socket, sys
 port, how = int(sys.argv[1]), sys.argv[2]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -119,9 +132,9 @@ check "exec: after it execs bin-b/python3, the datagram is bin-b's: denied" \
 	udp_count_is 5302 0
 
 # ---- uid, outgoing and incoming ------------------------------------------
-check "uid: curl as root reaches port 8080" curl_ok in_ns "$NS_CLIENT" curl
+check "uid: curl as root reaches port 8080" curl_ok in_client curl
 check "uid: curl as uid $NOBODY is refused on port 8080" \
-	curl_refused in_ns "$NS_CLIENT" setpriv --reuid "$NOBODY" \
+	curl_refused in_client setpriv --reuid "$NOBODY" \
 	--regid "$NOBODY" --clear-groups curl
 check "uid in: the server run by root (8080) is reachable from the client" \
 	connects "$NS_CLIENT" "http://$SERVER4:8080/"
@@ -130,9 +143,11 @@ check "uid in: the server run by uid $NOBODY (8090) is refused" \
 
 # ---- unit ----------------------------------------------------------------
 check "unit: curl in demo.slice/other.service is served" \
-	curl_ok in_cgroup "$CG/demo.slice/other.service" "$NS_CLIENT" curl
+	curl_ok in_cgroup "$CG/demo.slice/other.service" \
+	nsenter -t "$client_agent" -m -n -r -w curl
 check "unit: curl in demo.slice/demo.service is refused" \
-	curl_refused in_cgroup "$CG/demo.slice/demo.service" "$NS_CLIENT" curl
+	curl_refused in_cgroup "$CG/demo.slice/demo.service" \
+	nsenter -t "$client_agent" -m -n -r -w curl
 
 # ---- what the decision log says ------------------------------------------
 "$SLUICECTL" log --denied --limit 100 --log-db "$WORK/client-log.db" \
