@@ -294,14 +294,64 @@ static int exe_key_equal(const struct exe_entry *e,
 	       e->ino == kid->exe_ino;
 }
 
+/*
+ * The device and inode of the program that PROC/TGID/exe names, as the
+ * kernel knows them: the module sends its inode's i_sb->s_dev and i_ino.
+ * stat(2) does not say that on every file system (overlayfs reports the
+ * underlying file's numbers, btrfs a subvolume's own device). An O_PATH
+ * descriptor of the link holds the same file: its fdinfo has the inode
+ * number and the mount id, and the process's mountinfo names that mount's
+ * device, which is its super block's. 0, or -1 when any of it is missing.
+ */
+static int exe_kernel_numbers(const struct sluice_identity *r, uint32_t tgid,
+			      const char *link, unsigned int *maj,
+			      unsigned int *min, uint64_t *ino)
+{
+	char path[PATH_MAX + 32], line[4096];
+	unsigned long long i = 0;
+	int fd, mnt_id = -1, have_ino = 0, found = 0;
+	FILE *f;
+
+	fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "mnt_id: %d", &mnt_id) == 1)
+				continue;
+			if (sscanf(line, "ino: %llu", &i) == 1)
+				have_ino = 1;
+		}
+		fclose(f);
+	}
+	close(fd);
+	if (mnt_id < 0 || !have_ino)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%u/mountinfo", r->proc, tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		int id;
+
+		found = sscanf(line, "%d %*d %u:%u", &id, maj, min) == 3 &&
+			id == mnt_id;
+	}
+	fclose(f);
+	*ino = i;
+	return found ? 0 : -1;
+}
+
 /* Read and check the link; 0 with the path in @out, or -1. */
 static int exe_from_proc(struct sluice_identity *r,
 			 const struct sluice_kernel_identity *kid,
 			 char *out, size_t outlen)
 {
 	char link[PATH_MAX + 32];
-	uint64_t before, after;
-	struct stat sb;
+	unsigned int maj, min;
+	uint64_t before, after, ino;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "%s/%u/exe", r->proc, kid->tgid);
@@ -311,8 +361,9 @@ static int exe_from_proc(struct sluice_identity *r,
 	if (n <= 0 || (size_t)n >= outlen || out[0] != '/')
 		return -1;
 	out[n] = '\0';
-	if (stat(link, &sb) < 0 || major(sb.st_dev) != kid->exe_major ||
-	    minor(sb.st_dev) != kid->exe_minor || sb.st_ino != kid->exe_ino)
+	if (exe_kernel_numbers(r, kid->tgid, link, &maj, &min, &ino) < 0 ||
+	    maj != kid->exe_major || min != kid->exe_minor ||
+	    ino != kid->exe_ino)
 		return -1;
 	/* Still the same process: its pid was not reused meanwhile. */
 	if (read_start(r, kid->tgid, &after) < 0 || after != kid->start_ticks)

@@ -293,6 +293,10 @@ static void fake_proc_pid(const char *proc, int pid, uint64_t start, const char 
 	snprintf(path, sizeof(path), "%s/%d/exe", proc, pid);
 	unlink(path);
 	assert_int_equal(symlink(target, path), 0);
+	/* Its mounts are ours: the agent finds the device of exe there. */
+	snprintf(path, sizeof(path), "cp /proc/self/mountinfo '%s/%d/mountinfo'",
+		 proc, pid);
+	assert_int_equal(system(path), 0);
 }
 
 static void test_exe_pid_reuse_in_a_fake_proc(void **state)
