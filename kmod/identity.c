@@ -227,8 +227,8 @@ static bool sluice_sent_by_current(const struct sock *sk)
  * the initial namespaces), its executable and comm. get_mm_exe_file() is
  * not exported, so this does what it does: the exe_file pointer is read
  * under RCU and pinned only if it is still alive. Device and inode are
- * those of the file's inode (what stat(2) of /proc/PID/exe shows on file
- * systems that do not make up their own numbers).
+ * those of the file's inode, as fdinfo and mountinfo show them (stat(2)
+ * differs on btrfs subvolumes and overlayfs).
  */
 static void sluice_identity_of_current(struct sluice_identity *who)
 {

@@ -255,9 +255,9 @@ enum sluice_flow_verdict {
  *		initial pid namespace, its start time in clock ticks since
  *		boot (field 22 of /proc/PID/stat as the initial time namespace
  *		shows it), the device and inode of its executable's inode
- *		(mm->exe_file; what stat(2) of /proc/PID/exe shows, except on
- *		file systems that make up their own st_dev/st_ino, such as
- *		btrfs subvolumes and overlayfs) and its comm. The agent checks
+ *		(mm->exe_file: the inode's i_sb->s_dev and i_ino, which are
+ *		what fdinfo and mountinfo show; stat(2) differs on btrfs
+ *		subvolumes and overlayfs) and its comm. The agent checks
  *		/proc/PID/exe against them, so that exec and pid reuse cannot
  *		fool it.
  * The module keeps at most SLUICE_IDENTITY_MAX flows per namespace, each
