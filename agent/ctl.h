@@ -11,6 +11,34 @@
 /* The policy database sluiced and sluicectl use when no --db is given. */
 #define SLUICE_DEFAULT_POLICY_DB	"/var/lib/sluice/policy.db"
 
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+/*
+ * The policy database for a command that only reads it: a copy in memory
+ * (an older schema migrated there; the file is left as it is). A missing
+ * file is an error, never created. 0, or -1 after one sentence on stderr
+ * that starts with "sluicectl CMD:".
+ */
+int sluicectl_policy_read(const char *cmd, const char *path, sqlite3 **db);
+
+/*
+ * The policy database for a command that edits it, opened as sluiced
+ * opens it (sluice_policy_open: migrated, WAL, a busy timeout, so that it
+ * can be written while sluiced runs). A missing file is created from the
+ * default policy when create is set, an error otherwise. 0, or -1 after
+ * one sentence on stderr.
+ */
+int sluicectl_policy_write(const char *cmd, const char *path, int create, sqlite3 **db);
+
+/*
+ * "sluicectl CMD: <fmt ...>", a blank line and the command's usage on
+ * stderr; returns SLUICECTL_EXIT_USAGE.
+ */
+int sluicectl_usage_error(const char *cmd, void (*usage)(FILE *f), const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* sluicectl import: a hosts file or domain list into a list (ctl_import.c). */
 int sluicectl_import_main(int argc, char *argv[]);
 
@@ -19,5 +47,12 @@ int sluicectl_explain_main(int argc, char *argv[]);
 
 /* sluicectl log: the decisions the agent logged (ctl_log.c). */
 int sluicectl_log_main(int argc, char *argv[]);
+
+/* sluicectl rules: every rule of the policy (ctl_rules.c). */
+int sluicectl_rules_main(int argc, char *argv[]);
+
+/* sluicectl allow|deny: adds a rule; delete|enable|disable ID (ctl_edit.c). */
+int sluicectl_add_main(int argc, char *argv[]);
+int sluicectl_change_main(int argc, char *argv[]);
 
 #endif /* SLUICE_CTL_H */

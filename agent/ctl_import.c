@@ -424,7 +424,7 @@ int sluicectl_import_main(int argc, char *argv[])
 	struct import_counts c = { 0 };
 	struct import_opts o;
 	struct timespec t0, t1;
-	char list[256], err[512];
+	char list[256];
 	int64_t list_id = 0;
 	sqlite3 *db;
 	FILE *in;
@@ -447,8 +447,7 @@ int sluicectl_import_main(int argc, char *argv[])
 		fprintf(stderr, "sluicectl import: cannot open %s: %s\n", o.file, strerror(errno));
 		return SLUICECTL_EXIT_FAILED;
 	}
-	if (sluice_policy_open(o.db, &db, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sluicectl import: %s\n", err);
+	if (sluicectl_policy_write("import", o.db, 1, &db) < 0) {
 		if (in != stdin)
 			fclose(in);
 		return SLUICECTL_EXIT_FAILED;

@@ -6,7 +6,8 @@
  * Exit codes:
  *   0  done
  *   1  the request failed: the module is not loaded, permission denied,
- *      the kernel refused, or the state could not be read
+ *      the kernel refused, the state could not be read, or the policy
+ *      database refused an edit (a bad value, no rule with that id)
  *   2  bad command line: unknown command, option or value
  */
 #include <stdio.h>
@@ -34,6 +35,18 @@ static const struct {
 	  "Says what the policy decides for a flow, and which rule" },
 	{ "log", sluicectl_log_main,
 	  "Shows the decisions the agent logged, with uid, unit and program" },
+	{ "rules", sluicectl_rules_main,
+	  "Lists every rule of the policy" },
+	{ "allow", sluicectl_add_main,
+	  "Adds a rule that allows the flows it describes; prints its id" },
+	{ "deny", sluicectl_add_main,
+	  "Adds a rule that denies the flows it describes; prints its id" },
+	{ "delete", sluicectl_change_main,
+	  "Deletes a rule" },
+	{ "enable", sluicectl_change_main,
+	  "Puts a disabled rule back in force" },
+	{ "disable", sluicectl_change_main,
+	  "Takes a rule out of force, keeping it" },
 };
 
 #define SLUICECTL_N_COMMANDS \
