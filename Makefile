@@ -68,7 +68,7 @@ agent/sluicectl: build/sluicectl.o $(AGENT_LIB_OBJS)
 # Unit tests are built with AddressSanitizer and UBSan, one binary per
 # agent/*_test.c, linked with the agent's library sources.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-build/san/%_test: agent/%_test.c $(AGENT_LIB) $(AGENT_HDRS)
+build/san/%_test: agent/%_test.c $(AGENT_LIB) $(AGENT_HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p build/san
 	$(CC) $(WARN) -O1 -g $(SAN) -I. $(PKG_CFLAGS) -o $@ $< $(AGENT_LIB) $(LDLIBS) -lcmocka
 

@@ -10,58 +10,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "agent/policy.h"
 
-struct fixture {
-	char dir[64];
-	char db[128];
-	char out[8192];		/* what the last run printed on stdout */
-	char err[8192];		/* ... and on stderr */
-};
+#include "tests/unit/sluicectl_run.h"
 
-static const char *sluicectl(void)
+/* Run sluicectl import ARGS on the test's database; its exit status. */
+static int run_import(struct ctl_fixture *fx, const char *args)
 {
-	const char *p = getenv("SLUICECTL");
-
-	return p && *p ? p : "agent/sluicectl";
+	return ctl_run(fx, "import --db '%s' %s", fx->db, args);
 }
 
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	strcpy(fx->dir, "/tmp/sluice-import-test-XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/policy.db", fx->dir);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(fx);
-	return 0;
-}
-
-static void write_file(const struct fixture *fx, const char *name, const char *text)
+static void write_file(const struct ctl_fixture *fx, const char *name, const char *text)
 {
 	char path[192];
 	FILE *f;
@@ -73,38 +38,8 @@ static void write_file(const struct fixture *fx, const char *name, const char *t
 	fclose(f);
 }
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
-
-/* Run sluicectl import ARGS in the test directory; its exit status. */
-static int run_import(struct fixture *fx, const char *args)
-{
-	char cmd[1024 + PATH_MAX], exe[PATH_MAX], out[192], err[192];
-	int status;
-
-	if (access(sluicectl(), X_OK) != 0 || !realpath(sluicectl(), exe))
-		skip();		/* not built, or not run from the top of the tree */
-	snprintf(out, sizeof(out), "%s/stdout", fx->dir);
-	snprintf(err, sizeof(err), "%s/stderr", fx->dir);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' import --db '%s' %s >'%s' 2>'%s'",
-		 fx->dir, exe, fx->db, args, out, err);
-	status = system(cmd);
-	slurp(out, fx->out, sizeof(fx->out));
-	slurp(err, fx->err, sizeof(fx->err));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The rows sql (one text column, ?1 = name) gives, joined by spaces. */
-static void query_rows(const struct fixture *fx, const char *sql, const char *name,
+static void query_rows(const struct ctl_fixture *fx, const char *sql, const char *name,
 		       char *buf, size_t len)
 {
 	sqlite3 *db;
@@ -123,21 +58,21 @@ static void query_rows(const struct fixture *fx, const char *sql, const char *na
 }
 
 /* The patterns of list name, sorted, joined by spaces. */
-static void list_patterns(const struct fixture *fx, const char *name, char *buf, size_t len)
+static void list_patterns(const struct ctl_fixture *fx, const char *name, char *buf, size_t len)
 {
 	query_rows(fx, "SELECT domain FROM list_domains JOIN lists ON lists.id = list_id"
 		   " WHERE lists.name = ?1 ORDER BY domain", name, buf, len);
 }
 
 /* "action priority" of list name, or "" when there is none. */
-static void list_row(const struct fixture *fx, const char *name, char *buf, size_t len)
+static void list_row(const struct ctl_fixture *fx, const char *name, char *buf, size_t len)
 {
 	query_rows(fx, "SELECT action || ' ' || priority FROM lists WHERE name = ?1", name, buf, len);
 }
 
 static void test_import_hosts_file_format(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	char got[1024];
 
 	write_file(fx, "ads.hosts",
@@ -165,7 +100,7 @@ static void test_import_hosts_file_format(void **state)
 
 static void test_import_plain_list_and_wildcards(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	char got[1024];
 
 	write_file(fx, "plain.txt",
@@ -185,7 +120,7 @@ static void test_import_plain_list_and_wildcards(void **state)
 
 static void test_import_reports_bad_lines_by_number_and_skips_them(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	char text[4096], got[1024];
 	size_t n = 0;
 	int i;
@@ -219,7 +154,7 @@ static void test_import_reports_bad_lines_by_number_and_skips_them(void **state)
 
 static void test_import_creates_list_with_action_priority_and_replaces(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	char got[1024], cmd[512];
 
 	write_file(fx, "one.txt", "a.example\nb.example\n");
@@ -242,7 +177,7 @@ static void test_import_creates_list_with_action_priority_and_replaces(void **st
 
 static void test_imported_list_compiles_and_decides(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	struct sluice_flow f = { .family = AF_INET, .proto = IPPROTO_TCP,
 				 .direction = SLUICE_DIR_OUT, .dport = 443, .uid = -1 };
 	struct sluice_policy *p;
@@ -285,7 +220,7 @@ static void test_import_refuses_bad_command_lines(void **state)
 		{ "a.txt b.txt", "one file at a time", 2 },
 		{ "missing.txt", "cannot open missing.txt: No such file or directory", 1 },
 	};
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -304,7 +239,7 @@ static void test_import_refuses_bad_command_lines(void **state)
  */
 static void test_import_keeps_the_checks_of_other_tables(void **state)
 {
-	struct fixture *fx = *state;
+	struct ctl_fixture *fx = *state;
 	char buf[256];
 
 	write_file(fx, "ads.txt", "ads.example.com\n");
@@ -317,7 +252,7 @@ static void test_import_keeps_the_checks_of_other_tables(void **state)
 	assert_string_equal(buf, "ads.example.com");
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ctl_fixture_setup, ctl_fixture_teardown)
 
 int main(void)
 {
