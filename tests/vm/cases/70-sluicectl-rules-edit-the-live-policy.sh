@@ -10,7 +10,12 @@
 . "$(dirname "$0")/../agent.sh"
 
 DB=$WORK/policy.db
-ctl() { "$SLUICECTL" "$@" --db "$DB"; }
+# ctl CMD ARGS...: sluicectl CMD --db DB ARGS...
+ctl() {
+	_cmd=$1
+	shift
+	"$SLUICECTL" "$_cmd" --db "$DB" "$@"
+}
 
 # count NS URL N: how many of N attempts get the URL (curl, 2 s each).
 count() {
