@@ -146,6 +146,7 @@ install: all
 	install -D -m 0644 README.md $(DESTDIR)$(DATADIR)/doc/sluice/README.md
 	install -D -m 0644 man/sluiced.8 $(DESTDIR)$(DATADIR)/man/man8/sluiced.8
 	install -D -m 0644 man/sluicectl.8 $(DESTDIR)$(DATADIR)/man/man8/sluicectl.8
+	install -D -m 0644 packaging/bash-completion/sluicectl $(DESTDIR)$(DATADIR)/bash-completion/completions/sluicectl
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 # make deb: build/deb/sluice_VERSION_amd64.deb (agent, unit, DKMS source)

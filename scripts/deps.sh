@@ -10,7 +10,7 @@ qemu-system-x86 busybox-static sparse
 libmnl-dev libnetfilter-queue-dev libnl-genl-3-dev libsqlite3-dev sqlite3
 libsystemd-dev libcmocka-dev
 iproute2 iptables nftables conntrack curl dnsutils netcat-openbsd iperf3
-procps psmisc util-linux dnsmasq-base openssl debootstrap dkms"
+procps psmisc util-linux dnsmasq-base openssl debootstrap dkms bash-completion"
 
 missing=""
 for p in $PKGS; do

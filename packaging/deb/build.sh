@@ -51,6 +51,8 @@ install -D -m 0644 "$src/README.md" "$r/usr/share/doc/sluice/README.md"
 for m in sluiced sluicectl; do
 	install -D -m 0644 "$src/man/$m.8" "$r/usr/share/man/man8/$m.8"
 done
+install -D -m 0644 "$src/packaging/bash-completion/sluicectl" \
+	"$r/usr/share/bash-completion/completions/sluicectl"
 printf 'sluice\n\nLicense: GPL-2.0 (see /usr/share/common-licenses/GPL-2)\n' \
 	>"$r/usr/share/doc/sluice/copyright"
 # DKMS source: only what builds the module. The version in dkms.conf is
