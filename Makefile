@@ -9,6 +9,7 @@
 # make dkms       add and build the module with DKMS for KREL
 # make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
 # make vm-debug   the VM cases in a KASAN + lockdep + kmemleak kernel
+# make bench      every benchmark; writes docs/BENCHMARKS.md and its plots
 
 # The module is built against the running kernel's headers when they exist
 # (a user's host), otherwise against the newest installed linux-headers
@@ -115,9 +116,18 @@ build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 build/identity_bench: tests/bench/identity_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all build/domains_bench build/identity_bench
-	sh tests/bench/run.sh
-	build/identity_bench
+# The flow bench's client and server, and the bare NFQUEUE accept loop.
+build/flowbench: tests/bench/flowbench.c
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+build/nfq_accept: tests/bench/nfq_accept.c
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+# Every benchmark in one run; writes docs/BENCHMARKS.md and its plots.
+bench: agent build/domains_bench build/identity_bench build/flowbench build/nfq_accept
+	sh tests/bench/bench.sh
 
 # --- install, packages, DKMS, lifecycle tier --------------------------------
 # The version is the agent's; dkms.conf must carry the same.
