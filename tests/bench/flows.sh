@@ -5,30 +5,31 @@
 #
 #   client netns  veth 10.77.0.1 ---- 10.77.0.2 veth  server netns
 #   flowbench tcp|udp                                  flowbench serve
-#   OUTPUT: ctstate NEW -> NFQUEUE 0 (the filter under test, in this netns)
+#   OUTPUT: ctstate NEW -> NFQUEUE 0, the filter under test in this netns
 #
-# One run, side by side, each filter in a fresh pair of namespaces:
+# One pair of namespaces per filter, all up at once, side by side:
 #   none          no rule, no queue
 #   bare          build/nfq_accept, the libmnl accept loop (NFQUEUE's limit)
 #   sluiced       the default policy
 #   sluiced-log   the default policy, decision log on
-#   sluiced-big   100 000 CIDR/port rules that do not match the test flow,
-#                 1 000 000 blocklist names (sluicectl import), identity
-#                 rules (uid, exe, unit), decision log on
+#   sluiced-big   BIG_RULES CIDR/port rules that do not match the test flow,
+#                 BIG_NAMES blocklist names (sluicectl import), rules on
+#                 uid, exe and unit, decision log on
 #   opensnitch    opensnitchd 1.5.8 alone (default action allow), which puts
-#                 its own iptables rules in the client netns
-# For each: ROUNDS rounds of FLOWS sequential TCP connects and FLOWS UDP
-# flows (new source port each, echo awaited); the medians of the rounds.
-# The agent's VmRSS idle and its peak under load; the queue's counters
-# (dropped by the kernel, by the netlink socket, packets queued); then a
-# perf profile of the sluiced run furthest from the bare loop.
+#                 its own iptables rules in its client netns
+# ROUNDS rounds; in each, every filter in turn gets FLOWS sequential TCP
+# connects and FLOWS UDP flows (new source port each, echo awaited), so
+# that the load of a shared machine falls on all alike. The medians of the
+# rounds are kept. The agents' VmRSS idle and at its peak under load; the
+# queue's counters (dropped by the kernel, by the socket, packets queued);
+# then a perf profile of the sluiced filter furthest from the bare loop.
 #
 #   sh tests/bench/flows.sh OUTDIR
 #
-# Writes OUTDIR/flows.txt (one "flows:" line per filter, "rss:" lines,
-# "count:" lines) and OUTDIR/profile.txt. FLOWS (3000), ROUNDS (3),
-# OPENSNITCH_FLOWS (1000: it does some hundreds a second), BIG_RULES
-# (100000) and BIG_NAMES (1000000) override the counts.
+# Writes OUTDIR/flows.txt ("flows:", "rss:", "count:" lines) and
+# OUTDIR/profile.txt. FLOWS (3000), ROUNDS (3), OPENSNITCH_FLOWS (1000: it
+# does some hundreds a second), BIG_RULES (100000) and BIG_NAMES (1000000)
+# override the counts.
 set -eu
 
 out=${1:?usage: flows.sh OUTDIR}
@@ -38,36 +39,27 @@ rounds=${ROUNDS:-3}
 os_flows=${OPENSNITCH_FLOWS:-1000}
 big_rules=${BIG_RULES:-100000}
 big_names=${BIG_NAMES:-1000000}
-client=sluice-bench-c$$
-server=sluice-bench-s$$
 port=5001
 tmp=$(mktemp -d /tmp/sluice-flows-XXXXXX)
 pids=""
+made=""
 mkdir -p "$out"
-res="$out/flows.txt"
+res=$out/flows.txt
 : > "$res"
 
 say() { echo "flows: $*" >&2; }
 die() { echo "flows: $*" >&2; exit 1; }
 
-stop_pids() {
+cleanup() {
 	for p in $pids; do
 		kill "$p" 2>/dev/null || true
 	done
 	for p in $pids; do
 		wait "$p" 2>/dev/null || true
 	done
-	pids=""
-}
-
-teardown_ns() {
-	ip netns del "$client" 2>/dev/null || true
-	ip netns del "$server" 2>/dev/null || true
-}
-
-cleanup() {
-	stop_pids
-	teardown_ns
+	for n in $made; do
+		ip netns del "$n" 2>/dev/null || true
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -78,110 +70,71 @@ for b in build/flowbench build/nfq_accept agent/sluiced agent/sluicectl; do
 	[ -x "$top/$b" ] || die "$b is not built (make bench builds it)"
 done
 fb=$top/build/flowbench
-inc() { ip netns exec "$client" "$@"; }
 
-setup_ns() {
-	teardown_ns
-	ip netns add "$client"
-	ip netns add "$server"
-	ip link add sbc$$ netns "$client" type veth peer name sbs$$ netns "$server"
-	ip -n "$client" addr add 10.77.0.1/24 dev sbc$$
-	ip -n "$server" addr add 10.77.0.2/24 dev sbs$$
-	for n in "$client" "$server"; do
+# Filter number I (0..5) of name F: namespaces sb-F-c$$ and sb-F-s$$.
+cns() { echo "sluice-bench-$1-c$$"; }
+inc() { f=$1; shift; ip netns exec "$(cns "$f")" "$@"; }
+
+# ns_up I F: the pair of namespaces of filter F, its server answering.
+ns_up() {
+	c=$(cns "$2")
+	s=sluice-bench-$2-s$$
+	ip netns add "$c"
+	made="$made $c"
+	ip netns add "$s"
+	made="$made $s"
+	ip link add "sb$1c$$" netns "$c" type veth peer name "sb$1s$$" netns "$s"
+	ip -n "$c" addr add 10.77.0.1/24 dev "sb$1c$$"
+	ip -n "$s" addr add 10.77.0.2/24 dev "sb$1s$$"
+	for n in "$c" "$s"; do
 		ip -n "$n" link set lo up
 	done
-	ip -n "$client" link set sbc$$ up
-	ip -n "$server" link set sbs$$ up
+	ip -n "$c" link set "sb$1c$$" up
+	ip -n "$s" link set "sb$1s$$" up
 	# Ports enough for every round's TIME_WAIT (TCP); UDP binds its own,
 	# from 10000 on, each flow a port conntrack has not seen.
-	inc sysctl -q net.ipv4.ip_local_port_range="20000 65535"
-	ip netns exec "$server" "$fb" serve $port &
+	ip netns exec "$c" sysctl -q net.ipv4.ip_local_port_range="20000 65535"
+	ip netns exec "$s" "$fb" serve $port &
 	pids="$pids $!"
 	i=0
-	until inc "$fb" tcp 10.77.0.2 $port 1 2> /dev/null | grep -q ' failed=0 '; do
+	until inc "$2" "$fb" tcp 10.77.0.2 $port 1 2> /dev/null | grep -q ' failed=0 '; do
 		i=$((i + 1))
-		[ $i -le 50 ] || die "the bench server does not answer in $server"
+		[ $i -le 50 ] || die "the bench server does not answer in $s"
 		sleep 0.1
 	done
 }
 
 queue_rule() {
-	inc iptables -A OUTPUT -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0
+	inc "$1" iptables -A OUTPUT -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0
 }
 
-# wait_for FILE TEXT: up to 60 s for a line of a log.
+# wait_for FILE TEXT: up to 120 s for a line of a log.
 wait_for() {
 	i=0
 	while ! grep -q "$2" "$1" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -le 600 ] || die "no '$2' in $1 after 60 s: $(tail -n 3 "$1")"
+		[ $i -le 1200 ] || die "no '$2' in $1 after 120 s: $(tail -n 3 "$1")"
 		sleep 0.1
 	done
 }
 
 rss_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo -; }
 
-# Highest VmRSS of PID while the file $tmp/sampling exists.
+# Highest VmRSS of PID while $tmp/sampling exists, kept in $tmp/F.rss.
 sample_rss() {
-	max=0
+	max=$(cat "$tmp/$2.rss" 2>/dev/null || echo 0)
 	while [ -e "$tmp/sampling" ]; do
 		r=$(rss_of "$1" VmRSS)
 		[ -n "$r" ] && [ "$r" != - ] && [ "$r" -gt "$max" ] && max=$r
 		sleep 0.1
 	done
-	echo "$max" > "$tmp/rss.max"
+	echo "$max" > "$tmp/$2.rss"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
 
 # field LINE KEY: the value of KEY=... in a flowbench line.
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-
-# measure NAME N [PID]: the rounds against the filter in place.
-measure() {
-	name=$1 n=$2 apid=${3:-}
-	: > "$tmp/tcp" && : > "$tmp/udp"
-	if [ -n "$apid" ]; then
-		echo "rss: $name idle_kib=$(rss_of "$apid" VmRSS)" >> "$res"
-		touch "$tmp/sampling"
-		sample_rss "$apid" &
-		sampler=$!
-	fi
-	r=0
-	while [ $r -lt "$rounds" ]; do
-		inc "$fb" tcp 10.77.0.2 $port "$n" >> "$tmp/tcp"
-		inc "$fb" udp 10.77.0.2 $port "$n" $((10000 + r * n)) >> "$tmp/udp"
-		r=$((r + 1))
-	done
-	if [ -n "$apid" ]; then
-		rm -f "$tmp/sampling"
-		wait "$sampler"
-		echo "rss: $name load_kib=$(cat "$tmp/rss.max") hwm_kib=$(rss_of "$apid" VmHWM)" >> "$res"
-	fi
-	line="flows: $name n=$n rounds=$rounds"
-	for p in tcp udp; do
-		for k in flows_per_s p50_us p99_us; do
-			v=$(while read -r l; do field "$l" $k; done < "$tmp/$p" | median)
-			line="$line ${p}_$k=$v"
-		done
-		f=$(while read -r l; do field "$l" failed; done < "$tmp/$p" | awk '{ s += $1 } END { print s + 0 }')
-		line="$line ${p}_failed=$f"
-	done
-	# nfnetlink_queue: queue portid total mode range queue_dropped
-	# user_dropped id_sequence 1. Each flow's first packet must be there.
-	q=$(inc cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0')
-	if [ -n "$q" ]; then
-		set -- $q
-		line="$line queue_dropped=$6 user_dropped=$7 queued=$8"
-		want=$((2 * n * rounds))
-		line="$line flows=$want"
-		[ "$8" -ge $((want * 9 / 10)) ] || die "$name: only $8 packets queued for $want flows: the filter was not in the path"
-	else
-		line="$line queued=0"
-	fi
-	echo "$line" >> "$res"
-	say "$line"
-}
 
 make_big_policy() {
 	db=$1
@@ -190,9 +143,9 @@ make_big_policy() {
 	"$top/agent/sluicectl" import --db "$db" --list big --action deny "$tmp/names.txt" > /dev/null
 	rm -f "$tmp/names.txt"
 	# CIDR/port rules, none matching 10.77.0.2:5001: nine in ten to
-	# 172.16.0.0/12 (/30 to /24, ports and ranges), one in ten to the
-	# test flow's own 10.77.0.0/16 on other ports. Then rules on who:
-	# uid, exe and unit (unknown without the module, so skipped).
+	# 172.16.0.0/12 (/24 to /30, ports and ranges), one in ten to hosts
+	# of the test flow's own 10.77.0.0/16 on other ports. Then rules on
+	# who: uid, exe and unit (unknown without the module, so skipped).
 	sqlite3 "$db" <<-EOF
 	BEGIN;
 	WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $big_rules - 1)
@@ -212,100 +165,161 @@ make_big_policy() {
 	echo "count: big_rules=$(sqlite3 "$db" 'SELECT count(*) FROM rules') big_names=$(sqlite3 "$db" 'SELECT count(*) FROM list_domains')" >> "$res"
 }
 
-# run_sluiced NAME DB LOG [profile]
-run_sluiced() {
-	setup_ns
-	queue_rule
-	set -- "$1" "$2" "$3" "${4:-}"
+# start_sluiced F DB [log]: sluiced serving queue 0 in F's client netns.
+start_sluiced() {
 	logarg=""
-	[ "$3" = log ] && logarg="--log-db $tmp/$1-log.db"
+	[ "${3:-}" = log ] && logarg="--log-db $tmp/$1-log.db"
 	# shellcheck disable=SC2086
-	ip netns exec "$client" "$top/agent/sluiced" --db "$2" --status-file "$tmp/$1.status" --threads 1 $logarg \
-		> "$tmp/$1.log" 2>&1 &
-	apid=$!
-	pids="$pids $apid"
+	ip netns exec "$(cns "$1")" "$top/agent/sluiced" --db "$2" \
+		--status-file "$tmp/$1.status" --threads 1 $logarg > "$tmp/$1.log" 2>&1 &
+	echo $! > "$tmp/$1.pid"
+	pids="$pids $!"
 	wait_for "$tmp/$1.log" "serving queue 0"
-	if [ "$4" = profile ]; then
-		perf record -F 2000 -g -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
-		ppid=$!
-		sleep 1
-		inc "$fb" tcp 10.77.0.2 $port "$flows" > /dev/null
-		inc "$fb" udp 10.77.0.2 $port "$flows" 10000 > /dev/null
-		kill -INT $ppid
-		wait $ppid || true
-		{
-			echo "perf record -F 2000 -g -p PID (sluiced, $1): $flows TCP + $flows UDP new flows"
-			perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
-				--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
-			echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"
-			echo "within sluiced's own code (share of all samples):"
-			perf report -i "$tmp/perf.data" --stdio --no-children --dsos sluiced \
-				--sort symbol --percent-limit 0.3 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
-		} > "$out/profile.txt"
-	else
-		measure "$1" "$flows" "$apid"
-		sleep 1.5
-		echo "count: $1 $(grep -E '^(policy_rules|decided_allow|decided_deny|decisions_logged|decisions_dropped)=' \
-			"$tmp/$1.status" | tr '\n' ' ')" >> "$res"
-	fi
-	[ "$3" = log ] && [ "$4" != profile ] &&
-		echo "count: $1 logged_decisions=$(sqlite3 "$tmp/$1-log.db" 'SELECT count(*) FROM decisions' 2>/dev/null || echo -)" >> "$res"
-	stop_pids
-	[ "$4" = profile ] || echo "count: $1 $(grep 'stopped:' "$tmp/$1.log" | sed 's/^sluiced: //')" >> "$res"
-	teardown_ns
 }
 
-say "client $client, server $server: $flows flows x $rounds rounds per filter"
-
-setup_ns
-measure none "$flows"
-stop_pids
-
-setup_ns
-queue_rule
-ip netns exec "$client" "$top/build/nfq_accept" 0 &
-pids="$pids $!"
-sleep 0.5
-measure bare "$flows"
-stop_pids
-
-run_sluiced sluiced "$tmp/default.db" nolog
-run_sluiced sluiced-log "$tmp/default-log.db" log
-make_big_policy "$tmp/big.db"
-run_sluiced sluiced-big "$tmp/big.db" log
-
-# OpenSnitch: its daemon alone, in the client netns only; it installs its
-# own NFQUEUE rules there (mangle OUTPUT ctstate NEW,RELATED, and DNS
-# answers on INPUT), which go with the namespace. Its config is the
-# package's /etc/opensnitchd/default-config.json (DefaultAction allow).
-if command -v opensnitchd > /dev/null; then
-	setup_ns
+start_opensnitch() {
+	# Its daemon alone, in this client netns only; it installs its own
+	# NFQUEUE rules there (mangle OUTPUT ctstate NEW,RELATED, DNS
+	# answers on INPUT), which go with the namespace. Its config is the
+	# package's /etc/opensnitchd/default-config.json (DefaultAction allow).
 	mkdir -p "$tmp/os-rules"
-	ip netns exec "$client" opensnitchd -rules-path "$tmp/os-rules" -ui-socket "unix://$tmp/osui.sock" \
-		-log-file "$tmp/os.log" -process-monitor-method proc -queue-num 0 &
-	opid=$!
-	pids="$pids $opid"
+	ip netns exec "$(cns "$1")" opensnitchd -rules-path "$tmp/os-rules" \
+		-ui-socket "unix://$tmp/osui.sock" -log-file "$tmp/os.log" \
+		-process-monitor-method proc -queue-num 0 &
+	echo $! > "$tmp/$1.pid"
+	pids="$pids $!"
 	wait_for "$tmp/os.log" "Running on netfilter queue"
 	i=0
-	until inc iptables -t mangle -S OUTPUT 2>/dev/null | grep -q NFQUEUE; do
+	until inc "$1" iptables -t mangle -S OUTPUT 2>/dev/null | grep -q NFQUEUE; do
 		i=$((i + 1))
-		[ $i -le 100 ] || die "opensnitchd put no NFQUEUE rule in the namespace"
+		[ $i -le 100 ] || die "opensnitchd put no NFQUEUE rule in its namespace"
 		sleep 0.1
 	done
 	echo "count: opensnitch_version=$(opensnitchd -version 2>&1 | tail -n 1)" >> "$res"
-	measure opensnitch "$os_flows" "$opid"
-	stop_pids
-	teardown_ns
+}
+
+filters="none bare sluiced sluiced-log sluiced-big"
+if command -v opensnitchd > /dev/null; then
+	filters="$filters opensnitch"
 else
 	echo "skip: opensnitch opensnitchd is not installed (make deps)" >> "$res"
 fi
 
-# The profile: the sluiced run with the lowest TCP rate.
-worst=$(awk '$1 == "flows:" && $2 ~ /^sluiced/ { for (i = 3; i <= NF; i++) if ($i ~ /^tcp_flows_per_s=/) { split($i, a, "="); print a[2], $2 } }' "$res" | sort -n | head -n 1 | cut -d' ' -f2)
+make_big_policy "$tmp/big.db"
+idx=0
+for f in $filters; do
+	say "up: $f"
+	ns_up $idx "$f"
+	idx=$((idx + 1))
+	case $f in
+	none) ;;
+	bare)
+		queue_rule "$f"
+		ip netns exec "$(cns "$f")" "$top/build/nfq_accept" 0 &
+		pids="$pids $!"
+		;;
+	sluiced) queue_rule "$f"; start_sluiced "$f" "$tmp/default.db" ;;
+	sluiced-log) queue_rule "$f"; start_sluiced "$f" "$tmp/default-log.db" log ;;
+	sluiced-big) queue_rule "$f"; start_sluiced "$f" "$tmp/big.db" log ;;
+	opensnitch) start_opensnitch "$f" ;;
+	esac
+	[ -f "$tmp/$f.pid" ] && echo "rss: $f idle_kib=$(rss_of "$(cat "$tmp/$f.pid")" VmRSS)" >> "$res"
+done
+
+say "$flows flows ($os_flows for opensnitch) x $rounds rounds, filters in turn: $filters"
+r=0
+while [ $r -lt "$rounds" ]; do
+	for f in $filters; do
+		n=$flows
+		[ "$f" = opensnitch ] && n=$os_flows
+		if [ -f "$tmp/$f.pid" ]; then
+			touch "$tmp/sampling"
+			sample_rss "$(cat "$tmp/$f.pid")" "$f" &
+			sampler=$!
+		fi
+		inc "$f" "$fb" tcp 10.77.0.2 $port "$n" >> "$tmp/$f.tcp"
+		inc "$f" "$fb" udp 10.77.0.2 $port "$n" $((10000 + r * n)) >> "$tmp/$f.udp"
+		if [ -f "$tmp/$f.pid" ]; then
+			rm -f "$tmp/sampling"
+			wait "$sampler"
+		fi
+	done
+	r=$((r + 1))
+	say "round $r of $rounds done"
+done
+sleep 1.5	# the agents' status files move once a second
+
+for f in $filters; do
+	n=$flows
+	[ "$f" = opensnitch ] && n=$os_flows
+	line="flows: $f n=$n rounds=$rounds"
+	for p in tcp udp; do
+		for k in flows_per_s p50_us p99_us; do
+			v=$(while read -r l; do field "$l" $k; done < "$tmp/$f.$p" | median)
+			line="$line ${p}_$k=$v"
+		done
+		v=$(while read -r l; do field "$l" failed; done < "$tmp/$f.$p" | awk '{ s += $1 } END { print s + 0 }')
+		line="$line ${p}_failed=$v"
+	done
+	# nfnetlink_queue: queue portid total mode range queue_dropped
+	# user_dropped id_sequence 1. Each flow's first packet must be there.
+	q=$(inc "$f" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0')
+	if [ -n "$q" ]; then
+		# shellcheck disable=SC2086
+		set -- $q
+		want=$((2 * n * rounds))
+		line="$line queue_dropped=$6 user_dropped=$7 queued=$8 flows=$want"
+		[ "$8" -ge $((want * 9 / 10)) ] ||
+			die "$f: only $8 packets queued for $want flows: the filter was not in the path"
+	elif [ "$f" != none ]; then
+		die "$f: no queue 0 in its namespace: the filter was not in the path"
+	else
+		line="$line queued=0"
+	fi
+	echo "$line" >> "$res"
+	say "$line"
+	if [ -f "$tmp/$f.pid" ]; then
+		apid=$(cat "$tmp/$f.pid")
+		echo "rss: $f load_kib=$(cat "$tmp/$f.rss") hwm_kib=$(rss_of "$apid" VmHWM)" >> "$res"
+	fi
+	if [ -f "$tmp/$f.status" ]; then
+		echo "count: $f $(grep -E '^(policy_rules|decided_allow|decided_deny|flows_named|decisions_logged|decisions_dropped)=' \
+			"$tmp/$f.status" | tr '\n' ' ')" >> "$res"
+	fi
+done
+
+# The profile: the sluiced filter with the lowest TCP rate, one more batch
+# under perf, not counted above.
+worst=$(awk '$1 == "flows:" && $2 ~ /^sluiced/ { for (i = 3; i <= NF; i++) if ($i ~ /^tcp_flows_per_s=/) { split($i, a, "="); print a[2], $2 } }' "$res" |
+	sort -n | head -n 1 | cut -d' ' -f2)
 echo "profiled: $worst" >> "$res"
-case $worst in
-sluiced) run_sluiced sluiced "$tmp/default.db" nolog profile ;;
-sluiced-log) run_sluiced sluiced-log "$tmp/default-log.db" log profile ;;
-*) run_sluiced sluiced-big "$tmp/big.db" log profile ;;
-esac
+apid=$(cat "$tmp/$worst.pid")
+perf record -F 2000 -g -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
+ppid=$!
+sleep 1
+inc "$worst" "$fb" tcp 10.77.0.2 $port "$flows" > /dev/null
+inc "$worst" "$fb" udp 10.77.0.2 $port "$flows" 40000 > /dev/null
+kill -INT $ppid
+wait $ppid || true	# perf exits non-zero after SIGINT
+[ -s "$tmp/perf.data" ] || die "perf record wrote nothing: $(tail -n 3 "$tmp/perf.log")"
+{
+	echo "perf record -F 2000 -g -p PID ($worst): $flows TCP + $flows UDP new flows"
+	perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
+		--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
+	echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"
+	echo "within sluiced's own code (share of all samples):"
+	perf report -i "$tmp/perf.data" --stdio --no-children --dsos sluiced \
+		--sort symbol --percent-limit 0.3 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
+} > "$out/profile.txt"
+
+# Orderly stops, so that the agents' own counts can be read.
+for f in $filters; do
+	[ -f "$tmp/$f.pid" ] || continue
+	kill "$(cat "$tmp/$f.pid")" 2>/dev/null || true
+	wait "$(cat "$tmp/$f.pid")" 2>/dev/null || true
+	[ -f "$tmp/$f.log" ] &&
+		echo "count: $f $(grep 'stopped:' "$tmp/$f.log" | sed 's/^sluiced: //')" >> "$res"
+	[ -f "$tmp/$f-log.db" ] &&
+		echo "count: $f rows_in_decision_log=$(sqlite3 "$tmp/$f-log.db" 'SELECT count(*) FROM decisions' 2>/dev/null || echo -)" >> "$res"
+done
 say "done: $res"

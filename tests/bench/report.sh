@@ -135,28 +135,28 @@ fi
 		if (num(bt) && num(gt)) {
 			r = gt / bt
 			printf "| new TCP flows/s, big policy + log, vs the bare loop | >= 0.90x | %.2fx (%d vs %d/s) | %s |\n",
-			       r, gt, bt, r >= 0.9 ? "met" : sprintf("short by %.2fx: %.0f%% more flows/s needed", 0.9 - r, (0.9 / r - 1) * 100)
+			       r, gt, bt, (r >= 0.9 ? "met" : sprintf("short by %.2fx: %.0f%% more flows/s needed", 0.9 - r, (0.9 / r - 1) * 100))
 		} else
 			print "| new TCP flows/s, big policy + log, vs the bare loop | >= 0.90x | not measured | - |"
 		if (num(bp) && num(gp)) {
 			r = gp / bp
 			printf "| p50 connect latency, big policy + log, vs the bare loop | <= 1.10x | %.2fx (%d vs %d us) | %s |\n",
-			       r, gp, bp, r <= 1.1 ? "met" : sprintf("%.0f us (%.0f%%) over the bound", gp - 1.1 * bp, (r / 1.1 - 1) * 100)
+			       r, gp, bp, (r <= 1.1 ? "met" : sprintf("%.0f us (%.0f%%) over the bound", gp - 1.1 * bp, (r / 1.1 - 1) * 100))
 		} else
 			print "| p50 connect latency, big policy + log, vs the bare loop | <= 1.10x | not measured | - |"
 		printf "| established TCP throughput with sluice | >= 0.98x | %s | %s |\n",
-		       vm ? "see the VM section" : "not measured here (needs the module: tests/bench/vm.sh)", vm ? "see below" : "unknown"
+		       (vm ? "see the VM section" : "not measured here (needs the module: tests/bench/vm.sh)"), (vm ? "see below" : "unknown")
 		if (num(dh))
 			printf "| agent RSS, default policy (peak under load) | < 20 MB | %.1f MiB | %s |\n",
-			       dh / 1024, dh < 20480 ? "met" : sprintf("%.1f MiB over", (dh - 20480) / 1024)
+			       dh / 1024, (dh < 20480 ? "met" : sprintf("%.1f MiB over", (dh - 20480) / 1024))
 		if (num(dh) && num(bh) && num(nr) && num(nn) && nr + nn > 0) {
 			b = (bh - dh) * 1024 / (nr + nn)
 			printf "| agent memory per rule and per name (big minus default peak RSS, over %d rules + %d names) | < 100 B/rule, < 60 B/name | %.0f B per entry, both together | %s |\n",
-			       nr, nn, b, b < 60 ? "met for both" : (b < 100 ? "under 100 B; names alone not told apart here (see the policy scale section)" : sprintf("%.0f B over the 100 B bound", b - 100))
+			       nr, nn, b, (b < 60 ? "met for both" : (b < 100 ? "under 100 B; names alone not told apart here (see the policy scale section)" : sprintf("%.0f B over the 100 B bound", b - 100)))
 		}
 		if (total != "")
 			printf "| \x60make bench\x60 from a fresh clone after \x60make deps\x60 | < 15 min | %.1f min (this run; build not included) | %s |\n",
-			       total / 60, total < 900 ? "met" : sprintf("%.1f min over", (total - 900) / 60)
+			       total / 60, (total < 900 ? "met" : sprintf("%.1f min over", (total - 900) / 60))
 	}'
 
 	cat <<-EOF
