@@ -83,12 +83,15 @@ if command -v gnuplot > /dev/null && [ -s "$flows" ]; then
 	set boxwidth 0.9
 	set grid ytics
 	set logscale y
-	set xtics rotate by -20 scale 0
+	set xtics rotate by 20 right scale 0
+	set yrange [10:*]
+	set bmargin 7
 	set key top right
 	set output "$docs/bench-flows.svg"
 	set title "New flows per second, host kernel, one run (log scale)"
 	set ylabel "new flows/s"
 	plot "$in/plot.dat" using 2:xtic(1) title "TCP connects", "" using 3 title "UDP flows"
+	set key top left
 	set output "$docs/bench-latency.svg"
 	set title "TCP connect latency, host kernel, one run (log scale)"
 	set ylabel "microseconds"
@@ -168,13 +171,15 @@ fi
 	\`iptables -A OUTPUT -m conntrack --ctstate NEW -j NFQUEUE --queue-num 0\`
 	(OpenSnitch installs its own rules instead), so the first packet of
 	each new flow goes to the filter under test and the rest pass in the
-	kernel. Each filter gets a fresh pair of namespaces. The client
-	(\`tests/bench/flowbench.c\`) makes $n sequential TCP connects (each
-	timed from \`connect()\` to its return, then closed), then $n UDP flows
-	(a new socket on a new source port each, one datagram, the server's
-	echo awaited, 1 s at most), $rounds rounds each; the figures are the
-	medians of the rounds, failures are summed over them. OpenSnitch does
-	$(val opensnitch n) flows a round (it is some hundred times slower).
+	kernel. Each filter has its own pair of namespaces, all of them up at
+	once. In each of $rounds rounds every filter in turn gets $n sequential
+	TCP connects from the client (\`tests/bench/flowbench.c\`; each timed
+	from \`connect()\` to its return, then closed), then $n UDP flows (a new
+	socket on a new source port each, one datagram, the server's echo
+	awaited, 1 s at most), so that what else the machine does falls on
+	every filter alike. The figures are the medians of the rounds;
+	failures are summed over them. OpenSnitch gets $(val opensnitch n) flows a
+	round (it is some hundred times slower).
 
 	- **no filter**: no rule, no queue.
 	- **bare NFQUEUE loop**: \`tests/bench/nfq_accept.c\`, a libmnl +
@@ -183,7 +188,7 @@ fi
 	- **sluiced, default policy**: \`sluiced --threads 1\` on a fresh
 	  policy (no rules, default allow), decision log off.
 	- **sluiced, default policy, log on**: the same with \`--log-db\`.
-	- **sluiced, big policy, log on**: ${big_rules:-?} rules (100 000 CIDR/port
+	- **sluiced, big policy, log on**: ${big_rules:-?} rules (CIDR/port
 	  rules, none matching the test flow: nine in ten to 172.16.0.0/12
 	  with /24 to /30 prefixes, one in ten to hosts of the test flow's own
 	  10.77.0.0/16 on other ports, a third of them port ranges; plus one
@@ -221,7 +226,13 @@ fi
 	the path). "lost" counts UDP flows whose echo did not come in 1 s,
 	"failed" TCP connects that failed.
 
-	What the agents counted (status file after the rounds, and their stop line):
+	What the agents counted (their status file after the rounds, their
+	stop line, the rows of their decision log). With a blocklist in the
+	policy, sluiced lets a TCP flow's first packet pass and decides the
+	flow on its first payload (its name); the client sends none and,
+	without the module, only the SYN is queued, so the big policy's
+	\`decided_allow\` counts the UDP flows alone: every TCP SYN was still
+	answered (the stop line) after its lookup in the policy.
 
 	\`\`\`
 	$(grep '^count:' "$flows" | sed 's/^count: //')
@@ -246,10 +257,12 @@ fi
 
 	## Profile of the slowest sluice run
 
-	The sluiced run with the lowest TCP rate ($(sed -n 's/^profiled: //p' "$flows")) again,
-	in fresh namespaces, under \`perf record\` (Debian's \`linux-perf\`),
-	$n TCP and $n UDP flows; not counted in the tables above. Top symbols
-	(self time, share of the agent's samples):
+	The sluiced filter with the lowest TCP rate ($(sed -n 's/^profiled: //p' "$flows")), after
+	the rounds, one more batch of $n TCP and $n UDP flows under
+	\`perf record\` (Debian's \`linux-perf\`), not counted in the tables
+	above. Top symbols by self time, as shares of the agent's samples
+	(\`pvm_irq_enable\` is the hypervisor's interrupt path of this
+	virtual machine, where the agent waits):
 
 	\`\`\`
 	$(cat "$in/flows/profile.txt" 2>/dev/null || echo "no profile: the flow bench did not get that far")
@@ -312,3 +325,34 @@ fi
 	awk '$1 != "total" { r = $2; s = $3; if (r == "skipped") s = "-"; printf "| %s | %s | %s |\n", $1, r, s }' "$in/status.txt"
 } > "$doc"
 echo "report: wrote $doc${plots:+ and its plots}" >&2
+
+# The README's headline figures, between its bench:begin and bench:end
+# markers, from this same run.
+readme=$(dirname "$docs")/README.md
+if [ -f "$readme" ] && grep -q '^<!-- bench:begin -->$' "$readme" && [ "$bare_tcp" != - ]; then
+	def_tcp=$(val sluiced tcp_flows_per_s)
+	os_tcp=$(val opensnitch tcp_flows_per_s)
+	{
+		echo "<!-- bench:begin -->"
+		echo "| $(cat "$in/date.txt"), $(nproc) cores, kernel $(uname -r) | TCP new flows/s | x bare loop | connect p50 | agent peak RSS |"
+		echo "|---|---:|---:|---:|---:|"
+		for f in bare sluiced sluiced-big opensnitch; do
+			t=$(val "$f" tcp_flows_per_s)
+			[ "$t" = - ] && continue
+			h=$(val "$f" hwm_kib)
+			[ "$h" = - ] && h="-" || h=$(awk -v k="$h" 'BEGIN { printf "%.1f MiB", k / 1024 }')
+			echo "| $(label "$f") | $t | $(ratio "$t" "$bare_tcp") | $(val "$f" tcp_p50_us) us | $h |"
+		done
+		echo
+		echo "The big policy is ${big_rules:-?} rules and ${big_names:-?} blocklist names with the decision log on."
+		[ "$os_tcp" != - ] && [ "$def_tcp" != - ] &&
+			echo "sluiced with the default policy made $(ratio "$def_tcp" "$os_tcp") times as many new TCP flows a second as OpenSnitch 1.5.8;" &&
+			echo "with the big policy it is $(ratio "$big_tcp" "$bare_tcp")x the bare loop against a goal of 0.9x (see the goals in docs/BENCHMARKS.md)."
+		echo "<!-- bench:end -->"
+	} > "$in/readme-block.md"
+	awk -v block="$in/readme-block.md" '
+		$0 == "<!-- bench:begin -->" { while ((getline l < block) > 0) print l; skip = 1; next }
+		$0 == "<!-- bench:end -->" { skip = 0; next }
+		!skip' "$readme" > "$in/README.new" && cat "$in/README.new" > "$readme"
+	echo "report: headline figures written to $readme" >&2
+fi
