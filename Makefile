@@ -90,6 +90,10 @@ VM_TOOLS := build/getflow
 build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity.h
 	$(CC) $(ALL_CFLAGS) -o $@ tests/vm/getflow.c $(AGENT_LIB_OBJS) $(LDLIBS)
 
+# The bare NFQUEUE accept loop that tests/bench/vm.sh compares the agent to.
+build/nfq_accept: tests/bench/nfq_accept.c
+	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/nfq_accept.c -lmnl -lnetfilter_queue
+
 vm: all $(VM_TOOLS)
 	sh tests/vm/run.sh "$(KREL)"
 
@@ -116,14 +120,10 @@ build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 build/identity_bench: tests/bench/identity_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The flow bench's client and server, and the bare NFQUEUE accept loop.
+# The flow bench's client and server (tests/bench/flows.sh).
 build/flowbench: tests/bench/flowbench.c
 	@mkdir -p build
 	$(CC) $(WARN) $(CFLAGS) -o $@ $<
-
-build/nfq_accept: tests/bench/nfq_accept.c
-	@mkdir -p build
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 # Every benchmark in one run; writes docs/BENCHMARKS.md and its plots.
 bench: agent build/domains_bench build/identity_bench build/flowbench build/nfq_accept
