@@ -184,8 +184,8 @@ fi
 	- **no filter**: no rule, no queue.
 	- **bare NFQUEUE loop**: \`tests/bench/nfq_accept.c\`, a libmnl +
 	  libnetfilter_queue loop that accepts every packet at once, reading
-	  its metadata only: the
-	  round-trip limit of NFQUEUE, the reference of every ratio.
+	  its metadata only: the round-trip limit of NFQUEUE, the reference
+	  of every ratio.
 	- **sluiced, default policy**: \`sluiced --threads 1\` on a fresh
 	  policy (no rules, default allow), decision log off.
 	- **sluiced, default policy, log on**: the same with \`--log-db\`.
