@@ -294,7 +294,7 @@ worst=$(awk '$1 == "flows:" && $2 ~ /^sluiced/ { for (i = 3; i <= NF; i++) if ($
 	sort -n | head -n 1 | cut -d' ' -f2)
 echo "profiled: $worst" >> "$res"
 apid=$(cat "$tmp/$worst.pid")
-perf record -F 2000 -g -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
+perf record -F 1000 --call-graph dwarf,16384 -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
 ppid=$!
 sleep 1
 inc "$worst" "$fb" tcp 10.77.0.2 $port "$flows" > /dev/null
@@ -303,13 +303,13 @@ kill -INT $ppid
 wait $ppid || true	# perf exits non-zero after SIGINT
 [ -s "$tmp/perf.data" ] || die "perf record wrote nothing: $(tail -n 3 "$tmp/perf.log")"
 {
-	echo "perf record -F 2000 -g -p PID ($worst): $flows TCP + $flows UDP new flows"
+	echo "perf record -F 1000 --call-graph dwarf -p PID ($worst): $flows TCP + $flows UDP new flows"
 	perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
 		--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
 	echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"
-	echo "within sluiced's own code (share of all samples):"
-	perf report -i "$tmp/perf.data" --stdio --no-children --dsos sluiced \
-		--sort symbol --percent-limit 0.3 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
+	echo "sluice's functions with what they call (children, then self):"
+	perf report -i "$tmp/perf.data" --stdio --children --sort symbol -g none 2>/dev/null |
+		grep -E '\] (sluice_|judge|rule_matches|verdict_thread)' | head -n 10
 } > "$out/profile.txt"
 
 # Orderly stops, so that the agents' own counts can be read.

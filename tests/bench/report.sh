@@ -37,7 +37,7 @@ countof() {
 	awk -v n="$1" -v k="$2" '$1 == "count:" && $2 == n { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) { print a[2]; exit } } }' "$flows"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf (a / b < 0.1 ? "%.3f" : "%.2f"), a / b }'; }
 
 label() {
 	case $1 in
@@ -66,6 +66,13 @@ def_hwm=$(val sluiced hwm_kib)
 big_hwm=$(val sluiced-big hwm_kib)
 big_rules=$(count big_rules)
 big_names=$(count big_names)
+
+# The share of the profile's samples under sluice_policy_match, callees
+# included (the first column of its line in the children list).
+match_share=$(awk '/^sluice.s functions with what they call/ { on = 1; next }
+	on && /\] sluice_policy_match / { print $1; exit }' "$in/flows/profile.txt" 2>/dev/null || true)
+[ -n "$match_share" ] &&
+	match_share="In this run **$match_share of the agent's samples are in the policy match** (\`sluice_policy_match\` with what it calls)."
 
 # --- plots ------------------------------------------------------------------
 plots=""
@@ -233,7 +240,8 @@ fi
 	flow on its first payload (its name); the client sends none and,
 	without the module, only the SYN is queued, so the big policy's
 	\`decided_allow\` counts the UDP flows alone: every TCP SYN was still
-	answered (the stop line) after its lookup in the policy.
+	answered (the stop line) after its lookup in the policy. The stop
+	lines and the decision log's rows include the profiled batch below.
 
 	\`\`\`
 	$(grep '^count:' "$flows" | sed 's/^count: //')
@@ -261,9 +269,13 @@ fi
 	The sluiced filter with the lowest TCP rate ($(sed -n 's/^profiled: //p' "$flows")), after
 	the rounds, one more batch of $n TCP and $n UDP flows under
 	\`perf record\` (Debian's \`linux-perf\`), not counted in the tables
-	above. Top symbols by self time, as shares of the agent's samples
-	(\`pvm_irq_enable\` is the hypervisor's interrupt path of this
-	virtual machine, where the agent waits):
+	above, call chains unwound with DWARF. First the top symbols by self
+	time, as shares of the agent's samples (\`pvm_irq_enable\` is the
+	hypervisor's interrupt path of this virtual machine), then sluice's
+	own functions with what they call.
+
+	$match_share
+
 
 	\`\`\`
 	$(cat "$in/flows/profile.txt" 2>/dev/null || echo "no profile: the flow bench did not get that far")
