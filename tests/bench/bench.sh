@@ -25,6 +25,7 @@ mkdir -p "$out"
 : > "$out/status.txt"
 start=$(date +%s)
 date -u '+%Y-%m-%d %H:%M UTC' > "$out/date.txt"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # part NAME COMMAND...: runs a part, its output to the terminal and to
 # build/bench/NAME.log; records ran/failed in status.txt.
@@ -68,6 +69,7 @@ else
 fi
 
 echo "total ran $(($(date +%s) - start))" >> "$out/status.txt"
+echo "$load_start; $(cut -d' ' -f1-3 /proc/loadavg)" > "$out/load.txt"
 sh tests/bench/report.sh "$out" docs || echo "report failed" >> "$out/status.txt"
 cat "$out/status.txt" >&2
 ! grep -q ' failed' "$out/status.txt"

@@ -27,16 +27,16 @@
 #   sh tests/bench/flows.sh OUTDIR
 #
 # Writes OUTDIR/flows.txt ("flows:", "rss:", "count:" lines) and
-# OUTDIR/profile.txt. FLOWS (3000), ROUNDS (3), OPENSNITCH_FLOWS (1000: it
+# OUTDIR/profile.txt. FLOWS (1000), ROUNDS (9), OPENSNITCH_FLOWS (300: it
 # does some hundreds a second), BIG_RULES (100000) and BIG_NAMES (1000000)
 # override the counts.
 set -eu
 
 out=${1:?usage: flows.sh OUTDIR}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-flows=${FLOWS:-3000}
-rounds=${ROUNDS:-3}
-os_flows=${OPENSNITCH_FLOWS:-1000}
+flows=${FLOWS:-1000}
+rounds=${ROUNDS:-9}
+os_flows=${OPENSNITCH_FLOWS:-300}
 big_rules=${BIG_RULES:-100000}
 big_names=${BIG_NAMES:-1000000}
 port=5001
@@ -297,13 +297,14 @@ apid=$(cat "$tmp/$worst.pid")
 perf record -F 1000 --call-graph dwarf,16384 -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
 ppid=$!
 sleep 1
-inc "$worst" "$fb" tcp 10.77.0.2 $port "$flows" > /dev/null
-inc "$worst" "$fb" udp 10.77.0.2 $port "$flows" 40000 > /dev/null
+pflows=$((flows * 3))
+inc "$worst" "$fb" tcp 10.77.0.2 $port $pflows > /dev/null
+inc "$worst" "$fb" udp 10.77.0.2 $port $pflows 40000 > /dev/null
 kill -INT $ppid
 wait $ppid || true	# perf exits non-zero after SIGINT
 [ -s "$tmp/perf.data" ] || die "perf record wrote nothing: $(tail -n 3 "$tmp/perf.log")"
 {
-	echo "perf record -F 1000 --call-graph dwarf -p PID ($worst): $flows TCP + $flows UDP new flows"
+	echo "perf record -F 1000 --call-graph dwarf -p PID ($worst): $pflows TCP + $pflows UDP new flows"
 	perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
 		--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
 	echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"

@@ -125,8 +125,10 @@ fi
 	| kernel | $(uname -r) ($(uname -m)) |
 	| system | $os |
 	| whole run | ${total:-?} s |
+	| load average (1, 5, 15 min) at the start, at the end | $(cat "$in/load.txt" 2>/dev/null) |
 
-	The machine this ran on is shared with other work (builds, qemu), so
+	The machine this ran on may be shared with other work (builds, qemu;
+	the load average above tells how busy it was), so
 	absolute figures move from run to run by tens of percent. Read the
 	**ratios within this one run** (every filter against the bare NFQUEUE
 	loop measured minutes apart on the same machine), not the absolute
@@ -267,7 +269,7 @@ fi
 	## Profile of the slowest sluice run
 
 	The sluiced filter with the lowest TCP rate ($(sed -n 's/^profiled: //p' "$flows")), after
-	the rounds, one more batch of $n TCP and $n UDP flows under
+	the rounds, one more batch of flows (first line below) under
 	\`perf record\` (Debian's \`linux-perf\`), not counted in the tables
 	above, call chains unwound with DWARF. First the top symbols by self
 	time, as shares of the agent's samples (\`pvm_irq_enable\` is the
