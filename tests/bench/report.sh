@@ -132,7 +132,10 @@ fi
 	absolute figures move from run to run by tens of percent. Read the
 	**ratios within this one run** (every filter against the bare NFQUEUE
 	loop measured minutes apart on the same machine), not the absolute
-	numbers, and compare runs only by their ratios.
+	numbers, and compare runs only by their ratios. Of those, the p50
+	latencies are the steadiest: a rate takes in every stall of the
+	client, the server and the filter, and on a loaded machine the order
+	of two filters whose rates are close can change from run to run.
 
 	## Goals of issue 12 and where this run stands
 
