@@ -94,6 +94,11 @@ build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity
 build/nfq_accept: tests/bench/nfq_accept.c
 	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/nfq_accept.c -lmnl -lnetfilter_queue
 
+# The flow bench's client and server (tests/bench/flows.sh).
+build/flowbench: tests/bench/flowbench.c
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
 vm: all $(VM_TOOLS)
 	sh tests/vm/run.sh "$(KREL)"
 
@@ -120,13 +125,8 @@ build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 build/identity_bench: tests/bench/identity_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The flow bench's client and server (tests/bench/flows.sh).
-build/flowbench: tests/bench/flowbench.c
-	@mkdir -p build
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
-
 # Every benchmark in one run; writes docs/BENCHMARKS.md and its plots.
-bench: agent build/domains_bench build/identity_bench build/flowbench build/nfq_accept
+bench: all build/domains_bench build/identity_bench build/flowbench build/nfq_accept
 	sh tests/bench/bench.sh
 
 # --- install, packages, DKMS, lifecycle tier --------------------------------
