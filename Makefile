@@ -94,11 +94,6 @@ build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity
 build/nfq_accept: tests/bench/nfq_accept.c
 	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/nfq_accept.c -lmnl -lnetfilter_queue
 
-# The flow bench's client and server (tests/bench/flows.sh).
-build/flowbench: tests/bench/flowbench.c
-	@mkdir -p build
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
-
 vm: all $(VM_TOOLS)
 	sh tests/vm/run.sh "$(KREL)"
 
@@ -118,6 +113,11 @@ check:
 # (FUZZ_SECONDS overrides); a 20 s smoke run of each is part of make test.
 fuzz:
 	sh tests/fuzz/run.sh long $(FUZZ_SECONDS)
+
+# The flow bench's client and server (tests/bench/flows.sh).
+build/flowbench: tests/bench/flowbench.c
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
 build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
