@@ -38,6 +38,7 @@ struct sluice_ctl {
 	const char *family_name;	/* SLUICE_GENL_NAME but in tests */
 	int family;
 	struct nl_msg *beat;		/* HEARTBEAT, built once, sent again */
+	int want_identity;		/* what REGISTER, beat say; -1 nothing */
 	bool gone;			/* family vanished: -ENOENT for good */
 
 	uint32_t seq;			/* of the request in flight */
@@ -306,6 +307,7 @@ struct sluice_ctl *sluice_ctl_open_family(const char *family, char *err,
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	c->want_identity = -1;
 	c->sk = nl_socket_alloc();
 	c->cb = nl_cb_alloc(NL_CB_DEFAULT);
 	c->beat = nlmsg_alloc();
@@ -667,7 +669,10 @@ int sluice_ctl_register_agent(struct sluice_ctl *c, int32_t queue_num,
 	     nla_put_u16(msg, SLUICE_A_QUEUE_NUM, (uint16_t)queue_num) < 0) ||
 	    (count > 1 && nla_put_u16(msg, SLUICE_A_QUEUE_COUNT, count) < 0) ||
 	    (portids && nla_put(msg, SLUICE_A_QUEUE_PORTIDS,
-				count * (int)sizeof(*portids), portids) < 0)) {
+				count * (int)sizeof(*portids), portids) < 0) ||
+	    (c->want_identity >= 0 &&
+	     nla_put_u8(msg, SLUICE_A_WANT_IDENTITY,
+			(uint8_t)c->want_identity) < 0)) {
 		nlmsg_free(msg);
 		return sluice_fail(c, SLUICE_CMD_REGISTER, -ENOMEM);
 	}
@@ -688,6 +693,27 @@ int sluice_ctl_register(struct sluice_ctl *c, struct sluice_config *out)
 int sluice_ctl_unregister(struct sluice_ctl *c)
 {
 	return sluice_simple(c, SLUICE_CMD_UNREGISTER, NULL, NULL);
+}
+
+int sluice_ctl_want_identity(struct sluice_ctl *c, int want)
+{
+	struct nl_msg *beat, *old;
+
+	if (want == c->want_identity)
+		return 0;
+	beat = sluice_msg_new(c, SLUICE_CMD_HEARTBEAT);
+	if (!beat || (want >= 0 &&
+		      nla_put_u8(beat, SLUICE_A_WANT_IDENTITY, !!want) < 0)) {
+		nlmsg_free(beat);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&c->lock);
+	old = c->beat;
+	c->beat = beat;
+	c->want_identity = want < 0 ? -1 : !!want;
+	pthread_mutex_unlock(&c->lock);
+	nlmsg_free(old);
+	return 0;
 }
 
 int sluice_ctl_heartbeat(struct sluice_ctl *c)

@@ -125,6 +125,14 @@ int sluice_ctl_register_agent(struct sluice_ctl *c, int32_t queue_num,
 			      struct sluice_config *out);
 int sluice_ctl_unregister(struct sluice_ctl *c);
 
+/*
+ * Whether the module should record who each queued flow belongs to
+ * (SLUICE_A_WANT_IDENTITY: 1 yes, 0 no, -1 say nothing, the default,
+ * which a module takes as yes and one older than the attribute needs).
+ * Said from now on in REGISTER and in every heartbeat. 0 or -ENOMEM.
+ */
+int sluice_ctl_want_identity(struct sluice_ctl *c, int want);
+
 /* Cheap: one message built at open, sent again; waits for the ack. */
 int sluice_ctl_heartbeat(struct sluice_ctl *c);
 /* A heartbeat whose reply (when the module sends one) fills @out. */

@@ -95,10 +95,13 @@ struct sluiced {
 	atomic_int displaced;		/* another agent took our place */
 	atomic_int fail_open;		/* the namespace's fail mode is open */
 	atomic_int forget_denied;	/* policy changed: tell the module */
+	atomic_int want_identity;	/* the policy has uid, exe, unit rules */
 	struct sluice_verdict_ctx verdict;
 
 	/* Owned by the heartbeat thread until it is joined. */
 	struct sluice_ctl *ctl;
+	/* The module predates SLUICE_A_WANT_IDENTITY: it records anyway. */
+	int identity_unsaid;
 
 	/* The queue sockets a previous agent handed over (main only). */
 	struct sluice_handover handover;
@@ -212,6 +215,17 @@ static void follow_config(struct sluiced *d, const struct sluice_config *cfg)
 }
 
 /*
+ * What the next REGISTER or heartbeat tells the module: record flow
+ * identities only while the policy in force has a rule that needs them.
+ */
+static void say_want_identity(struct sluiced *d)
+{
+	if (!d->identity_unsaid &&
+	    sluice_ctl_want_identity(d->ctl, atomic_load(&d->want_identity)))
+		say("out of memory telling the module whether identities are needed");
+}
+
+/*
  * Register with the module, naming our queue sockets so that the loss of
  * any one of them fails over; returns 0 or a negative errno.
  */
@@ -226,8 +240,17 @@ static int agent_register(struct sluiced *d)
 			queue_lost(d, i);
 		portids[i] = sluice_queue_portid(d->vt[i].queue);
 	}
+	say_want_identity(d);
 	err = sluice_ctl_register_agent(d->ctl, d->queue_num,
 					(uint16_t)d->threads, portids, &cfg);
+	if (err == -EINVAL && !d->identity_unsaid) {
+		/* A module older than the attribute records every flow. */
+		d->identity_unsaid = 1;
+		sluice_ctl_want_identity(d->ctl, -1);
+		err = sluice_ctl_register_agent(d->ctl, d->queue_num,
+						(uint16_t)d->threads, portids,
+						&cfg);
+	}
 	if (err == -EINVAL)	/* a module that does not know the attribute */
 		err = sluice_ctl_register_queues(d->ctl, d->queue_num,
 						 (uint16_t)d->threads, &cfg);
@@ -249,6 +272,7 @@ static void ctl_lost(struct sluiced *d, const char *why)
 	say("%s; failing open until it is back", why);
 	sluice_ctl_close(d->ctl);
 	d->ctl = NULL;
+	d->identity_unsaid = 0;		/* the next module may know it */
 	atomic_store(&d->registered, 0);
 }
 
@@ -316,6 +340,7 @@ static void *heartbeat_thread(void *arg)
 			ctl_lost(d, "the sluice module went away");
 			continue;
 		}
+		say_want_identity(d);
 		rc = sluice_ctl_heartbeat_config(d->ctl, &cfg);
 		if (rc == -ENOENT) {
 			ctl_lost(d, "the sluice module went away");
@@ -435,10 +460,14 @@ static void read_trusted_resolvers(struct sluiced *d,
  * were read with its rules in one transaction, so a busy or locked
  * database can never turn one off; a verdict in the instant between the
  * swap and these stores still sees the previous policy's settings.
+ * Also whether it needs flow identities, which the heartbeat thread tells
+ * the module at its next beat.
  */
-static void read_dns_settings(struct sluiced *d)
+static void read_policy_settings(struct sluiced *d)
 {
 	const struct sluice_policy *p = sluice_policy_loader_current(&d->loader);
+
+	atomic_store(&d->want_identity, sluice_policy_needs_identity(p));
 
 	atomic_store(&d->verdict.sinkhole_null, sluice_policy_sinkhole_null(p));
 	atomic_store(&d->verdict.block_dot, sluice_policy_block_dot(p));
@@ -491,7 +520,7 @@ static void reload(struct sluiced *d, int force)
 		}
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
 		d->said[0] = '\0';
-		read_dns_settings(d);
+		read_policy_settings(d);
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
 		if (d->loader.save_error[0])
@@ -814,7 +843,7 @@ int main(int argc, char **argv)
 		say("%s", err);
 		return EXIT_RUNTIME;
 	}
-	read_dns_settings(&d);
+	read_policy_settings(&d);
 
 	if (d.queue_num + d.threads - 1 > 65535) {
 		say("--queue %u with --threads %d runs past queue 65535",

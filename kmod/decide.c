@@ -78,7 +78,9 @@ enum sluice_mode sluice_agent_mode(const struct sluice_agent *a,
 
 /*
  * A new agent replaces any previous one: the last to register wins. Its
- * queue sockets, if it named them, are set by the caller afterwards.
+ * queue sockets, if it named them, are set by the caller afterwards, and
+ * so is SLUICE_A_WANT_IDENTITY: an agent that does not say it (one older
+ * than the attribute) gets flow identities recorded, as it always did.
  */
 void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 			   unsigned long now)
@@ -89,9 +91,19 @@ void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 	a->draining = false;
 	a->handover = false;
 	a->n_queue_portids = 0;
+	WRITE_ONCE(a->want_identity, true);
 }
 
-/* No agent at all: what a crash, an unregister or a lost handover leave. */
+/* Whether the agent's policy needs flow identities, as it said last. */
+void sluice_agent_want_identity(struct sluice_agent *a, bool want)
+{
+	WRITE_ONCE(a->want_identity, want);
+}
+
+/*
+ * No agent at all: what a crash, an unregister or a lost handover leave.
+ * Nobody will ask who a flow belongs to: nothing is recorded.
+ */
 static void sluice_agent_forget(struct sluice_agent *a)
 {
 	a->portid = 0;
@@ -99,6 +111,7 @@ static void sluice_agent_forget(struct sluice_agent *a)
 	a->draining = false;
 	a->handover = false;
 	a->n_queue_portids = 0;
+	WRITE_ONCE(a->want_identity, false);
 }
 
 /*

@@ -185,7 +185,9 @@ static bool sluice_unqueueable(const struct nf_conn *ct)
  * Hand @skb to the agent. Only here, never on the fast path, does the
  * module find out who the flow belongs to (identity.c): the agent may ask
  * with the conntrack id it gets with the packet. Only in the flow's
- * original direction, where the local socket started or receives it.
+ * original direction, where the local socket started or receives it, and
+ * only while the agent's policy has a rule that needs it: otherwise
+ * nobody would ask, and the allocation, lock and socket lookup are saved.
  */
 static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
 				 enum ip_conntrack_info ctinfo,
@@ -199,7 +201,8 @@ static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
 		sluice_count(sn, SLUICE_STAT_UNQUEUEABLE);
 		return fail_mode == SLUICE_FAIL_OPEN ? NF_ACCEPT : NF_DROP;
 	}
-	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL &&
+	    READ_ONCE(sn->agent.want_identity))
 		sluice_identity_record(sn, ct, skb, state);
 	sluice_count(sn, SLUICE_STAT_QUEUED);
 	verdict = NF_QUEUE_NR(sluice_queue_of(sn, ct));

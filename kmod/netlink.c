@@ -52,7 +52,18 @@ static const struct nla_policy sluice_genl_policy[SLUICE_A_MAX + 1] = {
 						       &sluice_handover_ms_range),
 	[SLUICE_A_CT_ID] = { .type = NLA_U32 },
 	[SLUICE_A_IDENTITY] = { .type = NLA_REJECT },
+	[SLUICE_A_WANT_IDENTITY] = NLA_POLICY_MAX(NLA_U8, 1),
 };
+
+/* REGISTER and HEARTBEAT: does the agent's policy need flow identities? */
+static void sluice_want_identity(struct sluice_agent *a,
+				 const struct genl_info *info)
+{
+	const struct nlattr *want = info->attrs[SLUICE_A_WANT_IDENTITY];
+
+	if (want)
+		sluice_agent_want_identity(a, nla_get_u8(want));
+}
 
 static int sluice_put_config(struct sk_buff *msg, const struct sluice_net *sn)
 {
@@ -159,6 +170,7 @@ static int sluice_cmd_register(struct sk_buff *skb, struct genl_info *info)
 		memcpy(sn->agent.queue_portids, nla_data(portids),
 		       nla_len(portids));
 	}
+	sluice_want_identity(&sn->agent, info);
 	sluice_watchdog_update(sn);
 	spin_unlock_bh(&sn->lock);
 
@@ -195,8 +207,10 @@ static int sluice_cmd_heartbeat(struct sk_buff *skb, struct genl_info *info)
 
 	spin_lock_bh(&sn->lock);
 	err = sluice_agent_heartbeat(&sn->agent, info->snd_portid, jiffies);
-	if (!err)
+	if (!err) {
+		sluice_want_identity(&sn->agent, info);
 		sluice_watchdog_update(sn);
+	}
 	spin_unlock_bh(&sn->lock);
 
 	if (err)

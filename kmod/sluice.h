@@ -54,6 +54,12 @@ struct sluice_agent {
 	/* its bound NFQUEUE sockets: losing any one is losing the agent */
 	u16 n_queue_portids;
 	u32 queue_portids[SLUICE_QUEUE_COUNT_MAX];
+	/*
+	 * Record who each queued flow belongs to (identity.c): the agent's
+	 * policy has a rule that needs it. Read by the hooks without the
+	 * lock, so written with WRITE_ONCE; false while there is no agent.
+	 */
+	bool want_identity;
 };
 
 enum sluice_action sluice_decide(enum sluice_flow_verdict v,
@@ -65,6 +71,7 @@ void sluice_agent_register(struct sluice_agent *a, u32 portid, pid_t pid,
 			   unsigned long now);
 int sluice_agent_heartbeat(struct sluice_agent *a, u32 portid,
 			   unsigned long now);
+void sluice_agent_want_identity(struct sluice_agent *a, bool want);
 int sluice_agent_drain(struct sluice_agent *a, u32 portid);
 int sluice_agent_handover(struct sluice_agent *a, u32 portid,
 			  unsigned long now, unsigned long grace);

@@ -716,6 +716,57 @@ static void watchdog_agent_life_follows_script(struct kunit *test)
 	}
 }
 
+/*
+ * Flow identities are recorded only while an agent wants them: one that
+ * does not say (older than the attribute) gets them, one that says no
+ * does not, and every way of losing the agent stops the recording.
+ */
+static void identity_wanted_follows_the_agent(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "no agent");
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "registered, unsaid");
+	sluice_agent_want_identity(&a, false);
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "said no");
+	sluice_agent_want_identity(&a, true);
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "said yes");
+	/* Draining: the agent still answers what is queued. */
+	KUNIT_ASSERT_EQ(test, sluice_agent_drain(&a, PORT_A), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "draining");
+	/* Another socket's going changes nothing. */
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_B));
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "other port released");
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "released");
+
+	sluice_agent_register(&a, PORT_A, PID_A, 200);
+	KUNIT_ASSERT_EQ(test, sluice_agent_unregister(&a, PORT_A), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "unregistered");
+
+	sluice_agent_register(&a, PORT_A, PID_A, 300);
+	a.n_queue_portids = 1;
+	a.queue_portids[0] = PORT_B;
+	KUNIT_EXPECT_TRUE(test, sluice_agent_release_queue(&a, PORT_B));
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "queue released");
+}
+
+/* A handed-over agent's policy judges until its successor registers. */
+static void identity_wanted_through_a_handover(struct kunit *test)
+{
+	struct sluice_agent a = {};
+
+	sluice_agent_register(&a, PORT_A, PID_A, 100);
+	KUNIT_ASSERT_EQ(test, sluice_agent_handover(&a, PORT_A, 100, 50), 0);
+	KUNIT_EXPECT_FALSE(test, sluice_agent_release(&a, PORT_A));
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "handed over");
+	KUNIT_EXPECT_FALSE(test, sluice_agent_expire(&a, 150));
+	KUNIT_EXPECT_TRUE_MSG(test, a.want_identity, "within the grace");
+	KUNIT_EXPECT_TRUE(test, sluice_agent_expire(&a, 151));
+	KUNIT_EXPECT_FALSE_MSG(test, a.want_identity, "grace over");
+}
+
 static struct kunit_case sluice_watchdog_cases[] = {
 	KUNIT_CASE(watchdog_starts_without_agent),
 	KUNIT_CASE(watchdog_register_makes_agent_enforcing),
@@ -737,6 +788,8 @@ static struct kunit_case sluice_watchdog_cases[] = {
 	KUNIT_CASE(handover_without_successor_ends_after_grace),
 	KUNIT_CASE(handover_queue_socket_release_fails_over),
 	KUNIT_CASE(handover_only_by_the_agent),
+	KUNIT_CASE(identity_wanted_follows_the_agent),
+	KUNIT_CASE(identity_wanted_through_a_handover),
 	{}
 };
 

@@ -73,6 +73,9 @@ static int sluice_proc_show(struct seq_file *seq, void *v)
 	}
 	seq_printf(seq, "deny_table %u\n", READ_ONCE(sn->deny.count));
 	seq_printf(seq, "identity_table %u\n", READ_ONCE(sn->identity.count));
+	/* Whether new flows' identities are recorded now (hooks.c). */
+	seq_printf(seq, "identity_wanted %s\n",
+		   READ_ONCE(sn->agent.want_identity) ? "yes" : "no");
 	return 0;
 }
 

@@ -30,11 +30,16 @@
  *		queues the agent must bind. SLUICE_A_QUEUE_PORTIDS names the
  *		agent's bound queue sockets: the release of any of them
  *		fails over too, so a dead verdict thread is never bypassed.
+ *		SLUICE_A_WANT_IDENTITY says whether the module records who
+ *		each queued flow belongs to (see "Flow identity" below);
+ *		without it, it does, as before the attribute existed.
  * UNREGISTER	orderly goodbye; only the registered socket may send it.
  * HEARTBEAT	proves the agent's verdict loop is alive. A missing heartbeat
  *		for SLUICE_A_WATCHDOG_MS fails over just like a crash. The
  *		reply carries the config, so that a changed watchdog or fail
- *		mode reaches the agent at its next beat.
+ *		mode reaches the agent at its next beat. SLUICE_A_WANT_IDENTITY,
+ *		when present, replaces what REGISTER or the last beat said:
+ *		the agent sends it with every beat, from the policy in force.
  * GET_CONFIG	reply: fail mode, watchdog, hooks, queue, mark mask.
  * SET_CONFIG	any of SLUICE_A_FAIL_MODE, SLUICE_A_WATCHDOG_MS,
  *		SLUICE_A_HOOKS, for the caller's namespace only. A namespace
@@ -105,6 +110,8 @@ enum sluice_attr {
 	SLUICE_A_HANDOVER_MS,
 	SLUICE_A_CT_ID,			/* u32, GET_FLOW: a conntrack id (CTA_ID) */
 	SLUICE_A_IDENTITY,		/* nest of SLUICE_ID_*, GET_FLOW reply */
+	/* u8 0 or 1, REGISTER and HEARTBEAT: record flow identities */
+	SLUICE_A_WANT_IDENTITY,
 
 	__SLUICE_A_MAX,
 };
@@ -235,10 +242,10 @@ enum sluice_flow_verdict {
 
 /*
  * Flow identity. When the module queues the first packet of a new flow that
- * has a local socket, it records who the flow belongs to, keyed by the
- * conntrack id (nf_ct_get_id(), what the agent gets as CTA_ID in NFQA_CT),
- * and the agent asks with SLUICE_CMD_GET_FLOW when its policy needs it
- * (SLUICE_A_CT_ID: ntohl() of CTA_ID, see GET_FLOW above).
+ * has a local socket, and the namespace's agent wants it, it records who
+ * the flow belongs to, keyed by the conntrack id (nf_ct_get_id(), what the
+ * agent gets as CTA_ID in NFQA_CT), and the agent asks with
+ * SLUICE_CMD_GET_FLOW (SLUICE_A_CT_ID: ntohl() of CTA_ID, see GET_FLOW).
  * Outbound (LOCAL_OUT): the sending socket. Inbound (LOCAL_IN): the
  * listening or bound socket that will receive the flow. Forwarded flows
  * have no local socket and no identity. An attribute is present only when
@@ -260,6 +267,14 @@ enum sluice_flow_verdict {
  *		subvolumes and overlayfs) and its comm. The agent checks
  *		/proc/PID/exe against them, so that exec and pid reuse cannot
  *		fool it.
+ * The agent wants it while its policy has a rule on uid, exe or unit: it
+ * says so with SLUICE_A_WANT_IDENTITY in REGISTER and in every HEARTBEAT,
+ * so a reloaded policy reaches the module at the next beat (a quarter of
+ * the watchdog period at most; a flow queued before that has no record,
+ * so its identity is unknown, but for the uid of an outgoing full socket,
+ * which NFQA_UID gives). Without an agent, nothing is recorded, and
+ * while it does not want it, a new flow costs no allocation, lock or
+ * socket lookup (identity_recorded stays flat).
  * The module keeps at most SLUICE_IDENTITY_MAX flows per namespace, each
  * for SLUICE_IDENTITY_KEEP_S after it was recorded; when full, the oldest
  * is forgotten first (an unprivileged flood cannot grow the table, only

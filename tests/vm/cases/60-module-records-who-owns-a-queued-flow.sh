@@ -1,8 +1,9 @@
 #!/bin/sh
 # The module records who a queued flow belongs to, and SLUICE_CMD_GET_FLOW
 # tells it by conntrack id, in each namespace for its own flows. Agents
-# that allow everything run in the client, the router and the server, so
-# that every new flow is queued wherever it passes:
+# that allow everything (with a rule on uid, so that they want identities)
+# run in the client, the router and the server, so that every new flow is
+# queued wherever it passes:
 #   - an outgoing curl run as uid 65534 in the cgroup sl-demo shows uid and
 #     gid 65534, that cgroup's id (the inode of its directory), its own
 #     pid, start time, comm and executable (device and inode);
@@ -97,9 +98,14 @@ mkdir -p "$CG/sl-demo" "$CG/sl-server"
 # The servers run as nobody: let them read what they serve.
 chmod 0755 "$WORK"
 
+# A rule on uid (allowing what the default allows anyway) makes each
+# agent want identities: without one the module records nothing (62).
 for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_SERVER"; do
-	policy_init "$WORK/$ns.db"
+	policy_init "$WORK/$ns.db" "
+INSERT INTO rules(action, uid, comment) VALUES ('allow', 0, 'identity wanted');"
 	check "sluiced allows everything in $ns" agent_start "$ns" "$WORK/$ns.db"
+	check "$ns: the module is told to record identities" \
+		[ "$(sluice_stat "$ns" identity_wanted)" = yes ]
 done
 
 # ---- inbound: a server run by nobody in sl-server ----------------------

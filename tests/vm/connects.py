@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""New TCP flows, one after another, and a server that takes them.
+
+Usage: connects.py N HOST PORT
+       connects.py --serve PORT
+
+The first prints "OK FAILED SECONDS": the flows that connected within
+3 s, those that did not, and the wall time of the whole run. Each flow
+connects and closes. One process for all of them: under emulation
+starting a program costs far more than a connection, so the count and
+the rate are the flows'. The second accepts and closes connections on
+PORT (IPv4, any address) until killed, without a process per connection.
+"""
+import socket
+import sys
+import time
+
+
+def serve(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(1024)
+    while True:
+        c, _ = s.accept()
+        c.close()
+
+
+def connects(n, host, port):
+    ok = failed = 0
+    start = time.monotonic()
+    for _ in range(n):
+        try:
+            with socket.create_connection((host, port), timeout=3):
+                ok += 1
+        except OSError as e:
+            failed += 1
+            print("connect: %s" % e, file=sys.stderr)
+    print("%d %d %.3f" % (ok, failed, time.monotonic() - start))
+
+
+def main():
+    if sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]))
+    else:
+        connects(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+
+
+if __name__ == "__main__":
+    main()
