@@ -85,7 +85,7 @@ kunit:
 	sh tests/kunit/run.sh
 
 # Test-only tools the VM cases run in the guest (which sees the repo).
-VM_TOOLS := build/getflow
+VM_TOOLS := build/getflow build/nfq_accept
 
 build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity.h
 	$(CC) $(ALL_CFLAGS) -o $@ tests/vm/getflow.c $(AGENT_LIB_OBJS) $(LDLIBS)

@@ -3,7 +3,8 @@
 #
 # Test runner inside the VM, run by initramfs-init after it chrooted into
 # the host's root file system (read-only, tmpfs over the writable places).
-# Runs every tests/vm/cases/NN-*.sh in order; each case's TAP output goes
+# Runs every tests/vm/cases/NN-*.sh in order (or those of
+# SLUICE_VM_CASE_DIR: the benchmark's); each case's TAP output goes
 # to the results share (/run/sluice-vm/NAME.tap), its exit status to
 # NAME.rc. The marker file "done" is written last: the host trusts no
 # result without it, so a panic or a hang can never read as success.
@@ -12,7 +13,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C.UTF-8 TERM=dumb
 RES=/run/sluice-vm
 # shellcheck disable=SC1091
+set -a	# SLUICE_BENCH_* too, whatever run.sh passed on
 . "$RES/env"
+set +a
 export REPO SLUICE_VM_KREL SLUICE_VM_KO SLUICE_VM_SELFTEST SLUICE_VM_CASES \
 	SLUICE_VM_UNPINNED_HOOKS SLUICE_VM_SLOW SLUICE_VM_PANIC_ON_WARN
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -37,7 +40,7 @@ oops)
 	;;
 esac
 
-for c in "$REPO"/tests/vm/cases/[0-9]*.sh; do
+for c in "$REPO/${SLUICE_VM_CASE_DIR:-tests/vm/cases}"/[0-9]*.sh; do
 	name=$(basename "$c" .sh)
 	if [ -n "$SLUICE_VM_CASES" ]; then
 		# shellcheck disable=SC2254

@@ -15,6 +15,9 @@
 #         proves that a panic or oops is never taken for success.
 # Environment:
 #   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
+#   SLUICE_VM_CASE_DIR      where the cases are, in the repository (default
+#                           tests/vm/cases; tests/bench/vm.sh runs its own)
+#   SLUICE_BENCH_*          passed on to the guest's cases as they are
 #   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 2700)
 #   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 240)
 #   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
@@ -181,10 +184,12 @@ SLUICE_VM_KREL='$KREL'
 SLUICE_VM_KO='$SLUICE_VM_KO'
 SLUICE_VM_SELFTEST='$selftest'
 SLUICE_VM_CASES='${SLUICE_VM_CASES:-}'
+SLUICE_VM_CASE_DIR='${SLUICE_VM_CASE_DIR:-tests/vm/cases}'
 SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
 SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
 ENV
+env | grep '^SLUICE_BENCH_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
 
 # panic_on_warn + oops=panic turn any WARN or oops into a panic, and
 # panic=-1 with -no-reboot turns the panic into the end of qemu: a broken
