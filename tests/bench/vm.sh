@@ -26,6 +26,7 @@ ${MAKE:-make} -s all build/nfq_accept >&2 || exit 1
 log=$(mktemp "${TMPDIR:-/tmp}/sluice-bench-vm.XXXXXX")
 SLUICE_VM_CASE_DIR=tests/bench/vm SLUICE_VM_TIER=bench-vm \
 	SLUICE_VM_TIMEOUT=${SLUICE_VM_TIMEOUT:-600} \
+	SLUICE_VM_CASE_TIMEOUT=${SLUICE_VM_CASE_TIMEOUT:-420} \
 	sh tests/vm/run.sh >"$log" 2>&1
 rc=$?
 sed -n 's/^# md: \{0,1\}//p' "$log"

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """New TCP flows, one after another, and a server that takes them.
 
-Usage: connects.py N HOST PORT
+Usage: connects.py N HOST PORT [ROUNDS]
        connects.py --serve PORT
 
-The first prints "OK FAILED SECONDS": the flows that connected within
-3 s, those that did not, and the wall time of the whole run. Each flow
-connects and closes. One process for all of them: under emulation
+The first makes ROUNDS (default 1) rounds of N flows and prints a line
+"OK FAILED SECONDS" for each: the flows that connected within 3 s, those
+that did not, and the wall time of the round. Each flow connects and
+closes. One process for all of them: under emulation
 starting a program costs far more than a connection, so the count and
 the rate are the flows'. The second accepts and closes connections on
 PORT (IPv4, any address) until killed, without a process per connection.
@@ -37,14 +38,15 @@ def connects(n, host, port):
         except OSError as e:
             failed += 1
             print("connect: %s" % e, file=sys.stderr)
-    print("%d %d %.3f" % (ok, failed, time.monotonic() - start))
+    print("%d %d %.3f" % (ok, failed, time.monotonic() - start), flush=True)
 
 
 def main():
     if sys.argv[1] == "--serve":
         serve(int(sys.argv[2]))
     else:
-        connects(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+        for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 1):
+            connects(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
 
 
 if __name__ == "__main__":

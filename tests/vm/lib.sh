@@ -104,6 +104,26 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 1' INT TERM
 
+# stop_bg: stop what bg started, and wait until it is gone (before the
+# cgroups, namespaces or module it used go).
+stop_bg() {
+	for _p in $_pids; do
+		kill "$_p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	_pids=""
+}
+
+# in_cgroup DIR CMD...: CMD in the cgroup DIR (of a cgroup2 hierarchy the
+# case mounted).
+in_cgroup() {
+	_d=$1
+	shift
+	# shellcheck disable=SC2016 # $1 of the inner shell
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
+		- "$_d" "$@"
+}
+
 # bg COMMAND...: run in the background, killed at the end of the case.
 bg() {
 	"$@" &

@@ -45,14 +45,6 @@ _case_cleanup() {
 }
 trap _case_cleanup EXIT
 
-# in_cgroup DIR CMD...: CMD in the cgroup DIR.
-in_cgroup() {
-	_d=$1
-	shift
-	# shellcheck disable=SC2016 # $1 of the inner shell
-	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
-		- "$_d" "$@"
-}
 # in_client CMD...: CMD in the client namespace, in its agent's mount
 # namespace and root.
 in_client() {

@@ -23,10 +23,7 @@ URL=http://$SERVER4:8080/
 
 # shellcheck disable=SC2317 # run by the trap
 _case_cleanup() {
-	for _p in $_pids; do
-		kill "$_p" 2>/dev/null
-	done
-	wait 2>/dev/null
+	stop_bg
 	rmdir "$CG/demo.slice/demo.service" "$CG/demo.slice/other.service" \
 		"$CG/demo.slice" 2>/dev/null
 	umount "$CG" 2>/dev/null
@@ -53,6 +50,16 @@ flows() {
 	echo "$1: connects $(cat "$WORK/$1"), queued +$(cat "$WORK/$1.q")," \
 		"identity_recorded +$(cat "$WORK/$1.r")" >&2
 }
+# flows_counted NAME WHAT none|each: flows NAME, checked: all connect,
+# each was queued, and identity_recorded grew by none or one per flow.
+flows_counted() {
+	flows "$1"
+	check "$2: $N flows connect" all_connected "$1"
+	check "$2: each flow was queued (queued +$(cat "$WORK/$1.q"))" \
+		queued_each "$1"
+	check "$2: identity_recorded +$(cat "$WORK/$1.r") (want $3 per flow)" \
+		"recorded_$3" "$1"
+}
 all_connected() { [ "$(cut -d' ' -f1 "$WORK/$1")" = "$N" ]; }
 queued_each() { [ "$(cat "$WORK/$1.q")" -ge "$N" ]; }
 recorded_none() { [ "$(cat "$WORK/$1.r")" -eq 0 ]; }
@@ -64,14 +71,6 @@ recorded_each() {
 		[ "$_r" -le "$(cat "$WORK/$1.q")" ]
 }
 
-# in_cgroup DIR CMD...: CMD in the cgroup DIR.
-in_cgroup() {
-	_d=$1
-	shift
-	# shellcheck disable=SC2016 # $1 of the inner shell
-	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
-		- "$_d" "$@"
-}
 curl_in() {
 	in_cgroup "$CG/demo.slice/$1" ip netns exec "$NS_CLIENT" \
 		curl -sf --max-time "$2" -o /dev/null "$URL"
@@ -95,12 +94,7 @@ check "sluiced enforces the default policy in the client namespace" \
 check "default policy: identity not wanted" eventually 30 wanted_is no
 
 # ---- no rule needs identity ----------------------------------------------
-flows plain
-check "default policy: $N flows connect" all_connected plain
-check "default policy: each flow was queued (queued +$(cat "$WORK/plain.q"))" \
-	queued_each plain
-check "default policy: identity_recorded stays flat (+$(cat "$WORK/plain.r"))" \
-	recorded_none plain
+flows_counted plain "default policy" none
 check "default policy: the identity table is empty ($(stat_c identity_table))" \
 	[ "$(stat_c identity_table)" = 0 ]
 
@@ -109,12 +103,7 @@ check "a unit rule is added with sqlite3" sqlite3 -bail "$WORK/client.db" "
 INSERT INTO rules(action, direction, unit) VALUES ('deny', 'out', 'demo.service');"
 check "with the unit rule: identity wanted (within 3 s)" \
 	eventually 30 wanted_is yes
-flows ruled
-check "with the unit rule: $N flows connect" all_connected ruled
-check "with the unit rule: each flow was queued (queued +$(cat "$WORK/ruled.q"))" \
-	queued_each ruled
-check "with the unit rule: one identity recorded per flow (+$(cat "$WORK/ruled.r"))" \
-	recorded_each ruled
+flows_counted ruled "with the unit rule" each
 r0=$(stat_c identity_recorded)
 check "the rule decides: curl in demo.slice/demo.service is refused" \
 	curl_refused_in demo.service
@@ -128,12 +117,7 @@ check "the unit rule is deleted with sqlite3" sqlite3 -bail "$WORK/client.db" "
 DELETE FROM rules WHERE unit IS NOT NULL;"
 check "without the rule: identity not wanted again" \
 	eventually 30 wanted_is no
-flows again
-check "without the rule: $N flows connect" all_connected again
-check "without the rule: each flow was queued (queued +$(cat "$WORK/again.q"))" \
-	queued_each again
-check "without the rule: identity_recorded flat again (+$(cat "$WORK/again.r"))" \
-	recorded_none again
+flows_counted again "without the rule" none
 
 check "the unit rule is added again" sqlite3 -bail "$WORK/client.db" "
 INSERT INTO rules(action, direction, unit) VALUES ('deny', 'out', 'demo.service');"
@@ -145,11 +129,7 @@ check "without an agent: $N flows connect (fail open)" all_connected gone
 check "without an agent: identity_recorded flat (+$(cat "$WORK/gone.r"))" \
 	recorded_none gone
 
-for p in $_pids; do
-	kill "$p" 2>/dev/null
-done
-wait 2>/dev/null
-_pids=""
+stop_bg
 topo_down
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
