@@ -35,28 +35,33 @@ stat_c() { sluice_stat "$NS_CLIENT" "$1"; }
 rate() {
 	_q0=$(stat_c queued)
 	_r0=$(stat_c identity_recorded)
+	_o0=$(stat_c failed_open)
 	in_ns "$NS_CLIENT" python3 "$CONNECTS" "$N" "$SERVER4" "$PORT" \
 		$((ROUNDS + 1)) >"$WORK/$1.out" 2>>"$WORK/$1.err" || return 1
 	if [ -n "$_q0" ]; then
 		echo $(($(stat_c queued) - _q0)) >"$WORK/$1.queued"
 		echo $(($(stat_c identity_recorded) - _r0)) >"$WORK/$1.recorded"
+		echo $(($(stat_c failed_open) - _o0)) >"$WORK/$1.open"
 	fi
 	tail -n +2 "$WORK/$1.out" |
 		awk '{ printf "%.1f\n", $1 / $3 }' >"$WORK/$1.rounds"
 	_failed=$(awk '{ f += $2 } END { print f + 0 }' "$WORK/$1.out")
 	_med=$(sort -n "$WORK/$1.rounds" | awk '{ r[NR] = $1 }
-		END { print r[int((NR + 1) / 2)] }')
+		END { print r[int((NR + 1) / 2)], r[1], r[NR] }')
 	echo "$1 $_med $_failed" >>"$RATES"
-	echo "$1: rounds $(tr '\n' ' ' <"$WORK/$1.rounds")-> $_med/s, $_failed failed" >&2
+	echo "$1: rounds $(tr '\n' ' ' <"$WORK/$1.rounds")-> $_med (median, min, max)/s, $_failed failed" >&2
 	[ "$_failed" -eq 0 ] && [ "$(wc -l <"$WORK/$1.rounds")" -eq "$ROUNDS" ]
 }
 rate_of() { awk -v k="$1" '$1 == k { print $2 }' "$RATES"; }
+# spread NAME: " (MIN to MAX)", the slowest and fastest round
+spread() { awk -v k="$1" '$1 == k { printf " (%s to %s)", $3, $4 }' "$RATES"; }
 # per_flow NAME COUNTER: COUNTER's growth over NAME's flows, per flow.
 per_flow() {
+	[ -r "$WORK/$1.$2" ] || return 1
 	awk -v d="$(cat "$WORK/$1.$2")" -v n=$((N * (ROUNDS + 1))) \
 		'BEGIN { printf "%.2f", d / n }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # iperf NAME: iperf3 -P 4 for SECS seconds, the receiver's Mbit/s in
 # $WORK/NAME.mbps.
@@ -73,7 +78,7 @@ print("%.0f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))' \
 topo_up
 dmesg_mark
 bg in_ns "$NS_SERVER" python3 "$CONNECTS" --serve "$PORT"
-bg in_ns "$NS_SERVER" iperf3 -s
+bg in_ns "$NS_SERVER" iperf3 -s >/dev/null
 servers_up() { wait_listen "$NS_SERVER" "$PORT" && wait_listen "$NS_SERVER" 5201; }
 check "servers listen (flows on $PORT, iperf3 on 5201)" servers_up
 
@@ -142,13 +147,17 @@ q_sl=$(per_flow sluiced queued 2>/dev/null)
 q_id=$(per_flow identity queued 2>/dev/null)
 i_sl=$(per_flow sluiced recorded 2>/dev/null)
 i_id=$(per_flow identity recorded 2>/dev/null)
+o_sl=$(per_flow sluiced open 2>/dev/null)
+o_id=$(per_flow identity open 2>/dev/null)
 
 md "### In the VM, with the module (\`tests/bench/vm.sh\`)"
 md ""
 md "Debian's kernel $(uname -r) under qemu TCG (software emulation, $(nproc) vCPUs):"
 md "absolute figures mean little, ratios within the run do. Client and server"
 md "namespaces joined through a router namespace; new flows are"
-md "\`tests/vm/connects.py\` (connect, close, next; median of $ROUNDS rounds of $N);"
+md "\`tests/vm/connects.py\` (connect, close, next; the median of $ROUNDS rounds of $N"
+md "after one to warm up, the slowest and fastest round in brackets: on a shared"
+md "machine under emulation rounds vary widely, so read ratios as rough);"
 md "the bare loop is \`tests/bench/nfq_accept.c\` fed by the rule"
 md "\`ct state new queue num 0\` (nft: what \`iptables -m conntrack --ctstate NEW -j NFQUEUE\` is on Debian)."
 md ""
@@ -156,15 +165,16 @@ md "| measure | figure | ratio |"
 md "|---|---|---|"
 md "| TCP throughput, iperf3 -P 4, ${SECS} s, no module | ${t0:-?} Mbit/s | 1.00 |"
 md "| TCP throughput, module + sluiced, flow allowed | ${t1:-?} Mbit/s | $(ratio "${t1:-0}" "${t0:-0}") |"
-md "| new TCP flows/s, no filter | ${r_none:-?} | $(ratio "${r_none:-0}" "${r_bare:-0}") of the bare loop |"
-md "| new TCP flows/s, bare NFQUEUE accept loop | ${r_bare:-?} | 1.00 |"
-md "| new TCP flows/s, module + sluiced, default policy | ${r_sl:-?} | $(ratio "${r_sl:-0}" "${r_bare:-0}") of the bare loop |"
-md "| new TCP flows/s, module + sluiced, identity rules | ${r_id:-?} | $(ratio "${r_id:-0}" "${r_sl:-0}") of the default policy's |"
+md "| new TCP flows/s, no filter | ${r_none:-?}$(spread none) | $(ratio "${r_none:-0}" "${r_bare:-0}") of the bare loop |"
+md "| new TCP flows/s, bare NFQUEUE accept loop | ${r_bare:-?}$(spread bareq) | 1.00 |"
+md "| new TCP flows/s, module + sluiced, default policy | ${r_sl:-?}$(spread sluiced) | $(ratio "${r_sl:-0}" "${r_bare:-0}") of the bare loop |"
+md "| new TCP flows/s, module + sluiced, identity rules | ${r_id:-?}$(spread identity) | $(ratio "${r_id:-0}" "${r_sl:-0}") of the default policy's |"
 md "| module \`queued\` per new flow, default policy / identity rules | ${q_sl:-?} / ${q_id:-?} | |"
+md "| module \`failed_open\` per new flow (the agent looked hung: a late heartbeat), default policy / identity rules | ${o_sl:-?} / ${o_id:-?} | |"
 md "| module \`identity_recorded\` per new flow, default policy / identity rules | ${i_sl:-?} / ${i_id:-?} | |"
 md ""
 md "- Established flows: with the module and sluiced, iperf3 moves $(ratio "${t1:-0}" "${t0:-0}")× what it moves without (goal ≥ 0.98×); an allowed flow's packets are decided in the kernel from its conntrack mark."
 md "- New flows: sluiced with the default policy sustains $(ratio "${r_sl:-0}" "${r_bare:-0}")× the rate of the bare accept loop (goal ≥ 0.9×); with no filter at all the rate is $(ratio "${r_none:-0}" "${r_bare:-0}")× the bare loop's, the cost of NFQUEUE itself."
-md "- The module hands the agent ${q_sl:-?} packets per new TCP flow with the default policy (should be 1: the SYN; the rest take the fast path)."
-md "- Identity rules (exe and unit) cost $(awk -v a="${r_id:-0}" -v b="${r_sl:-0}" 'BEGIN { printf "%.0f", b > 0 ? (1 - a / b) * 100 : 0 }') % of the new-flow rate (${r_id:-?}/s against ${r_sl:-?}/s): the module records each flow's identity (${i_id:-?} per flow) and the agent asks for it; without such rules the module records ${i_sl:-?} per flow."
+md "- The module hands the agent ${q_sl:-?} packets per new TCP flow with the default policy (should be 1: the SYN; the rest take the fast path; a flow that came while the agent's heartbeat was late is admitted as failed_open instead, ${o_sl:-?} per flow here)."
+md "- Identity rules (exe and unit) cost $(awk -v a="${r_id:-0}" -v b="${r_sl:-0}" 'BEGIN { printf "%.0f", (b > 0 ? (1 - a / b) * 100 : 0) }') % of the new-flow rate (${r_id:-?}/s against ${r_sl:-?}/s): the module records each flow's identity (${i_id:-?} per flow) and the agent asks for it; without such rules the module records ${i_sl:-?} per flow."
 tap_done
