@@ -150,7 +150,7 @@ i_id=$(per_flow identity recorded 2>/dev/null)
 o_sl=$(per_flow sluiced open 2>/dev/null)
 o_id=$(per_flow identity open 2>/dev/null)
 
-md "### In the VM, with the module (\`tests/bench/vm.sh\`)"
+md "## In the VM, with the module (\`tests/bench/vm.sh\`)"
 md ""
 md "Debian's kernel $(uname -r) under qemu TCG (software emulation, $(nproc) vCPUs):"
 md "absolute figures mean little, ratios within the run do. Client and server"
