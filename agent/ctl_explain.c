@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sqlite3.h>
 
 #include "agent/ctl.h"
 #include "agent/identity.h"

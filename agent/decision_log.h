@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "agent/flow.h"
 
 /* PRAGMA user_version of the log database. */
 #define SLUICE_LOG_SCHEMA_VERSION	2	/* 2: decisions.unit */
