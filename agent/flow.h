@@ -36,6 +36,28 @@ struct sluice_flow {			/* one new flow, as the queue engine sees it */
 #define SLUICE_UNKNOWN_IDENTITY	(SLUICE_UNKNOWN_UID | SLUICE_UNKNOWN_EXE | \
 				 SLUICE_UNKNOWN_UNIT)
 
+/*
+ * Which fields of a flow decided its verdict (a megaflow's wildcard mask):
+ * every flow that agrees with it on the flow's family, direction and
+ * protocol (always part of the mask), on the first src_len bits of src,
+ * the first dst_len bits of dst and on the fields named in fields (an
+ * unknown uid, exe, unit or domain agrees only with an unknown one) gets
+ * the same rule and verdict.
+ */
+#define SLUICE_MASK_DPORT	(1u << 0)
+#define SLUICE_MASK_UID		(1u << 1)
+#define SLUICE_MASK_EXE		(1u << 2)
+#define SLUICE_MASK_UNIT	(1u << 3)
+#define SLUICE_MASK_DOMAIN	(1u << 4)
+
+struct sluice_flow_mask {
+	uint8_t src_len, dst_len;	/* leading bits of the addresses */
+	uint8_t fields;			/* SLUICE_MASK_* */
+};
+
+/* "proto dir dst/24 dport" and so on; the length written, as snprintf. */
+int sluice_flow_mask_format(const struct sluice_flow_mask *m, char *out, size_t outlen);
+
 struct sluice_decision {
 	int allow;			/* 1 allow, 0 deny */
 	int64_t rule_id;		/* rules.id that decided; 0 = default_action;
@@ -45,6 +67,7 @@ struct sluice_decision {
 					 * unknown (unknown != 0) */
 	unsigned int unknown;		/* SLUICE_UNKNOWN_*: which of them; a rule
 					 * whose other columns failed counts not */
+	struct sluice_flow_mask mask;	/* what decided it */
 };
 
 struct sluice_policy;			/* compiled, immutable, shareable between threads */

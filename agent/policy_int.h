@@ -54,8 +54,7 @@ struct sluice_policy {
 	struct rule *rules;		/* by priority, rules before lists, then id;
 					 * a list's id is -lists.id */
 	struct sluice_domains *names;	/* payload: index into rules[] */
-	uint32_t *order;		/* rule indexes, bucket after bucket */
-	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b] .. start[b + 1]) */
+	struct sluice_match_index *index; /* policy_match.c */
 	/* settings: index of the value in setting_defs[].values, 0 the default */
 	uint8_t default_deny, sinkhole_null, block_dot, block_doh;
 	char *trusted_resolvers;	/* settings.trusted_resolvers, or NULL */
@@ -83,6 +82,8 @@ static inline int sluice_family_index(int family)
 /* Fill p's match index from p->rules and p->names (policy_match.c). */
 int sluice_policy_index_build(struct sluice_policy *p);
 void sluice_policy_index_free(struct sluice_policy *p);
+/* Heap bytes of p's match index (beside rules[] and the domain set). */
+size_t sluice_policy_index_bytes(const struct sluice_policy *p);
 
 /* The database's file name for messages (policy_db.c). */
 const char *sluice_policy_db_path(sqlite3 *db);
