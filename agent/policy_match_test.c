@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sqlite3.h>
 
 #include "agent/policy.h"
 #include "tests/unit/policy_oracle.h"
@@ -86,70 +87,104 @@ static void cidr_text(int family, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/%u", buf, plen);
 }
 
-/* 'v' in buf, or NULL. */
-static const char *quoted(const char *v, char *buf)
+/* One database for every random policy: building the schema is slow. */
+static sqlite3 *db;
+static sqlite3_stmt *ins_rule, *ins_list, *ins_name;
+
+static void bind_text(sqlite3_stmt *st, int col, const char *v)
 {
-	if (!v)
-		return "NULL";
-	snprintf(buf, 64, "'%s'", v);
-	return buf;
+	if (v)
+		sqlite3_bind_text(st, col, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, col);
 }
 
-/* Append one random rule (or list) as SQL to sql. */
-static void random_rule(char *sql, size_t len, int id)
+static void step(sqlite3_stmt *st)
 {
+	if (sqlite3_step(st) != SQLITE_DONE)
+		fail_msg("random policy row refused: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* One random rule (or list) with id. */
+static void random_rule(int id)
+{
+	static const char *const dirs[] = { "any", "any", "in", "out", "forward" };
+	static const char *const protos[] = { NULL, NULL, "tcp", "udp", "icmp", "icmpv6" };
+	static const int uids[] = { 0, 1000, 1001 };
 	int family = rnd(2) ? AF_INET : AF_INET6;
-	char src[72] = "NULL", dst[72] = "NULL", c[64];
-	char *end = sql + strlen(sql);
-	size_t left = len - strlen(sql);
-	char q[4][64];
+	char c[64];
 
 	if (rnd(8) == 0) {	/* a list of names */
-		snprintf(end, left,
-			 "INSERT INTO lists(id, name, action, priority, enabled) VALUES (%d, 'l%d', '%s', %u, %u);"
-			 "INSERT INTO list_domains(list_id, domain) VALUES (%d, '%s'), (%d, '%s');",
-			 id, id, rnd(2) ? "allow" : "deny", rnd(5), rnd(6) != 0,
-			 id, PICK(domains), id, rnd(2) ? "nomatch.org" : "zzz.test");
+		sqlite3_bind_int(ins_list, 1, id);
+		snprintf(c, sizeof(c), "l%d", id);
+		bind_text(ins_list, 2, c);
+		bind_text(ins_list, 3, rnd(2) ? "allow" : "deny");
+		sqlite3_bind_int(ins_list, 4, (int)rnd(5));
+		sqlite3_bind_int(ins_list, 5, rnd(6) != 0);
+		step(ins_list);
+		sqlite3_bind_int(ins_name, 1, id);
+		bind_text(ins_name, 2, PICK(domains));
+		step(ins_name);
+		sqlite3_bind_int(ins_name, 1, id);
+		bind_text(ins_name, 2, rnd(2) ? "nomatch.org" : "zzz.test");
+		step(ins_name);
 		return;
+	}
+	sqlite3_bind_int(ins_rule, 1, id);
+	sqlite3_bind_int(ins_rule, 2, (int)rnd(5));
+	bind_text(ins_rule, 3, rnd(2) ? "allow" : "deny");
+	bind_text(ins_rule, 4, PICK(dirs));
+	bind_text(ins_rule, 5, PICK(protos));
+	if (rnd(3) == 0) {
+		cidr_text(family, c, sizeof(c));
+		bind_text(ins_rule, 6, c);
 	}
 	if (rnd(2)) {
 		cidr_text(family, c, sizeof(c));
-		snprintf(dst, sizeof(dst), "'%s'", c);
+		bind_text(ins_rule, 7, c);
 	}
-	if (rnd(3) == 0) {
-		cidr_text(family, c, sizeof(c));
-		snprintf(src, sizeof(src), "'%s'", c);
-	}
-	snprintf(end, left,
-		 "INSERT INTO rules(id, priority, action, direction, proto, src, dst, dst_port,"
-		 " domain, uid, exe, unit, enabled) VALUES (%d, %u, '%s', '%s', %s, %s, %s, %s,"
-		 " %s, %s, %s, %s, %u);",
-		 id, rnd(5), rnd(2) ? "allow" : "deny",
-		 (const char *[]){ "any", "any", "in", "out", "forward" }[rnd(5)],
-		 (const char *[]){ "NULL", "NULL", "'tcp'", "'udp'", "'icmp'", "'icmpv6'" }[rnd(6)],
-		 src, dst,
-		 quoted(rnd(3) ? NULL : PICK(ports), q[0]),
-		 quoted(rnd(4) ? NULL : PICK(domains), q[1]),
-		 rnd(5) ? "NULL" : (const char *[]){ "0", "1000", "1001" }[rnd(3)],
-		 quoted(rnd(5) ? NULL : PICK(exes), q[2]),
-		 quoted(rnd(5) ? NULL : PICK(units), q[3]),
-		 rnd(8) != 0);
+	bind_text(ins_rule, 8, rnd(3) ? NULL : PICK(ports));
+	bind_text(ins_rule, 9, rnd(4) ? NULL : PICK(domains));
+	if (rnd(5) == 0)
+		sqlite3_bind_int(ins_rule, 10, PICK(uids));
+	bind_text(ins_rule, 11, rnd(5) ? NULL : PICK(exes));
+	bind_text(ins_rule, 12, rnd(5) ? NULL : PICK(units));
+	sqlite3_bind_int(ins_rule, 13, rnd(8) != 0);
+	step(ins_rule);
+}
+
+static void prepare(const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
 }
 
 static struct sluice_policy *random_policy(int nrules)
 {
-	static char sql[1 << 16];
 	struct sluice_policy *p;
 	char err[512];
 	int i;
 
-	sql[0] = '\0';
-	strcat(sql, "DELETE FROM rules; DELETE FROM lists;");
-	if (rnd(3) == 0)
-		strcat(sql, "UPDATE settings SET value = 'deny' WHERE key = 'default_action';");
+	if (!db) {
+		if (sluice_policy_open_memory(NULL, 1, &db, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		prepare("INSERT INTO rules(id, priority, action, direction, proto, src, dst, dst_port,"
+			" domain, uid, exe, unit, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			&ins_rule);
+		prepare("INSERT INTO lists(id, name, action, priority, enabled) VALUES (?, ?, ?, ?, ?)",
+			&ins_list);
+		prepare("INSERT INTO list_domains(list_id, domain) VALUES (?, ?)", &ins_name);
+	}
+	sqlite3_exec(db, "BEGIN; DELETE FROM rules; DELETE FROM list_domains; DELETE FROM lists;",
+		     NULL, NULL, NULL);
+	sqlite3_exec(db, rnd(3) ? "UPDATE settings SET value = 'allow' WHERE key = 'default_action'" :
+		     "UPDATE settings SET value = 'deny' WHERE key = 'default_action'", NULL, NULL, NULL);
 	for (i = 1; i <= nrules; i++)
-		random_rule(sql, sizeof(sql), i);
-	p = sluice_policy_compile_sql(sql, err, sizeof(err));
+		random_rule(i);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	p = sluice_policy_compile(db, err, sizeof(err));
 	if (!p)
 		fail_msg("random policy does not compile: %s", err);
 	return p;
@@ -251,6 +286,11 @@ static void index_agrees_with_linear_matcher(void **state)
 		}
 		sluice_policy_free(p);
 	}
+	sqlite3_finalize(ins_rule);
+	sqlite3_finalize(ins_list);
+	sqlite3_finalize(ins_name);
+	sqlite3_close(db);
+	db = NULL;
 	print_message("%ld cases, %ld decided by a rule, %ld partial, %ld mask checks\n",
 		      cases, matched, partial, masked);
 	/* Count, don't infer: the pools must give every kind of outcome. */
