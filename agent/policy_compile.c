@@ -698,6 +698,12 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		sluice_seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
 		ok = 0;
 	}
+	if (ok && p->nrules) {		/* give back what doubling left over */
+		struct rule *exact = realloc(p->rules, p->nrules * sizeof(*p->rules));
+
+		if (exact)
+			p->rules = exact;
+	}
 	if (ok && sluice_policy_index_build(p) < 0) {
 		sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 		ok = 0;

@@ -129,7 +129,9 @@ static struct sluice_policy *timed_compile(sqlite3 *db, const char *what, size_t
 	snprintf(key, sizeof(key), "%s_compile", what);
 	figure(key, t * 1e3, "ms");
 	snprintf(key, sizeof(key), "%s_bytes_per_%s", what, per);
-	figure(key, ((double)after.uordblks - (double)before.uordblks -
+	/* Heap in use, mmap()ed blocks included, less what SQLite holds more. */
+	figure(key, ((double)(after.uordblks + after.hblkhd) -
+		     (double)(before.uordblks + before.hblkhd) -
 		     (double)(sql_after - sql_before)) / (double)n, "B");
 	return p;
 }
