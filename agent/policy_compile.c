@@ -222,7 +222,7 @@ static int compile_exe(const struct row *r, struct rule *rule)
 	}
 	len = strlen(exe);
 	if (len >= 2 && !strcmp(exe + len - 2, "/*"))
-		rule->exe_dir = len - 1;
+		rule->exe_dir = (uint32_t)(len - 1);	/* SQLite text is < 2^31 */
 	rule->has |= HAS_EXE;
 	return 0;
 }

@@ -41,9 +41,10 @@ struct rule {
 	uint16_t port_lo, port_hi;	/* inclusive */
 	uint32_t uid;
 	struct sluice_cidr src, dst;
+	uint32_t exe_dir;		/* exe is a directory and a star: the
+					 * length of the directory and its slash
+					 * (here, in the CIDRs' padding: 80 bytes) */
 	char *exe;			/* the domain (HAS_DOMAIN) is in policy.names */
-	size_t exe_dir;			/* exe is a directory and a star: the
-					 * length of the directory and its slash */
 	char *unit;
 };
 
