@@ -133,6 +133,8 @@ static struct sluice_policy *timed_compile(sqlite3 *db, const char *what, size_t
 	figure(key, ((double)(after.uordblks + after.hblkhd) -
 		     (double)(before.uordblks + before.hblkhd) -
 		     (double)(sql_after - sql_before)) / (double)n, "B");
+	snprintf(key, sizeof(key), "%s_index_bytes_per_%s", what, per);
+	figure(key, (double)sluice_policy_index_bytes(p) / (double)n, "B");
 	return p;
 }
 
