@@ -208,7 +208,7 @@ static void names_at(size_t n)
 	struct sluice_policy *p;
 	struct sluice_flow f;
 	sqlite3_stmt *st;
-	char err[256], name[64];
+	char err[256], name[64], what[32], key[64];
 	size_t i, hits = 0;
 	sqlite3 *db;
 	double t;
@@ -229,7 +229,8 @@ static void names_at(size_t n)
 	}
 	sqlite3_finalize(st);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	p = timed_compile(db, "names_1000k", n, "name");
+	snprintf(what, sizeof(what), "names_%zuk", n / 1000);
+	p = timed_compile(db, what, n, "name");
 	sqlite3_close(db);
 	flow_to(&f, 0x01020304, 443);
 	t = now();
@@ -239,8 +240,10 @@ static void names_at(size_t n)
 		hits += sluice_policy_match(p, &f).rule_id != 0;
 	}
 	t = now() - t;
-	figure("names_1000k_lookups", 1e6 / t, "per_s");
-	figure("names_1000k_hit_share", (double)hits / 1e6, "ratio");
+	snprintf(key, sizeof(key), "%s_lookups", what);
+	figure(key, 1e6 / t, "per_s");
+	snprintf(key, sizeof(key), "%s_hit_share", what);
+	figure(key, (double)hits / 1e6, "ratio");
 	sluice_policy_free(p);
 }
 
