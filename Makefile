@@ -125,6 +125,10 @@ build/domains_bench: tests/bench/domains_bench.c $(AGENT_LIB_OBJS)
 build/identity_bench: tests/bench/identity_bench.c $(AGENT_LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Policy at scale: compile time, memory, lookups/s (figures only).
+build/policy_bench: tests/bench/policy_bench.c tests/unit/policy_oracle.h $(AGENT_LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/bench/policy_bench.c $(AGENT_LIB_OBJS) $(LDLIBS)
+
 # Every benchmark in one run; writes docs/BENCHMARKS.md and its plots.
 bench: all build/domains_bench build/identity_bench build/flowbench build/nfq_accept
 	sh tests/bench/bench.sh

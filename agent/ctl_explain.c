@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sqlite3.h>
 
 #include "agent/ctl.h"
 #include "agent/identity.h"
@@ -137,7 +138,7 @@ static int explain(const char *db_path, const struct sluice_flow *f)
 {
 	struct sluice_decision d;
 	struct sluice_policy *p;
-	char err[512];
+	char err[512], mask[96];
 	sqlite3 *db;
 
 	if (sluice_policy_open_memory(db_path, 1, &db, err, sizeof(err)) < 0) {
@@ -152,6 +153,7 @@ static int explain(const char *db_path, const struct sluice_flow *f)
 	}
 	d = sluice_policy_match(p, f);
 	sluice_policy_free(p);
+	sluice_flow_mask_format(&d.mask, mask, sizeof(mask));
 	if (d.rule_id > 0)
 		printf("%s rule %lld\n", d.allow ? "allow" : "deny", (long long)d.rule_id);
 	else if (d.rule_id < 0)
@@ -165,6 +167,8 @@ static int explain(const char *db_path, const struct sluice_flow *f)
 	printf(", unit %s, exe %s, name %s\n", f->unit ? f->unit : "unknown",
 	       f->exe ? f->exe : "unknown", f->domain ? f->domain : "unknown");
 	print_unknown(d.unknown);
+	/* What a flow must share with this one to be decided the same way. */
+	printf("decided by %s\n", mask);
 	return SLUICECTL_EXIT_OK;
 }
 

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sqlite3.h>
 
 #include "agent/ctl.h"
 #include "agent/domains.h"

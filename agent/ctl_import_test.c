@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sqlite3.h>
 
 #include "agent/policy.h"
 

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sqlite3.h>
 
 #include "agent/ctl.h"
 #include "agent/status.h"

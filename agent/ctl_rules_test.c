@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sqlite3.h>
 
 #include "agent/policy.h"
 

@@ -68,7 +68,8 @@ static const char schema_sql[] =
 	"  exe       TEXT,              -- NULL: unknown\n"
 	"  unit      TEXT,              -- systemd unit; NULL: unknown\n"
 	"  action    TEXT NOT NULL CHECK (action IN ('allow', 'deny')),\n"
-	"  rule_id   INTEGER            -- rules.id of the policy; NULL: default_action\n"
+	"  rule_id   INTEGER,           -- rules.id of the policy; NULL: default_action\n"
+	"  mask      TEXT               -- the fields that decided, e.g. 'proto dir dst/24 dport'\n"
 	");\n"
 	"CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);\n"
 	"CREATE TABLE IF NOT EXISTS rule_hits(\n"
@@ -78,13 +79,14 @@ static const char schema_sql[] =
 	");\n"
 	"CREATE VIEW IF NOT EXISTS decisions_text AS\n"
 	"  SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,\n"
-	"         direction, proto, src, dst, sport, dport, domain, uid, exe, unit, action, rule_id\n"
+	"         direction, proto, src, dst, sport, dport, domain, uid, exe, unit, action, rule_id,\n"
+	"         mask\n"
 	"  FROM decisions;\n";
 
 static const char insert_sql[] =
 	"INSERT INTO decisions(time, direction, proto, src, dst, sport, dport,"
-	" domain, uid, exe, action, rule_id, unit)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+	" domain, uid, exe, action, rule_id, unit, mask)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /*
  * Version 1 to 2: decisions.unit. The table keeps its rows (old ones have
@@ -95,6 +97,14 @@ static const char migrate_1_sql[] =
 	"ALTER TABLE decisions ADD COLUMN unit TEXT;\n"
 	"DROP VIEW IF EXISTS decisions_text;\n"
 	"PRAGMA user_version = 2;\n"
+	"COMMIT;\n";
+
+/* Version 2 to 3: decisions.mask, the wildcard mask of the match (NULL in old rows). */
+static const char migrate_2_sql[] =
+	"BEGIN IMMEDIATE;\n"
+	"ALTER TABLE decisions ADD COLUMN mask TEXT;\n"
+	"DROP VIEW IF EXISTS decisions_text;\n"
+	"PRAGMA user_version = 3;\n"
 	"COMMIT;\n";
 
 static const char hit_sql[] =
@@ -196,6 +206,7 @@ static void fill_record(struct sluice_log_record *r, const struct sluice_flow *f
 	r->time_ms = now_ms(CLOCK_REALTIME);
 	r->uid = f->uid;
 	r->rule_id = d->rule_id;
+	r->mask = d->mask;
 	memcpy(r->src, f->src, sizeof(r->src));
 	memcpy(r->dst, f->dst, sizeof(r->dst));
 	r->sport = f->sport;
@@ -347,7 +358,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 static int insert_record(struct sluice_log *l, const struct sluice_log_record *r)
 {
 	sqlite3_stmt *st = l->insert;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], num[4];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], num[4], mask[64];
 	const char *proto = proto_name(r->proto);
 	int family = r->family == AF_INET6 ? AF_INET6 : AF_INET;
 	int rc;
@@ -387,6 +398,8 @@ static int insert_record(struct sluice_log *l, const struct sluice_log_record *r
 	else
 		sqlite3_bind_null(st, 12);
 	bind_text_or_null(st, 13, r->unit);
+	sluice_flow_mask_format(&r->mask, mask, sizeof(mask));
+	sqlite3_bind_text(st, 14, mask, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -720,6 +733,14 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	what = "migrate the tables of";
 	if (version == 1) {
 		rc = sqlite3_exec(l->db, migrate_1_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+		version = 2;
+	}
+	if (version == 2) {
+		rc = sqlite3_exec(l->db, migrate_2_sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;

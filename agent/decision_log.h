@@ -35,10 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "agent/flow.h"
 
 /* PRAGMA user_version of the log database. */
-#define SLUICE_LOG_SCHEMA_VERSION	2	/* 2: decisions.unit */
+#define SLUICE_LOG_SCHEMA_VERSION	3	/* 2: decisions.unit, 3: decisions.mask */
 
 #define SLUICE_LOG_DOMAIN_MAX	254	/* with the NUL: longest DNS name */
 #define SLUICE_LOG_EXE_MAX	256	/* longer paths are cut */
@@ -55,6 +55,7 @@ struct sluice_log_record {
 	uint8_t proto;			/* IPPROTO_* */
 	uint8_t direction;		/* SLUICE_DIR_*, 0 unknown */
 	uint8_t allow;			/* 1 allow, 0 deny */
+	struct sluice_flow_mask mask;	/* the fields that decided (flow.h) */
 	char domain[SLUICE_LOG_DOMAIN_MAX];	/* "" unknown */
 	char exe[SLUICE_LOG_EXE_MAX];		/* "" unknown */
 	char unit[SLUICE_LOG_UNIT_MAX];		/* "" unknown */

@@ -585,14 +585,16 @@ static void test_null_log_is_harmless(void **state)
 }
 
 /*
- * A version 1 log (no unit) keeps its rows, gains the column and the
- * view's; new rows carry the flow's unit, NULL when it is unknown.
+ * A version 1 log (no unit, no mask) keeps its rows, gains the columns and
+ * the view's; new rows carry the flow's unit, NULL when it is unknown, and
+ * the match's wildcard mask (old rows: NULL).
  */
 static void test_version_1_log_gains_unit_and_keeps_rows(void **state)
 {
 	struct fixture *fx = *state;
 	struct sluice_flow f = v4_flow(7);
-	struct sluice_decision d = { .allow = 0, .rule_id = 3 };
+	struct sluice_decision d = { .allow = 0, .rule_id = 3,
+				     .mask = { .dst_len = 24, .fields = SLUICE_MASK_DPORT } };
 	struct sluice_log *l;
 	char err[256], out[1024];
 
@@ -612,9 +614,11 @@ static void test_version_1_log_gains_unit_and_keeps_rows(void **state)
 	assert_int_equal(sluice_log_push(l, &f, &d), 0);
 	assert_int_equal(sluice_log_flush(l, 5000), 0);
 	sluice_log_close(l);
-	sqlite3_cli(fx->path, "PRAGMA user_version; SELECT exe, ifnull(unit, 'NULL') FROM decisions_text ORDER BY id;",
-		    out, sizeof(out));
-	assert_string_equal(out, "2\n/old|NULL\n/usr/bin/curl|nginx.service\n/usr/bin/curl|NULL\n");
+	sqlite3_cli(fx->path, "PRAGMA user_version; SELECT exe, ifnull(unit, 'NULL'), ifnull(mask, 'NULL')"
+		    " FROM decisions_text ORDER BY id;", out, sizeof(out));
+	assert_string_equal(out, "3\n/old|NULL|NULL\n"
+			    "/usr/bin/curl|nginx.service|proto dir dst/24 dport\n"
+			    "/usr/bin/curl|NULL|proto dir dst/24 dport\n");
 }
 
 int main(void)

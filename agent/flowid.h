@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "agent/identity.h"
-#include "agent/policy.h"
+#include "agent/flow.h"
 
 #define SLUICE_FLOWID_SLOTS	1024
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "agent/flow.h"
 
 /*
  * Fill family, proto, src, dst, sport and dport of @f from @pkt. Ports stay

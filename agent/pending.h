@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "agent/flow.h"
 
 #define SLUICE_PENDING_SLOTS	256
 #define SLUICE_PENDING_BYTES	16384	/* a hello is one TLS record at most */

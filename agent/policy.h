@@ -19,48 +19,13 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include <sqlite3.h>
+#include "agent/flow.h"
+
+/* The handle's type, without all of sqlite3.h for every includer. */
+typedef struct sqlite3 sqlite3;
 
 /* PRAGMA user_version of policy/schema.sql. */
 #define SLUICE_POLICY_SCHEMA_VERSION 4
-
-/* struct sluice_flow.direction; 0 is never a flow's direction. */
-#define SLUICE_DIR_IN		1
-#define SLUICE_DIR_OUT		2
-#define SLUICE_DIR_FORWARD	3
-
-struct sluice_flow {			/* one new flow, as the queue engine sees it */
-	int family;			/* AF_INET or AF_INET6 */
-	uint8_t proto;			/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, other */
-	uint8_t direction;		/* SLUICE_DIR_IN, SLUICE_DIR_OUT, SLUICE_DIR_FORWARD */
-	uint8_t src[16], dst[16];	/* network byte order; v4 in the first 4 bytes */
-	uint16_t sport, dport;		/* host byte order; 0 when the proto has none */
-	int64_t uid;			/* -1 unknown */
-	const char *exe;		/* NULL unknown */
-	const char *unit;		/* systemd unit, NULL unknown */
-	const char *domain;		/* NULL unknown */
-};
-
-/* struct sluice_decision.unknown: the fields a skipped rule wanted. */
-#define SLUICE_UNKNOWN_UID	(1u << 0)
-#define SLUICE_UNKNOWN_EXE	(1u << 1)
-#define SLUICE_UNKNOWN_UNIT	(1u << 2)
-#define SLUICE_UNKNOWN_DOMAIN	(1u << 3)
-#define SLUICE_UNKNOWN_IDENTITY	(SLUICE_UNKNOWN_UID | SLUICE_UNKNOWN_EXE | \
-				 SLUICE_UNKNOWN_UNIT)
-
-struct sluice_decision {
-	int allow;			/* 1 allow, 0 deny */
-	int64_t rule_id;		/* rules.id that decided; 0 = default_action;
-					 * negative: the list lists.id = -rule_id */
-	int partial;			/* a rule before it was skipped only because
-					 * the flow's uid, exe, unit or domain is
-					 * unknown (unknown != 0) */
-	unsigned int unknown;		/* SLUICE_UNKNOWN_*: which of them; a rule
-					 * whose other columns failed counts not */
-};
-
-struct sluice_policy;			/* compiled, immutable, shareable between threads */
 
 /*
  * Open the policy database at path for the agent: create it from the built-in
@@ -82,6 +47,14 @@ int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **db,
 			      char *err, size_t errlen);
 
 /*
+ * The built-in schema and default policy in memory, sql run on it, compiled
+ * (sluice_policy_compile): a policy from SQL text, for tests and fuzz
+ * targets. NULL with err set when the SQL fails or the result does not
+ * compile.
+ */
+struct sluice_policy *sluice_policy_compile_sql(const char *sql, char *err, size_t errlen);
+
+/*
  * Compile every enabled rule, every enabled list with its domains and the
  * settings, read in one transaction (the caller's, when one is open), into
  * a new policy. Rules and lists form
@@ -93,20 +66,10 @@ int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **db,
  */
 struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errlen);
 
-/* Decide one flow: no allocation, no locks, no SQL. p NULL: allow (fail open). */
-struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
-					   const struct sluice_flow *f);
-
 void sluice_policy_free(struct sluice_policy *p);
 
 /* Number of enabled rules (rows of the rules table) compiled into p. */
 size_t sluice_policy_rule_count(const struct sluice_policy *p);
-
-/*
- * Does an enabled rule of p need who the flow belongs to (uid, exe or
- * unit)? Only then does the agent ask the kernel; 0 for NULL.
- */
-int sluice_policy_needs_identity(const struct sluice_policy *p);
 
 /* Number of enabled lists compiled into p. */
 size_t sluice_policy_list_count(const struct sluice_policy *p);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "agent/policy.h"
 #include "agent/policy_sql.h"
@@ -427,15 +428,18 @@ static void test_sluicectl_explain_takes_uid_exe_unit(void **state)
 	assert_int_equal(run(cmd, out, sizeof(out)), 0);
 	assert_string_equal(out, "allow default action\n"
 			    "uid unknown, unit unknown, exe unknown, name unknown\n"
-			    "an earlier rule was skipped only because the flow's uid or exe or unit is unknown\n");
+			    "an earlier rule was skipped only because the flow's uid or exe or unit is unknown\n"
+			    "decided by proto dir dport uid unit\n");
 	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --unit nginx.service tcp 192.0.2.1:443 2>&1",
 		 fx->path);
 	assert_int_equal(run(cmd, out, sizeof(out)), 0);
-	assert_string_equal(out, "deny rule 4\nuid unknown, unit nginx.service, exe unknown, name unknown\n");
+	assert_string_equal(out, "deny rule 4\nuid unknown, unit nginx.service, exe unknown, name unknown\n"
+			    "decided by proto dir dport unit\n");
 	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --uid 0 --exe /opt/app/bin/x"
 		 " --direction in udp '[2001:db8::1]:53' 2>&1", fx->path);
 	assert_int_equal(run(cmd, out, sizeof(out)), 0);
-	assert_string_equal(out, "deny rule 5\nuid 0, unit unknown, exe /opt/app/bin/x, name unknown\n");
+	assert_string_equal(out, "deny rule 5\nuid 0, unit unknown, exe /opt/app/bin/x, name unknown\n"
+			    "decided by proto dir dport uid exe\n");
 	snprintf(cmd, sizeof(cmd), "agent/sluicectl explain --db '%s' --unit getty@.service tcp 192.0.2.1 2>&1",
 		 fx->path);
 	assert_int_equal(run(cmd, out, sizeof(out)), 2);

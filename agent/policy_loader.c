@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 /* An empty loader of path: nothing open, nothing in force. */
 static int loader_init(struct sluice_policy_loader *l, const char *path, char *err, size_t errlen)

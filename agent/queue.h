@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "agent/flow.h"
 #include "uapi/sluice.h"
 
 struct sluice_queue;

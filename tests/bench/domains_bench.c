@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sqlite3.h>
 
 #include "agent/domains.h"
 #include "agent/policy.h"

@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "agent/packet.h"
 #include "agent/verdict.h"

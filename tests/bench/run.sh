@@ -25,7 +25,7 @@ fi
 if [ ! -x "$bench" ]; then
 	mkdir -p "$(dirname "$bench")"
 	(cd "$top" && ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -I. \
-		-o "$bench" tests/bench/domains_bench.c agent/domains.c agent/policy.c agent/identity.c \
+		-o "$bench" tests/bench/domains_bench.c agent/domains.c agent/policy_db.c agent/policy_compile.c agent/policy_match.c agent/identity.c \
 		agent/cidr.c agent/policy_sql.c -lsqlite3)
 fi
 

@@ -45,7 +45,8 @@ pending_fuzz     agent/pending.c,agent/sni.c,agent/dns.c 16386
 quic_fuzz        agent/quic.c,agent/quic_join.c,agent/pending.c,agent/sni.c,agent/dns.c 16384 -lcrypto
 packet_fuzz      agent/packet.c          2048
 cidr_fuzz        agent/cidr.c            128
-verdict_fuzz     agent/verdict.c,agent/quic.c,agent/quic_join.c,agent/pending.c,agent/namecache.c,agent/nametrust.c,agent/dns.c,agent/sni.c,agent/packet.c,agent/policy.c,agent/identity.c,agent/cidr.c,agent/domains.c,agent/util.c,agent/policy_sql.c 8192 -lsqlite3 -lcrypto
+policy_compile_fuzz agent/policy_db.c,agent/policy_compile.c,agent/policy_match.c,agent/identity.c,agent/cidr.c,agent/domains.c,agent/util.c,agent/policy_sql.c 4096 -lsqlite3
+verdict_fuzz     agent/verdict.c,agent/quic.c,agent/quic_join.c,agent/pending.c,agent/namecache.c,agent/nametrust.c,agent/dns.c,agent/sni.c,agent/packet.c,agent/policy_db.c,agent/policy_compile.c,agent/policy_match.c,agent/identity.c,agent/cidr.c,agent/domains.c,agent/util.c,agent/policy_sql.c 8192 -lsqlite3 -lcrypto
 "
 
 mkdir -p "$OUT/artifacts" "$OUT/corpus" "$OUT/logs"

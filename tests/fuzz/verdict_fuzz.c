@@ -21,12 +21,10 @@
 #include <sys/socket.h>
 
 #include <linux/netfilter.h>
-#include <sqlite3.h>
 
 #include "agent/decision_log.h"
 #include "agent/inject.h"
 #include "agent/packet.h"
-#include "agent/policy_sql.h"
 #include "agent/verdict.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -88,15 +86,9 @@ static void setup(void)
 {
 	struct sluice_policy *pol;
 	char err[256];
-	sqlite3 *db;
 
-	FUZZ_CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
-	FUZZ_CHECK(sqlite3_exec(db, sluice_schema_sql, NULL, NULL, NULL) == SQLITE_OK);
-	FUZZ_CHECK(sqlite3_exec(db, sluice_default_sql, NULL, NULL, NULL) == SQLITE_OK);
-	FUZZ_CHECK(sqlite3_exec(db, policy_sql, NULL, NULL, NULL) == SQLITE_OK);
-	pol = sluice_policy_compile(db, err, sizeof(err));
+	pol = sluice_policy_compile_sql(policy_sql, err, sizeof(err));
 	FUZZ_CHECK(pol != NULL);
-	sqlite3_close(db);
 	atomic_store(&loader.current, pol);
 	FUZZ_CHECK(sluice_verdict_init(&ctx, &loader, NULL, err, sizeof(err)) == 0);
 }

@@ -1,421 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The policy database and its compiled form; see policy.h for the contract
- * and policy/schema.sql for the tables.
- *
- * Compiled form. Every enabled rule is parsed once into a struct rule
- * (binary CIDRs, port range, lower-cased domain) in one flat array sorted
- * by (priority, id). A flow can only match rules whose family, direction
- * and protocol agree with it, so the compiler also files every rule's index
- * into each of the 2 x 3 x 5 buckets (family x direction x protocol class)
- * it can match in, keeping the priority order inside each bucket. A match
- * looks up the flow's one bucket in O(1) and tests its rules in order until
- * the first that matches: O(k) for the k rules of that bucket, each test a
- * few compares (CIDR by whole bytes plus one masked byte, ports by range,
- * strings only when the rule has one). Memory is O(n) for n rules: a rule
- * that constrains nothing appears in all 30 buckets as a 4-byte index.
- *
- * Measured (-O2, one core): 10,000 /24 rules compile in ~30 ms; a flow that
- * misses all ~6,700 rules of its bucket costs ~130 us, about 20 ns a rule.
- *
- * Domains. Every rule's domain and every pattern of every enabled list go
- * into one compiled domain set (domains.h) whose payload is the entry's
- * index in rules[]. Lists are entries of rules[] too (a list is a rule whose
- * only condition is its patterns), merged in by priority, rules before
- * lists on equal priority. A match asks the set once for the lowest index
- * >= i whose pattern matches the flow's name and walks the bucket, which
- * is in index order; only when it passes that index does it ask again. So
- * a million list entries cost one hash walk over the name's labels, and
- * each further domain rule a probe only when an earlier one matched.
- *
- * Why no tries or hashes for addresses yet: first match wins across rules of every kind,
- * so an index on one column must still report the earliest rule among all
- * candidates; the buckets cut the candidates without changing that order.
- * The next step for large policies is, per bucket, a sorted array of
- * elementary dst intervals each listing the rule indexes covering it (plus
- * the rules without dst), merged in rule order at match time.
+ * The policy compiler: every enabled rule, list and setting, read in one
+ * transaction, parsed and checked once into the struct rule array that
+ * policy_match.c indexes. A bad row stops the compile with one sentence
+ * naming the row, the column and the value.
  */
 #include "agent/util.h"
 #include "agent/policy.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 
-#include "agent/cidr.h"
+#include <sqlite3.h>
+
 #include "agent/domains.h"
 #include "agent/identity.h"
-#include "agent/policy_sql.h"
-
-#define NFAMILIES	2	/* AF_INET, AF_INET6 */
-#define NDIRS		3	/* SLUICE_DIR_IN .. SLUICE_DIR_FORWARD */
-#define NPROTOS		5	/* tcp, udp, icmp, icmpv6, anything else */
-#define NBUCKETS	(NFAMILIES * NDIRS * NPROTOS)
-#define PROTO_OTHER	(NPROTOS - 1)
-
-/* Columns of struct rule that constrain the match (rule.has). */
-#define HAS_SRC		(1u << 0)
-#define HAS_DST		(1u << 1)
-#define HAS_PORT	(1u << 2)
-#define HAS_UID		(1u << 3)
-#define HAS_EXE		(1u << 4)
-#define HAS_DOMAIN	(1u << 5)
-#define HAS_UNIT	(1u << 6)
-#define HAS_IDENTITY	(HAS_UID | HAS_EXE | HAS_UNIT)
-
-struct rule {
-	int64_t id;
-	unsigned int has;		/* HAS_* */
-	uint8_t allow;
-	uint8_t direction;		/* SLUICE_DIR_*, 0 = any */
-	int8_t proto;			/* protocol class 0..3, -1 = any */
-	uint8_t family;			/* AF_INET or AF_INET6 from src/dst, 0 = any */
-	uint16_t port_lo, port_hi;	/* inclusive */
-	uint32_t uid;
-	struct sluice_cidr src, dst;
-	char *exe;			/* the domain (HAS_DOMAIN) is in policy.names */
-	size_t exe_dir;			/* exe is a directory and a star: the
-					 * length of the directory and its slash */
-	char *unit;
-};
-
-struct sluice_policy {
-	size_t nrules;			/* entries of rules[]: table rows and lists */
-	size_t ntable_rules, nlists;
-	size_t nidentity;		/* rules with a uid, exe or unit */
-	struct rule *rules;		/* by priority, rules before lists, then id;
-					 * a list's id is -lists.id */
-	struct sluice_domains *names;	/* payload: index into rules[] */
-	uint32_t *order;		/* rule indexes, bucket after bucket */
-	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b] .. start[b + 1]) */
-	/* settings: index of the value in setting_defs[].values, 0 the default */
-	uint8_t default_deny, sinkhole_null, block_dot, block_doh;
-	char *trusted_resolvers;	/* settings.trusted_resolvers, or NULL */
-};
+#include "agent/policy_int.h"
 
 static const char *const proto_names[NPROTOS - 1] = { "tcp", "udp", "icmp", "icmpv6" };
-static const uint8_t proto_numbers[NPROTOS - 1] = {
-	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6
-};
 
-
-/* ------------------------------------------------------------------ */
-/* Opening, creating and migrating the database                        */
-/* ------------------------------------------------------------------ */
-
-/*
- * Schema migrations. policy/schema.sql always describes the newest version
- * and is built up of parts: what version 1 had, then for each later version
- * N a part that starts at the line "-- @@ schema version N @@" and holds the
- * SQL that brings version N - 1 to N (new tables, triggers, views). Creating
- * a database runs the whole file; a database at version V >= 1 runs
- * everything after the marker of version V + 1. So the migration of every
- * version is the very text that builds a new database, never a copy of it.
- */
-static const char *migration_sql(int from)
-{
-	char marker[48];
-
-	if (from == 0)
-		return sluice_schema_sql;
-	snprintf(marker, sizeof(marker), "\n-- @@ schema version %d @@\n", from + 1);
-	return strstr(sluice_schema_sql, marker);
-}
-
-static const char *db_path(sqlite3 *db)
-{
-	const char *p = sqlite3_db_filename(db, "main");
-
-	return p && *p ? p : "the policy database";
-}
-
-/* The first column of the first row of sql as an integer. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		*out = 0;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* mkdir -p of path's parent directory. */
-static int make_parent_dirs(const char *path)
-{
-	char dir[PATH_MAX];
-	char *p;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* PRAGMA quick_check must say "ok"; anything else is the first problem. */
-static int check_sound(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
-	const char *res;
-	char *p;
-
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		res = (const char *)sqlite3_column_text(st, 0);
-		if (res && strcmp(res, "ok") == 0) {
-			sqlite3_finalize(st);
-			return 0;
-		}
-		/* "*** in database main ***\nPage 2: ...": keep it one line. */
-		if (res && strncmp(res, "*** in database main ***\n", 25) == 0)
-			res += 25;
-		sluice_seterr(err, errlen, "%s is a corrupt SQLite database (%s); restore it from a backup or remove it to start from the default policy",
-		       path, res ? res : "unknown problem");
-		for (p = err; p && *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-	} else {
-		sluice_seterr(err, errlen, "%s is not a usable SQLite database (%s); restore it from a backup or remove it to start from the default policy",
-		       path, sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
-	return -1;
-}
-
-/* Copy the database to PATH.bak-v<from> unless such a copy exists already. */
-static int backup_before_migration(sqlite3 *db, const char *path, int from,
-				   char *err, size_t errlen)
-{
-	char bak[PATH_MAX];
-	sqlite3_stmt *st;
-	struct stat sb;
-	int rc;
-
-	if (snprintf(bak, sizeof(bak), "%s.bak-v%d", path, from) >= (int)sizeof(bak)) {
-		sluice_seterr(err, errlen, "%s: the backup file name is too long", path);
-		return -1;
-	}
-	if (stat(bak, &sb) == 0)
-		return 0;	/* an earlier attempt already saved the original */
-	rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, bak, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-		sluice_seterr(err, errlen, "%s: cannot save a copy to %s before migrating its schema: %s",
-		       path, bak, sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
-}
-
-/* Bring the schema from version from to SLUICE_POLICY_SCHEMA_VERSION. */
-static int migrate(sqlite3 *db, const char *path, int from, char *err, size_t errlen)
-{
-	char *msg = NULL;
-	char sql[64];
-
-	if (from > 0 && sqlite3_db_filename(db, "main")[0] &&
-	    backup_before_migration(db, path, from, err, errlen) < 0)
-		return -1;
-	if (!migration_sql(from)) {
-		sluice_seterr(err, errlen, "%s: this sluiced has no migration from policy schema version %d (its built-in schema lacks the version %d part)",
-		       path, from, from + 1);
-		return -1;
-	}
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SLUICE_POLICY_SCHEMA_VERSION);
-	if (sqlite3_exec(db, migration_sql(from), NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	if (from == 0 && sqlite3_exec(db, sluice_default_sql, NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	if (from == 0)
-		sluice_seterr(err, errlen, "%s: cannot create the policy: %s", path,
-		       msg ? msg : sqlite3_errmsg(db));
-	else
-		sluice_seterr(err, errlen, "%s: cannot migrate the policy schema from version %d to %d: %s",
-		       path, from, SLUICE_POLICY_SCHEMA_VERSION, msg ? msg : sqlite3_errmsg(db));
-	sqlite3_free(msg);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/*
- * Write-ahead logging, which stays with the file: readers (sluiced
- * compiling a long list) and a writer (sqlite3 committing an edit) no
- * longer wait for each other. Best effort: a file system without shared
- * memory keeps the rollback journal, and the policy works as before.
- */
-static void use_wal(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	const char *mode;
-	bool wal = false;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
-		return;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		mode = (const char *)sqlite3_column_text(st, 0);
-		wal = mode && strcmp(mode, "wal") == 0;
-	}
-	sqlite3_finalize(st);
-	if (!wal)
-		sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-}
-
-/* Check the version of an open database and create or migrate it. */
-static int prepare_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	int64_t version, objects;
-
-	if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
-		sluice_seterr(err, errlen, "%s is not an SQLite database (%s); restore it from a backup or remove it to start from the default policy",
-		       path, sqlite3_errmsg(db));
-		return -1;
-	}
-	if (check_sound(db, path, err, errlen) < 0)
-		return -1;
-	if (version > SLUICE_POLICY_SCHEMA_VERSION) {
-		sluice_seterr(err, errlen, "%s has policy schema version %lld, newer than version %d that this sluiced understands; upgrade sluice or use an older copy of the file",
-		       path, (long long)version, SLUICE_POLICY_SCHEMA_VERSION);
-		return -1;
-	}
-	if (version < 0) {
-		sluice_seterr(err, errlen, "%s has an invalid policy schema version %lld", path,
-		       (long long)version);
-		return -1;
-	}
-	if (version == 0) {
-		if (query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK)
-			objects = -1;
-		if (objects != 0) {
-			sluice_seterr(err, errlen, "%s is an SQLite database but not a sluice policy (it has tables and PRAGMA user_version 0)",
-			       path);
-			return -1;
-		}
-	}
-	use_wal(db);
-	if (version == SLUICE_POLICY_SCHEMA_VERSION)
-		return 0;
-	return migrate(db, path, (int)version, err, errlen);
-}
-
-int sluice_policy_open(const char *path, sqlite3 **dbp, char *err, size_t errlen)
-{
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	sqlite3 *db = NULL;
-	struct stat sb;
-
-	*dbp = NULL;
-	if (stat(path, &sb) == 0) {
-		if (!S_ISREG(sb.st_mode)) {
-			sluice_seterr(err, errlen, "%s is not a regular file", path);
-			return -1;
-		}
-	} else if (errno != ENOENT || make_parent_dirs(path) < 0) {
-		sluice_seterr(err, errlen, "%s: cannot create the policy database: %s", path, strerror(errno));
-		return -1;
-	}
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		sluice_seterr(err, errlen, "%s: cannot open: %s", path,
-		       db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return -1;
-	}
-	/* The sqlite3 CLI may hold a write lock for a moment. */
-	sqlite3_busy_timeout(db, 2000);
-	/* The schema's triggers read pragma_ignore_check_constraints. */
-	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
-	if (prepare_schema(db, path, err, errlen) < 0) {
-		sqlite3_close(db);
-		return -1;
-	}
-	*dbp = db;
-	return 0;
-}
-
-int sluice_policy_open_memory(const char *copy, int default_allow, sqlite3 **dbp,
-			      char *err, size_t errlen)
-{
-	const char *name = copy ? copy : "the built-in default policy";
-	sqlite3 *db = NULL, *src = NULL;
-	sqlite3_backup *b;
-	int rc;
-
-	*dbp = NULL;
-	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		sluice_seterr(err, errlen, "%s: out of memory", name);
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 1, NULL);
-	if (copy) {
-		rc = sqlite3_open_v2(copy, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-		b = rc == SQLITE_OK ? sqlite3_backup_init(db, "main", src, "main") : NULL;
-		if (b) {
-			rc = sqlite3_backup_step(b, -1);
-			sqlite3_backup_finish(b);
-		}
-		if (!b || rc != SQLITE_DONE) {
-			sluice_seterr(err, errlen, "%s: cannot read: %s", copy,
-				      sqlite3_errmsg(b ? db : src));
-			sqlite3_close(src);
-			sqlite3_close(db);
-			return -1;
-		}
-		sqlite3_close(src);
-	}
-	/* An older copy is migrated in memory; the file is left as it is. */
-	if (prepare_schema(db, name, err, errlen) < 0 ||
-	    (!default_allow && sqlite3_exec(db, "UPDATE settings SET value = 'deny'"
-					    " WHERE key = 'default_action'", NULL, NULL, NULL) != SQLITE_OK)) {
-		sqlite3_close(db);
-		return -1;
-	}
-	*dbp = db;
-	return 0;
-}
+#define db_path sluice_policy_db_path
 
 /* ------------------------------------------------------------------ */
 /* Compiling rules                                                     */
@@ -613,7 +222,7 @@ static int compile_exe(const struct row *r, struct rule *rule)
 	}
 	len = strlen(exe);
 	if (len >= 2 && !strcmp(exe + len - 2, "/*"))
-		rule->exe_dir = len - 1;
+		rule->exe_dir = (uint32_t)(len - 1);	/* SQLite text is < 2^31 */
 	rule->has |= HAS_EXE;
 	return 0;
 }
@@ -1054,63 +663,6 @@ static int read_settings(sqlite3 *db, struct sluice_policy *p, char *err, size_t
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int family_index(int family)
-{
-	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
-}
-
-static int proto_class(uint8_t proto)
-{
-	int i;
-
-	for (i = 0; i < NPROTOS - 1; i++)
-		if (proto_numbers[i] == proto)
-			return i;
-	return PROTO_OTHER;
-}
-
-static int bucket_index(int fam, int dir, int proto)
-{
-	return (fam * NDIRS + dir) * NPROTOS + proto;
-}
-
-/* Can rule match flows of bucket (fam, dir 0-based, proto class)? */
-static bool rule_in_bucket(const struct rule *r, int fam, int dir, int proto)
-{
-	return (!r->family || family_index(r->family) == fam) &&
-	       (!r->direction || r->direction == dir + 1) &&
-	       (r->proto < 0 || r->proto == proto);
-}
-
-/* File every rule into the buckets it can match in, in rule order. */
-static int build_buckets(struct sluice_policy *p)
-{
-	size_t total = 0, i;
-	int f, d, pr, b;
-
-	for (f = 0; f < NFAMILIES; f++)
-		for (d = 0; d < NDIRS; d++)
-			for (pr = 0; pr < NPROTOS; pr++) {
-				b = bucket_index(f, d, pr);
-				p->start[b] = (uint32_t)total;
-				for (i = 0; i < p->nrules; i++)
-					total += rule_in_bucket(&p->rules[i], f, d, pr);
-			}
-	p->start[NBUCKETS] = (uint32_t)total;
-	p->order = malloc((total ? total : 1) * sizeof(*p->order));
-	if (!p->order)
-		return -1;
-	for (f = 0; f < NFAMILIES; f++)
-		for (d = 0; d < NDIRS; d++)
-			for (pr = 0; pr < NPROTOS; pr++) {
-				uint32_t *o = p->order + p->start[bucket_index(f, d, pr)];
-
-				for (i = 0; i < p->nrules; i++)
-					if (rule_in_bucket(&p->rules[i], f, d, pr))
-						*o++ = (uint32_t)i;
-			}
-	return 0;
-}
 
 struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errlen)
 {
@@ -1146,7 +698,13 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		sluice_seterr(err, errlen, "%s: out of memory compiling the domains", db_path(db));
 		ok = 0;
 	}
-	if (ok && build_buckets(p) < 0) {
+	if (ok && p->nrules) {		/* give back what doubling left over */
+		struct rule *exact = realloc(p->rules, p->nrules * sizeof(*p->rules));
+
+		if (exact)
+			p->rules = exact;
+	}
+	if (ok && sluice_policy_index_build(p) < 0) {
 		sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));
 		ok = 0;
 	}
@@ -1166,7 +724,7 @@ void sluice_policy_free(struct sluice_policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_release(&p->rules[i]);
 	free(p->rules);
-	free(p->order);
+	sluice_policy_index_free(p);
 	sluice_domains_free(p->names);
 	free(p->trusted_resolvers);
 	free(p);
@@ -1215,155 +773,4 @@ int sluice_policy_block_doh(const struct sluice_policy *p)
 const char *sluice_policy_trusted_resolvers(const struct sluice_policy *p)
 {
 	return p ? p->trusted_resolvers : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Matching (hot path: no allocation, no locks, no SQL)                 */
-/* ------------------------------------------------------------------ */
-
-/*
- * The flow's name against the domain set, asked lazily: next is the lowest
- * entry index >= the last one asked about whose pattern matches the name
- * (SLUICE_DOMAINS_NONE: no further one). Buckets list entries in index
- * order, so the set is asked again only after the scan passed next.
- */
-struct name_cursor {
-	const char *name;
-	size_t len;
-	uint32_t next;
-	bool asked;
-};
-
-static bool domain_matches(const struct sluice_policy *p, uint32_t index,
-			   struct name_cursor *c)
-{
-	if (!c->asked || (c->next < index)) {
-		c->next = sluice_domains_lookup_from(p->names, c->name, c->len, index);
-		c->asked = true;
-	}
-	return c->next == index;
-}
-
-/* The flow's program against the rule's: exact, or below '/dir/'. */
-static bool exe_matches(const struct rule *r, const char *exe)
-{
-	if (r->exe_dir)
-		return strncmp(exe, r->exe, r->exe_dir) == 0 && exe[r->exe_dir];
-	return strcmp(exe, r->exe) == 0;
-}
-
-/*
- * Does entry index of p match flow f? A condition on uid, exe, unit or
- * domain that the flow does not know (uid -1, exe, unit or domain NULL)
- * does not match. When every known condition did, *unknown gets the
- * SLUICE_UNKNOWN_* bits of the unknown ones, so a caller re-judging a flow
- * with less information than the first verdict had can tell.
- */
-static bool rule_matches(const struct sluice_policy *p, uint32_t index,
-			 const struct sluice_flow *f, struct name_cursor *c,
-			 unsigned int *unknown)
-{
-	const struct rule *r = &p->rules[index];
-	unsigned int missing = 0;
-
-	if (!r->has)
-		return true;
-	if ((r->has & HAS_SRC) && !sluice_cidr_contains(&r->src, f->family, f->src))
-		return false;
-	if ((r->has & HAS_DST) && !sluice_cidr_contains(&r->dst, f->family, f->dst))
-		return false;
-	if ((r->has & HAS_PORT) && (f->dport < r->port_lo || f->dport > r->port_hi))
-		return false;
-	if (r->has & HAS_UID) {
-		if (f->uid < 0)
-			missing |= SLUICE_UNKNOWN_UID;
-		else if (f->uid != (int64_t)r->uid)
-			return false;
-	}
-	if (r->has & HAS_EXE) {
-		if (!f->exe)
-			missing |= SLUICE_UNKNOWN_EXE;
-		else if (!exe_matches(r, f->exe))
-			return false;
-	}
-	if (r->has & HAS_UNIT) {
-		if (!f->unit)
-			missing |= SLUICE_UNKNOWN_UNIT;
-		else if (strcmp(f->unit, r->unit) != 0)
-			return false;
-	}
-	if (r->has & HAS_DOMAIN) {
-		if (!f->domain)
-			missing |= SLUICE_UNKNOWN_DOMAIN;
-		else if (!domain_matches(p, index, c))
-			return false;
-	}
-	*unknown |= missing;
-	return !missing;
-}
-
-struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
-					   const struct sluice_flow *f)
-{
-	struct sluice_decision d = { .allow = 1, .rule_id = 0, .partial = 0 };
-	int fam = family_index(f->family);
-	struct name_cursor c = { .name = f->domain };
-	unsigned int unknown = 0;
-	uint32_t i, b;
-
-	if (!p)
-		return d;	/* no policy compiled yet: fail open */
-	d.allow = !p->default_deny;
-	/* A flow no bucket can hold (bad family or direction) gets the default. */
-	if (fam < 0 || f->direction < SLUICE_DIR_IN || f->direction > SLUICE_DIR_FORWARD)
-		return d;
-	if (f->domain)
-		c.len = strlen(f->domain);
-	b = (uint32_t)bucket_index(fam, f->direction - 1, proto_class(f->proto));
-	for (i = p->start[b]; i < p->start[b + 1]; i++) {
-		const struct rule *r = &p->rules[p->order[i]];
-
-		if (rule_matches(p, p->order[i], f, &c, &unknown)) {
-			d.allow = r->allow;
-			d.rule_id = r->id;
-			break;
-		}
-	}
-	d.partial = unknown != 0;
-	d.unknown = unknown;
-	return d;
-}
-
-/* ------------------------------------------------------------------ */
-/* Noticing changes and reloading                                      */
-/* ------------------------------------------------------------------ */
-
-int sluice_policy_changed(sqlite3 *db, struct sluice_policy_watch *w)
-{
-	struct sluice_policy_watch now = { .primed = 1 };
-	const char *path = sqlite3_db_filename(db, "main");
-	int64_t version;
-	struct stat sb;
-	int ret;
-
-	if (query_int(db, "PRAGMA data_version", &version) != SQLITE_OK)
-		return -1;
-	if (!path || !*path || stat(path, &sb) < 0)
-		return -1;
-	now.data_version = (int)version;
-	now.dev = sb.st_dev;
-	now.ino = sb.st_ino;
-	now.size = sb.st_size;
-	now.mtime = sb.st_mtim;
-	if (!w->primed)
-		ret = SLUICE_POLICY_CHANGED;
-	else if (now.dev != w->dev || now.ino != w->ino)
-		ret = SLUICE_POLICY_REPLACED;
-	else if (now.data_version != w->data_version || now.size != w->size ||
-		 now.mtime.tv_sec != w->mtime.tv_sec || now.mtime.tv_nsec != w->mtime.tv_nsec)
-		ret = SLUICE_POLICY_CHANGED;
-	else
-		ret = SLUICE_POLICY_UNCHANGED;
-	*w = now;
-	return ret;
 }
