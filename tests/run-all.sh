@@ -35,6 +35,12 @@ tier check sh scripts/check-kmod.sh "${KDIR:-}"
 tier kunit sh tests/kunit/run.sh
 tier fuzz sh tests/fuzz/run.sh smoke
 tier vm sh tests/vm/run.sh "${KREL:-}"
+# The cases of the module's hardest teardowns and restarts, again in the
+# debug kernel (KASAN, lockdep, kmemleak) that the kunit tier built: a
+# reload loop under traffic with the last hook really removed, "ip netns
+# del" under a live agent with packets queued, and an agent SIGKILL loop
+# under traffic. The whole suite there is make vm-debug.
+tier vm-debug sh tests/vm/debug.sh "${SLUICE_DEBUG_CASES:-2[578]-*}"
 tier lifecycle sh tests/lifecycle/run.sh
 
 echo "=== summary$summary"

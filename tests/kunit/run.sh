@@ -3,39 +3,33 @@
 #
 # KUnit tier: runs the suites of kmod/sluice_kunit.c in a real kernel.
 #
-# Debian's stock kernel has no CONFIG_KUNIT, so this script builds a small
-# x86_64 kernel from Debian's linux-source-6.1 (allnoconfig plus
-# tests/kunit/kunit.config), caches it outside the repo, builds sluice.ko
-# against it with CONFIG_SLUICE_KUNIT_TEST=y (which links the suites into
-# the module), boots it under qemu with a busybox initramfs and insmods the
-# module: kunit_test_suites() in a module runs at load time and prints KTAP
-# on the serial console, which the host checks with the kernel tree's
-# kunit.py parser. A cold run (extract + kernel build) takes minutes, a
-# warm one seconds.
+# Debian's stock kernel has no CONFIG_KUNIT, so the suites run in the VM
+# tier's debug kernel (tests/vm/debug-kernel.sh: Debian's linux-source-6.1
+# with KUnit, KASAN, lockdep, PROVE_RCU, DEBUG_OBJECTS and kmemleak, built
+# once and cached outside the repo). This script builds sluice.ko against it
+# with CONFIG_SLUICE_KUNIT_TEST=y (which links the suites into the module),
+# boots it under qemu with a busybox initramfs and insmods the module:
+# kunit_test_suites() in a module runs at load time and prints KTAP on the
+# serial console, which the host checks with the kernel tree's kunit.py
+# parser. After rmmod a kmemleak scan looks for what the suites or the
+# module's exit left behind. A cold run builds the kernel (some 20 minutes
+# on two cores, shared with make vm-debug), a warm one takes a minute.
 #
 # Last line: "kunit: N passed, N failed". Exit status non-zero on any failed
-# test, build error, missing result, kernel warning or oops.
+# test, build error, missing result, kernel warning, oops, KASAN, lockdep,
+# RCU or debug-objects report, or leak.
 #
 # Environment:
-#   XDG_CACHE_HOME      cache root (default ~/.cache); kernels live under
-#                       $XDG_CACHE_HOME/sluice/kunit-<key>
-#   SLUICE_KUNIT_SRC    linux source tarball (default Debian's 6.1)
-#   SLUICE_KUNIT_TIMEOUT seconds qemu may run (default 120; a run takes a
-#                       few seconds, but it is software emulation on a
-#                       possibly busy machine)
+#   XDG_CACHE_HOME      cache root (default ~/.cache), see debug-kernel.sh
+#   SLUICE_KUNIT_TIMEOUT seconds qemu may run (default 600: KASAN and
+#                       lockdep under software emulation are slow)
 #   SLUICE_KUNIT_KEEP=1 keep the scratch dir of this run for inspection
 
 set -eu
 
 cd "$(dirname "$0")/../.."
-repo=$(pwd)
-fragment=$repo/tests/kunit/kunit.config
-src_tar=${SLUICE_KUNIT_SRC:-/usr/src/linux-source-6.1.tar.xz}
-qemu_timeout=${SLUICE_KUNIT_TIMEOUT:-120}
+qemu_timeout=${SLUICE_KUNIT_TIMEOUT:-600}
 jobs=$(nproc 2>/dev/null || echo 2)
-
-# Bump when the build recipe below changes in a way that needs a rebuild.
-recipe=1
 
 # Every exit path ends with the one summary line the aggregator greps for,
 # so a build error counts as one failure, not as a silent zero. Progress
@@ -66,12 +60,10 @@ now() {
 	date +%s
 }
 
-for tool in make gcc bc bison flex cpio xz python3 qemu-system-x86_64 \
-	    timeout flock sha256sum; do
+for tool in make gcc python3 qemu-system-x86_64 timeout; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		die "$tool is missing; run 'make deps'"
 done
-[ -r "$src_tar" ] || die "$src_tar is missing; run 'make deps' (linux-source-6.1)"
 busybox=$(command -v busybox 2>/dev/null || true)
 [ -n "$busybox" ] || die "busybox is missing; run 'make deps' (busybox-static)"
 # A dynamic busybox would need its libraries in the initramfs.
@@ -80,76 +72,17 @@ if command -v file >/dev/null 2>&1 &&
 	die "$busybox is not static; install busybox-static"
 fi
 
-# The cache key covers everything that decides what the kernel looks like:
-# the fragment, the source version, the compiler, and this recipe.
-src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null ||
-	  ls -l "$src_tar")
-key=$( { cat "$fragment"; echo "$src_ver"; gcc --version | head -n 1;
-	 echo "recipe $recipe"; } | sha256sum | cut -c 1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/sluice/kunit-$key
-src=$cache/linux
+# The kernel: built once per cache key (its own checks and messages), or
+# taken from the cache. Its build tree links to the source, which has the
+# KTAP parser.
+echo "[kunit] the debug kernel (tests/vm/debug-kernel.sh; cold: some 20 minutes)"
+cache=$(sh tests/vm/debug-kernel.sh | tail -n 1)
+[ -n "$cache" ] && [ -f "$cache/kernel.ok" ] || die "the debug kernel did not build"
 obj=$cache/build
-stamp=$cache/kernel.ok
-mkdir -p "$cache"
-
-# Checks that every CONFIG_*=y line of the fragment is in the .config.
-# allnoconfig + olddefconfig silently drop a symbol whose dependencies are
-# not met; the module build would then fail much later and more obscurely.
-check_config() {
-	missing=
-	while read -r sym; do
-		grep -qx "$sym=y" "$obj/.config" || missing="$missing $sym"
-	done <<EOF
-$(sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=y$/\1/p' "$fragment")
-EOF
-	[ -z "$missing" ] ||
-		die "kernel config lacks$missing (see $obj/.config; a dependency of these is off)"
-}
-
-build_kernel() {
-	t0=$(now)
-	log=$cache/build.log
-	: > "$log"
-	if [ ! -f "$src/Makefile" ]; then
-		echo "[kunit] extracting $src_tar (once per cache key)"
-		rm -rf "$src" "$src.tmp"
-		mkdir -p "$src.tmp"
-		tar -xJf "$src_tar" -C "$src.tmp" --strip-components=1 ||
-			die "cannot extract $src_tar"
-		mv "$src.tmp" "$src"
-	fi
-	mkdir -p "$obj"
-	echo "[kunit] configuring kernel in $obj"
-	# KCONFIG_ALLCONFIG makes allnoconfig start from the fragment;
-	# olddefconfig then settles whatever the fragment implies.
-	make -C "$src" O="$obj" ARCH=x86_64 KCONFIG_ALLCONFIG="$fragment" \
-		allnoconfig >>"$log" 2>&1 || { tail -n 30 "$log" >&2;
-		die "allnoconfig failed, log in $log"; }
-	make -C "$src" O="$obj" ARCH=x86_64 olddefconfig >>"$log" 2>&1 ||
-		{ tail -n 30 "$log" >&2; die "olddefconfig failed, log in $log"; }
-	check_config
-	echo "[kunit] building kernel with -j$jobs (cold: several minutes; log in $log)"
-	# "all" also runs modules_prepare and writes Module.symvers, which
-	# the out-of-tree build of sluice.ko needs.
-	make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" all >>"$log" 2>&1 ||
-		{ tail -n 40 "$log" >&2; die "kernel build failed, log in $log"; }
-	[ -f "$obj/arch/x86/boot/bzImage" ] || die "no bzImage after build"
-	[ -x "$obj/usr/gen_init_cpio" ] || die "no usr/gen_init_cpio after build"
-	touch "$stamp"
-	echo "[kunit] kernel built in $(($(now) - t0)) s"
-}
-
-# Another run (a second "make test", CI's parallel job) may be building the
-# same key: the lock makes it wait and then reuse the result.
-exec 9>"$cache.lock"
-flock 9
-if [ ! -f "$stamp" ]; then
-	build_kernel
-else
-	check_config
-	echo "[kunit] reusing kernel $cache"
-fi
-flock -u 9
+src=$obj/source
+grep -qx 'CONFIG_KUNIT=y' "$obj/.config" || die "$obj has no CONFIG_KUNIT"
+[ -x "$obj/usr/gen_init_cpio" ] || die "no usr/gen_init_cpio in $obj"
+[ -f "$src/tools/testing/kunit/kunit.py" ] || die "no kunit.py in $src"
 
 # Scratch dirs of runs that were killed: nothing still uses them after an
 # hour (a run takes seconds once the kernel is built).
@@ -197,6 +130,8 @@ cat >"$scratch/init" <<'EOF'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t debugfs debugfs /sys/kernel/debug
+# What boot left unreferenced is not the module's doing.
+echo clear >/sys/kernel/debug/kmemleak
 echo "SLUICE-KUNIT-BEGIN"
 if insmod /sluice.ko; then
 	echo "SLUICE-KUNIT-END insmod ok"
@@ -212,6 +147,13 @@ if rmmod sluice; then
 else
 	echo "SLUICE-KUNIT: rmmod failed"
 fi
+# kmemleak reports an object once it has been unreferenced for 5 s and
+# seen so by two scans.
+echo scan >/sys/kernel/debug/kmemleak
+sleep 6
+echo scan >/sys/kernel/debug/kmemleak
+echo "SLUICE-KUNIT-KMEMLEAK $(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)"
+head -n 40 /sys/kernel/debug/kmemleak
 echo "SLUICE-KUNIT-DONE"
 reboot -f
 EOF
@@ -231,14 +173,15 @@ EOF
 	die "gen_init_cpio failed"
 
 # Software emulation only: KVM hangs on these machines. kunit.enable=1
-# because allnoconfig leaves KUNIT_DEFAULT_ENABLED off. panic_on_warn and
+# because the kernel leaves KUNIT_DEFAULT_ENABLED off (the VM tier's boots
+# run no suite). panic_on_warn and
 # oops=panic turn any WARN or oops into a panic, panic=-1 reboots at once and
 # -no-reboot turns that into qemu's exit; timeout bounds a hang.
 t0=$(now)
 echo "[kunit] booting the kunit kernel under qemu"
 console=$scratch/console.log
 qrc=0
-timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -m 256 -smp 1 \
+timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -m 1G -smp 1 \
 	-nodefaults -no-reboot -display none -monitor none \
 	-serial "file:$console" \
 	-kernel "$obj/arch/x86/boot/bzImage" \
@@ -249,8 +192,9 @@ echo "[kunit] qemu ran $(($(now) - t0)) s (exit $qrc)"
 # The serial port emits CRLF.
 tr -d '\r' <"$console" >"$console.txt"
 
-# A kernel warning, oops or panic fails the tier even if every test passed.
-bad=$(grep -E 'Oops|BUG:|WARNING:|Kernel panic|Call Trace|general protection' \
+# A kernel warning, oops or panic, or a report of one of the debug
+# kernel's checkers, fails the tier even if every test passed.
+bad=$(grep -E 'Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|Call Trace|general protection|circular locking|suspicious RCU|invalid context|list_(add|del) corruption|soft lockup|blocked for more than' \
 	"$console.txt" || true)
 if [ -n "$bad" ]; then
 	cat "$console.txt"
@@ -269,6 +213,11 @@ grep -q '^SLUICE-KUNIT: rmmod ok' "$console.txt" ||
 	{ cat "$console.txt"; die "rmmod of sluice.ko failed in the guest"; }
 grep -q '^SLUICE-KUNIT-DONE' "$console.txt" ||
 	{ cat "$console.txt"; die "guest did not finish (no DONE marker)"; }
+leaks=$(sed -n 's/^SLUICE-KUNIT-KMEMLEAK \([0-9]*\)$/\1/p' "$console.txt")
+[ -n "$leaks" ] || { cat "$console.txt"; die "the kmemleak scan did not run"; }
+[ "$leaks" -eq 0 ] ||
+	{ cat "$console.txt"; die "kmemleak found $leaks unreferenced objects"; }
+echo "[kunit] kmemleak scan after rmmod: no leak"
 
 # One KTAP document: the suites of a module print no top-level header, so
 # add one with the number of suites debugfs says were registered; the
