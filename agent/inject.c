@@ -216,10 +216,10 @@ static int send_raw(struct sluice_inject *ij, const uint8_t *buf, size_t n)
 			    sizeof(sin6));
 	}
 	if (rc < 0) {
-		ij->failed++;
+		atomic_fetch_add_explicit(&ij->failed, 1, memory_order_relaxed);
 		return -1;
 	}
-	ij->sent++;
+	atomic_fetch_add_explicit(&ij->sent, 1, memory_order_relaxed);
 	return 0;
 }
 

@@ -9,12 +9,14 @@
 #ifndef SLUICE_INJECT_H
 #define SLUICE_INJECT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct sluice_inject {
 	int fd4, fd6;
-	uint64_t sent, failed;
+	/* Every verdict thread sends through the same sockets. */
+	atomic_uint_fast64_t sent, failed;
 };
 
 /* 0, or -1 with one sentence in @err. */
