@@ -73,7 +73,7 @@ struct sluiced {
 	struct sluice_log *log;
 	uint16_t queue_num;		/* the first of threads queues */
 	uint32_t mark_mask;
-	uint32_t watchdog_ms;
+	atomic_uint watchdog_ms;	/* follows the module; read by every thread */
 	int fail_closed;		/* the module's fail_mode when we started */
 	char said[512];			/* the last policy error logged */
 
@@ -134,9 +134,15 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
+/* The module's watchdog as last heard; the heartbeat thread changes it. */
+static unsigned int watchdog_of(const struct sluiced *d)
+{
+	return atomic_load_explicit(&d->watchdog_ms, memory_order_relaxed);
+}
+
 static unsigned int verdict_poll_ms(const struct sluiced *d)
 {
-	unsigned int ms = d->watchdog_ms / 4;
+	unsigned int ms = watchdog_of(d) / 4;
 
 	return ms < 5 ? 5 : ms > 50 ? 50 : ms;
 }
@@ -206,10 +212,11 @@ static uint64_t verdict_stalled_ms(struct sluiced *d)
 /* What the module says the namespace's settings are now. */
 static void follow_config(struct sluiced *d, const struct sluice_config *cfg)
 {
-	if (cfg->watchdog_ms && cfg->watchdog_ms != d->watchdog_ms) {
+	if (cfg->watchdog_ms && cfg->watchdog_ms != watchdog_of(d)) {
 		if (atomic_load(&d->registered))
 			say("watchdog now %u ms", cfg->watchdog_ms);
-		d->watchdog_ms = cfg->watchdog_ms;
+		atomic_store_explicit(&d->watchdog_ms, cfg->watchdog_ms,
+				      memory_order_relaxed);
 	}
 	atomic_store(&d->fail_open, cfg->fail_mode != SLUICE_FAIL_CLOSED);
 }
@@ -283,7 +290,7 @@ static void ctl_lost(struct sluiced *d, const char *why)
  */
 static unsigned int beat_interval(const struct sluiced *d)
 {
-	unsigned int interval = d->watchdog_ms / 4;
+	unsigned int interval = watchdog_of(d) / 4;
 
 	return interval < 5 ? 5 : interval;
 }
@@ -303,7 +310,7 @@ static void *heartbeat_thread(void *arg)
 		 * systemd and to the module; one that moves is alive for
 		 * systemd whether or not a module is there to tell.
 		 */
-		if (verdict_stalled_ms(d) > d->watchdog_ms / 2 + verdict_poll_ms(d)) {
+		if (verdict_stalled_ms(d) > watchdog_of(d) / 2 + verdict_poll_ms(d)) {
 			sleep_ms(beat_interval(d));
 			continue;
 		}
@@ -747,7 +754,7 @@ static void pick_queue(struct sluiced *d)
 
 	d->queue_num = d->queue_opt >= 0 ? (uint16_t)d->queue_opt : 0;
 	d->mark_mask = SLUICE_MARK_MASK_DEFAULT;
-	d->watchdog_ms = 250;
+	atomic_init(&d->watchdog_ms, 250);
 	atomic_store(&d->fail_open, 1);	/* the module's default */
 	d->ctl = sluice_ctl_open(err, sizeof(err));
 	if (!d->ctl)
