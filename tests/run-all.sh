@@ -14,7 +14,8 @@ tier() {
 	shift
 	log=$(mktemp)
 	echo "=== tier $name"
-	"$@" 2>&1 | tee "$log"
+	{ "$@"; echo $? >"$log.rc"; } 2>&1 | tee "$log"
+	rc=$(cat "$log.rc" 2>/dev/null || echo 255)
 	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		# A tier that died before counting is one failure, not zero.
@@ -23,11 +24,18 @@ tier() {
 	fi
 	p=$(echo "$line" | sed 's/^[a-z-]*: \([0-9]*\) passed.*/\1/')
 	f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		# Its exit status is the tier's last word: a failure that
+		# the count missed is still one.
+		f=1
+		line="$line, exited with status $rc"
+		echo "$name: exited with status $rc although it counted no failure"
+	fi
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
 	summary="$summary
 $line"
-	rm -f "$log"
+	rm -f "$log" "$log.rc"
 }
 
 tier unit sh tests/unit/run.sh "$@"
