@@ -88,10 +88,31 @@ build/san/%_test: agent/%_test.c $(SAN_LIB_OBJS) $(AGENT_HDRS) $(wildcard tests/
 
 UNIT_BINS := $(patsubst agent/%_test.c,build/san/%_test,$(AGENT_TESTS))
 
+# ThreadSanitizer builds of the tests that run threads: the decision log's
+# writer, the parallel QUIC and policy checks, and sluiced's verdict and
+# heartbeat threads (sluiced_test runs build/tsan/sluiced). Part of the
+# unit tier; TSan cannot share a binary with ASan.
+TSAN_CFLAGS = $(WARN) -O1 -g -fsanitize=thread -I. $(PKG_CFLAGS)
+TSAN_LIB_OBJS = $(patsubst agent/%.c,build/tsan/obj/%.o,$(AGENT_LIB))
+.SECONDARY: $(TSAN_LIB_OBJS)
+TSAN_BINS := $(patsubst %,build/tsan/%_test,decision_log policy_integrity quic sluiced)
+
+build/tsan/obj/%.o: agent/%.c $(AGENT_HDRS)
+	@mkdir -p build/tsan/obj
+	$(CC) $(TSAN_CFLAGS) -c -o $@ $<
+
+build/tsan/%_test: agent/%_test.c $(TSAN_LIB_OBJS) $(AGENT_HDRS) $(wildcard tests/unit/*.h)
+	$(CC) $(TSAN_CFLAGS) -o $@ $< $(TSAN_LIB_OBJS) $(LDLIBS) -lcmocka
+
+build/tsan/sluiced: agent/sluiced.c $(TSAN_LIB_OBJS) $(AGENT_HDRS)
+	$(CC) $(TSAN_CFLAGS) -o $@ $< $(TSAN_LIB_OBJS) $(LDLIBS)
+
+UNIT_BINS += $(TSAN_BINS)
+
 deps:
 	sh scripts/deps.sh
 
-unit: $(UNIT_BINS) agent
+unit: $(UNIT_BINS) agent build/tsan/sluiced
 	sh tests/unit/run.sh $(UNIT_BINS)
 
 kunit:
@@ -116,7 +137,7 @@ vm: all $(VM_TOOLS)
 vm-debug: agent $(VM_TOOLS)
 	sh tests/vm/debug.sh
 
-test: all $(UNIT_BINS) $(VM_TOOLS)
+test: all $(UNIT_BINS) build/tsan/sluiced $(VM_TOOLS)
 	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS)
 
 check:

@@ -13,7 +13,11 @@ strict=0
 [ "$(id -u)" -eq 0 ] && [ "${SLUICE_ALLOW_SKIP:-0}" != 1 ] && strict=1
 for t in "$@"; do
 	out=$(mktemp)
-	"$t" >"$out" 2>&1
+	case $t in
+	build/tsan/*)	# ThreadSanitizer builds drive the agent built alike.
+		SLUICED=build/tsan/sluiced "$t" >"$out" 2>&1 ;;
+	*)	"$t" >"$out" 2>&1 ;;
+	esac
 	rc=$?
 	cat "$out"
 	# cmocka's summary may share a line with stderr output: match anywhere.
