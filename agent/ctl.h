@@ -11,6 +11,7 @@
 /* The policy database sluiced and sluicectl use when no --db is given. */
 #define SLUICE_DEFAULT_POLICY_DB	"/var/lib/sluice/policy.db"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <sqlite3.h>
@@ -38,6 +39,27 @@ int sluicectl_policy_write(const char *cmd, const char *path, int create, sqlite
  */
 int sluicectl_usage_error(const char *cmd, void (*usage)(FILE *f), const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The decision log a command reads (ctl_logdb.c): @path[@pathlen] holds
+ * --log-db, or "" for the log of the agent running in this namespace (its
+ * status file names it; @path gets that name). Opened read-only, never
+ * created, and checked to hold the decisions table. 0, or -1 after one
+ * sentence on stderr that starts with "sluicectl CMD:".
+ */
+int sluicectl_log_db_open(const char *cmd, char *path, size_t pathlen, sqlite3 **db);
+
+/* "90s", "15m", "2h", "7d" (a bare number is seconds) into ms; -1 bad. */
+int64_t sluicectl_parse_duration(const char *s);
+
+/* CLOCK_REALTIME in unix milliseconds, the decision log's time. */
+int64_t sluicectl_now_ms(void);
+
+/* sluicectl top: the busiest programs, names and rules, live (ctl_top.c). */
+int sluicectl_top_main(int argc, char *argv[]);
+
+/* sluicectl report --html: a page of charts from the decision log (ctl_report.c). */
+int sluicectl_report_main(int argc, char *argv[]);
 
 /* sluicectl import: a hosts file or domain list into a list (ctl_import.c). */
 int sluicectl_import_main(int argc, char *argv[]);

@@ -24,6 +24,7 @@
 
 #include <sqlite3.h>
 
+#include "agent/ctl.h"
 #include "agent/status.h"
 
 #define DEFAULT_LIMIT	50
@@ -58,48 +59,6 @@ static int log_usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, "\n\n");
 	log_usage(stderr);
 	return SLUICECTL_EXIT_USAGE;
-}
-
-/* "90s", "15m", "2h", "7d" (a bare number is seconds) into ms; -1 bad. */
-static int64_t parse_duration(const char *s)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno || s[0] == '-' || v > 100000000ULL)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		return (int64_t)v * 1000;
-	if (!strcmp(end, "m"))
-		return (int64_t)v * 60000;
-	if (!strcmp(end, "h"))
-		return (int64_t)v * 3600000;
-	if (!strcmp(end, "d"))
-		return (int64_t)v * 86400000;
-	return -1;
-}
-
-/* log_db= of the running agent's status file, into @out; -1 none. */
-static int agent_log_db(char *out, size_t outlen)
-{
-	char line[4200];
-	FILE *f = fopen(SLUICE_AGENT_STATUS_PATH, "re");
-	int found = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "log_db=", 7)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (line[7] && strlen(line + 7) < outlen) {
-				strcpy(out, line + 7);
-				found = 0;
-			}
-		}
-	fclose(f);
-	return found;
 }
 
 static void json_string(const unsigned char *s)
@@ -263,7 +222,7 @@ int sluicectl_log_main(int argc, char *argv[])
 		case 'f': o.follow = 1; break;
 		case 'j': o.json = 1; break;
 		case 's':
-			o.since_ms = parse_duration(optarg);
+			o.since_ms = sluicectl_parse_duration(optarg);
 			if (o.since_ms < 0)
 				return log_usage_error("--since must be a duration such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
 			break;
@@ -288,13 +247,9 @@ int sluicectl_log_main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		return log_usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (!path[0] && agent_log_db(path, sizeof(path)) < 0) {
-		fprintf(stderr, "sluicectl: no --log-db given, and no sluiced running in this namespace names a decision log in %s\n",
-			SLUICE_AGENT_STATUS_PATH);
+	if (sluicectl_log_db_open("log", path, sizeof(path), &db) < 0)
 		return SLUICECTL_EXIT_FAILED;
-	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    print_rows(db, &o, &last, o.limit) < 0) {
+	if (print_rows(db, &o, &last, o.limit) < 0) {
 		fprintf(stderr, "sluicectl: cannot read the decision log %s: %s\n", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return SLUICECTL_EXIT_FAILED;
