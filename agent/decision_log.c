@@ -77,6 +77,13 @@ static const char schema_sql[] =
 	"  hits      INTEGER NOT NULL,\n"
 	"  last_hit  INTEGER NOT NULL   -- unix time in milliseconds\n"
 	");\n"
+	"CREATE TABLE IF NOT EXISTS events(  -- the agent's starts, stops, reloads, refused edits\n"
+	"  id        INTEGER PRIMARY KEY,\n"
+	"  time      INTEGER NOT NULL,  -- unix time in milliseconds (UTC)\n"
+	"  kind      TEXT NOT NULL CHECK (kind IN ('start', 'stop', 'reload', 'refused')),\n"
+	"  detail    TEXT               -- e.g. the error of a refused policy edit\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS events_time ON events(time);\n"
 	"CREATE VIEW IF NOT EXISTS decisions_text AS\n"
 	"  SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,\n"
 	"         direction, proto, src, dst, sport, dport, domain, uid, exe, unit, action, rule_id,\n"
@@ -105,6 +112,15 @@ static const char migrate_2_sql[] =
 	"ALTER TABLE decisions ADD COLUMN mask TEXT;\n"
 	"DROP VIEW IF EXISTS decisions_text;\n"
 	"PRAGMA user_version = 3;\n"
+	"COMMIT;\n";
+
+/*
+ * Version 3 to 4: the events table, new and empty (schema_sql creates it);
+ * the decisions keep their rows.
+ */
+static const char migrate_3_sql[] =
+	"BEGIN IMMEDIATE;\n"
+	"PRAGMA user_version = 4;\n"
 	"COMMIT;\n";
 
 static const char hit_sql[] =
@@ -491,15 +507,45 @@ static void lose_batch(struct sluice_log *l)
 	l->nbatch = 0;
 }
 
+int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (!l)
+		return -1;
+	/* Its own connection: the log thread's may be inside a transaction. */
+	rc = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS * 10);
+		rc = sqlite3_prepare_v2(db, "INSERT INTO events(time, kind, detail) VALUES (?1, ?2, ?3)",
+					-1, &st, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now_ms(CLOCK_REALTIME));
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 3, detail);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* Delete rows older than retention_days, then all but the newest max_rows. */
 static void apply_retention(struct sluice_log *l)
 {
 	int64_t cutoff = now_ms(CLOCK_REALTIME) -
 			 (int64_t)l->opt.retention_days * 86400 * 1000;
+	char sql[80];
 
 	sqlite3_bind_int64(l->expire_time, 1, cutoff);
 	if (step_reset(l->expire_time) != SQLITE_OK)
 		note_error(l, "expire old rows of");
+	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE time < %lld", (long long)cutoff);
+	if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		note_error(l, "expire old events of");
 	sqlite3_bind_int64(l->expire_rows, 1, (int64_t)(l->opt.max_rows - 1));
 	if (step_reset(l->expire_rows) != SQLITE_OK)
 		note_error(l, "trim");
@@ -741,6 +787,14 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 	}
 	if (version == 2) {
 		rc = sqlite3_exec(l->db, migrate_2_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+		version = 3;
+	}
+	if (version == 3) {
+		rc = sqlite3_exec(l->db, migrate_3_sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;

@@ -16,6 +16,10 @@
  *		  rule_id   INTEGER)		-- rules.id; NULL = settings.default_action
  *	rule_hits(rule_id INTEGER PRIMARY KEY,	-- 0 counts the default action
  *		  hits INTEGER, last_hit INTEGER)	-- last_hit in unix ms
+ *	events(id INTEGER PRIMARY KEY,		-- what the agent did, rarely
+ *	       time INTEGER NOT NULL,		-- unix ms
+ *	       kind TEXT NOT NULL,		-- 'start' | 'stop' | 'reload' | 'refused'
+ *	       detail TEXT)			-- e.g. the refused edit's error
  *	decisions_text				-- view: decisions with ISO 8601 time
  *
  * Time is an integer (milliseconds) so that the retention delete and range
@@ -38,7 +42,7 @@
 #include "agent/flow.h"
 
 /* PRAGMA user_version of the log database. */
-#define SLUICE_LOG_SCHEMA_VERSION	3	/* 2: decisions.unit, 3: decisions.mask */
+#define SLUICE_LOG_SCHEMA_VERSION	4	/* 2: decisions.unit, 3: decisions.mask, 4: events */
 
 #define SLUICE_LOG_DOMAIN_MAX	254	/* with the NUL: longest DNS name */
 #define SLUICE_LOG_EXE_MAX	256	/* longer paths are cut */
@@ -113,6 +117,15 @@ void sluice_log_stats(struct sluice_log *l, uint64_t *logged,
  * threads: it blocks.
  */
 int sluice_log_flush(struct sluice_log *l, int timeout_ms);
+
+/*
+ * Record an event of the agent (kind "start", "stop", "reload" or
+ * "refused"; @detail may be NULL) in the events table at once, on a
+ * connection of its own: for the main thread, never a verdict thread.
+ * Returns 0, or -1 when it could not be written (a locked or full
+ * database): events are history, and their loss stops nothing.
+ */
+int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail);
 
 /* The last write error as one sentence, "" when none happened. */
 void sluice_log_last_error(struct sluice_log *l, char *buf, size_t len);

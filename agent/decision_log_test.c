@@ -616,15 +616,48 @@ static void test_version_1_log_gains_unit_and_keeps_rows(void **state)
 	sluice_log_close(l);
 	sqlite3_cli(fx->path, "PRAGMA user_version; SELECT exe, ifnull(unit, 'NULL'), ifnull(mask, 'NULL')"
 		    " FROM decisions_text ORDER BY id;", out, sizeof(out));
-	assert_string_equal(out, "3\n/old|NULL|NULL\n"
+	assert_string_equal(out, "4\n/old|NULL|NULL\n"
 			    "/usr/bin/curl|nginx.service|proto dir dst/24 dport\n"
 			    "/usr/bin/curl|NULL|proto dir dst/24 dport\n");
+}
+
+/*
+ * A version 3 log keeps its decisions and gains the events table, which
+ * sluice_log_event() fills in order; a kind the table does not know is
+ * refused, and so is a NULL log.
+ */
+static void test_version_3_log_gains_events_and_keeps_rows(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_log *l;
+	char err[256], out[1024];
+
+	sqlite3_cli(fx->path,
+		"CREATE TABLE decisions(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+		" direction TEXT, proto TEXT, src TEXT, dst TEXT, sport INTEGER, dport INTEGER,"
+		" domain TEXT, uid INTEGER, exe TEXT, unit TEXT, action TEXT NOT NULL, rule_id INTEGER,"
+		" mask TEXT);"
+		"INSERT INTO decisions(time, proto, exe, action) VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000, 'tcp', '/old', 'deny');"
+		"PRAGMA user_version = 3;", out, sizeof(out));
+	l = sluice_log_open(fx->path, NULL, err, sizeof(err));
+	if (!l)
+		fail_msg("%s", err);
+	assert_int_equal(sluice_log_event(l, "start", NULL), 0);
+	assert_int_equal(sluice_log_event(l, "refused", "rules row 4: bad dst"), 0);
+	assert_int_equal(sluice_log_event(l, "no-such-kind", NULL), -1);
+	assert_int_equal(sluice_log_event(NULL, "stop", NULL), -1);
+	sluice_log_close(l);
+	sqlite3_cli(fx->path, "PRAGMA user_version; SELECT exe FROM decisions;"
+		    " SELECT kind, ifnull(detail, 'NULL'), time > 0 FROM events ORDER BY id;",
+		    out, sizeof(out));
+	assert_string_equal(out, "4\n/old\nstart|NULL|1\nrefused|rules row 4: bad dst|1\n");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_version_1_log_gains_unit_and_keeps_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_3_log_gains_events_and_keeps_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pushed_records_appear_in_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_batch_is_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_ring_drops_and_counts_without_blocking,

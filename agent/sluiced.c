@@ -524,6 +524,7 @@ static void reload(struct sluiced *d, int force)
 			    d->loader.source == SLUICE_POLICY_FROM_LAST_GOOD ? "last good copy" :
 			    "built-in default policy");
 			snprintf(d->said, sizeof(d->said), "%s", d->loader.error);
+			sluice_log_event(d->log, "refused", d->loader.error);
 		}
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
 		d->said[0] = '\0';
@@ -533,6 +534,7 @@ static void reload(struct sluiced *d, int force)
 		if (d->loader.save_error[0])
 			say("%s", d->loader.save_error);
 		retire_policy(d, retired);
+		sluice_log_event(d->log, "reload", d->db_path);
 		/* Flows denied on their first packet may be allowed now. */
 		atomic_store(&d->forget_denied, 1);
 		/* Flows decided under the old policy are judged again. */
@@ -897,6 +899,9 @@ int main(int argc, char **argv)
 		   sluice_policy_rule_count(sluice_policy_loader_current(&d.loader)),
 		   policy_source_name(d.loader.source), d.queue_num);
 	say("serving queue %u with policy %s", d.queue_num, d.db_path);
+	/* The history sluicectl report draws: fail-open gaps end here. */
+	sluice_log_event(d.log, "start", d.loader.source == SLUICE_POLICY_FROM_DATABASE ?
+			 NULL : d.loader.error);
 
 	for (;;) {
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
@@ -924,8 +929,10 @@ int main(int argc, char **argv)
 	shutdown_agent(&d, hb);
 	for (i = 0; i < d.threads; i++)
 		sluice_queue_close(d.vt[i].queue);
-	if (d.log)
+	if (d.log) {
+		sluice_log_event(d.log, "stop", NULL);
 		sluice_log_close(d.log);
+	}
 	say("stopped: %llu packets answered, %llu flows allowed, %llu denied",
 	    (unsigned long long)atomic_load(&d.verdict.answered),
 	    (unsigned long long)atomic_load(&d.verdict.allowed),
