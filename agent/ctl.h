@@ -55,6 +55,33 @@ int64_t sluicectl_parse_duration(const char *s);
 /* CLOCK_REALTIME in unix milliseconds, the decision log's time. */
 int64_t sluicectl_now_ms(void);
 
+/*
+ * A way of counting decisions (ctl_top.c): key_sql is the key of a row of
+ * the decisions table as SQL, filter_sql which rows have one; title names
+ * it in a column head. The four that top shows and report draws:
+ */
+struct sluicectl_tally {
+	const char *title;
+	const char *key_sql;
+	const char *filter_sql;
+};
+
+extern const struct sluicectl_tally sluicectl_tally_programs, sluicectl_tally_destinations,
+	sluicectl_tally_names, sluicectl_tally_rules;
+
+/*
+ * The @limit busiest keys of @t among the decisions since @since_ms (only
+ * the denied ones with @denied_only), busiest first, each to @row with
+ * its denied and allowed counts. 0, or -1 on an SQLite error.
+ */
+int sluicectl_tally(sqlite3 *db, const struct sluicectl_tally *t, int denied_only,
+		    int64_t since_ms, int limit,
+		    void (*row)(void *ctx, const char *key, int64_t denied, int64_t allowed),
+		    void *ctx);
+
+/* How many decisions since @since_ms were denied and allowed; 0 or -1. */
+int sluicectl_tally_total(sqlite3 *db, int64_t since_ms, int64_t *denied, int64_t *allowed);
+
 /* sluicectl top: the busiest programs, names and rules, live (ctl_top.c). */
 int sluicectl_top_main(int argc, char *argv[]);
 
