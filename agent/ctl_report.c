@@ -369,7 +369,7 @@ static size_t away_spans(struct report *r, const struct event *ev, size_t n,
 		} else if (!strcmp(ev[i].kind, "start")) {
 			if (stopped >= 0) {
 				out[k++] = (struct away){ stopped, ev[i].time, "stopped" };
-			} else if (running || i == 0) {
+			} else if (running) {
 				int64_t alive = last_alive_before(r->db, ev[i].time);
 
 				if (alive)
