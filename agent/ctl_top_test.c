@@ -219,61 +219,20 @@ static void test_top_without_log_db_and_agent_says_so(void **state)
 	assert_one_sentence(fx, "sluicectl report: no --log-db given, and no sluiced running in this namespace");
 }
 
-/* python3's parsers on the page: what they found, a fact a line. */
-static const char page_check_py[] =
-	"import sys, re, collections\n"
-	"import xml.etree.ElementTree as ET\n"
-	"from html.parser import HTMLParser\n"
-	"class P(HTMLParser):\n"
-	"    def __init__(s):\n"
-	"        super().__init__(); s.tags = collections.Counter(); s.svg = None; s.rect = None\n"
-	"        s.bars = []; s.external = 0; s.texts = []; s.title = None; s.ids = {}\n"
-	"    def handle_starttag(s, tag, attrs):\n"
-	"        a = dict(attrs); s.tags[tag] += 1\n"
-	"        for k in ('src', 'href', 'xlink:href', 'action'):\n"
-	"            if k in a: s.external += 1\n"
-	"        if tag == 'svg': s.svg = a.get('id')\n"
-	"        if tag == 'rect': s.rect = (a.get('class'), int(a.get('data-count', 0)))\n"
-	"        if tag == 'title' and s.rect: s.title = ''\n"
-	"        if tag == 'span' and 'class' in a: s.span = a['class']\n"
-	"    def handle_endtag(s, tag):\n"
-	"        if tag == 'title' and s.rect is not None and s.title is not None:\n"
-	"            s.bars.append((s.svg, s.rect[0], s.title.rsplit(': ', 1), s.rect[1]))\n"
-	"            s.title = None\n"
-	"        if tag == 'rect': s.rect = None\n"
-	"    def handle_data(s, d):\n"
-	"        s.texts.append(d)\n"
-	"        if s.title is not None: s.title += d\n"
-	"        if getattr(s, 'span', None): s.ids[s.span] = d; s.span = None\n"
-	"page = open(sys.argv[1]).read()\n"
-	"p = P(); p.feed(page); p.close()\n"
-	"svgs = re.findall(r'<svg.*?</svg>', page, re.S)\n"
-	"for x in svgs: ET.fromstring(x)\n"
-	"print('svg', p.tags['svg'], 'xml-ok', len(svgs))\n"
-	"print('script', p.tags['script'], 'img', p.tags['img'], 'links', p.external,"
-	" 'http', len(re.findall('https?:', page)))\n"
-	"print('totals', p.ids.get('total'), p.ids.get('denied'), p.ids.get('allowed'))\n"
-	"over = collections.Counter()\n"
-	"for svg, cls, key, n in p.bars:\n"
-	"    if svg == 'over-time': over[cls] += n\n"
-	"    elif svg == 'history': print(svg, cls, key[1])\n"
-	"    else: print(svg, cls, key[0], n)\n"
-	"print('over-time deny', over['deny'], 'allow', over['allow'])\n"
-	"print('injected-as-text', sum(t.count('<script>alert(1)</script>') for t in p.texts))\n"
-	"print('refused-as-text', sum(t.count('<img src=x onerror=alert(2)>') for t in p.texts))\n";
-
-static void check_page(struct ctl_fixture *fx, const char *page, char *out, size_t len)
+/*
+ * What tests/unit/report_check.py (python3's parsers) finds on the page
+ * @page of the fixture, with how often @text shows as text.
+ */
+static void check_page(struct ctl_fixture *fx, const char *page, const char *text,
+		       char *out, size_t len)
 {
-	char py[192], cmd[512];
+	char py[PATH_MAX], cmd[PATH_MAX + 512];
 	FILE *f;
 	size_t n;
 
-	snprintf(py, sizeof(py), "%s/check.py", fx->dir);
-	f = fopen(py, "w");
-	assert_non_null(f);
-	fputs(page_check_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s/%s' 2>&1", py, fx->dir, page);
+	if (!realpath("tests/unit/report_check.py", py))
+		fail_msg("tests/unit/report_check.py: not found from here");
+	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s/%s' '%s' 2>&1", py, fx->dir, page, text);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	n = fread(out, 1, len - 1, f);
@@ -290,7 +249,7 @@ static void test_report_charts_match_the_rows_and_escape_the_database(void **sta
 	assert_int_equal(ctl_run(fx, "report --html r.html --since 1h --log-db log.db"), 0);
 	assert_string_equal(fx->out, "");
 	assert_string_equal(fx->err, "");
-	check_page(fx, "r.html", found, sizeof(found));
+	check_page(fx, "r.html", injected, found, sizeof(found));
 	assert_string_equal(found,
 		"svg 5 xml-ok 5\n"
 		"script 0 img 0 links 0 http 0\n"
@@ -308,9 +267,12 @@ static void test_report_charts_match_the_rows_and_escape_the_database(void **sta
 		"top-rules deny default action 1\n"
 		"top-rules allow default action 1\n"
 		"history away stopped\n"
+		"event start\nevent refused\nevent stop\nevent start\n"
 		"over-time deny 7 allow 4\n"
-		"injected-as-text 2\n"	/* the names chart's label and its bar's title */
-		"refused-as-text 2\n");	/* the history's tick and its table */
+		"text-count 2\n");	/* the names chart's label and its bar's title */
+	/* The refused edit's error: as text in the history's tick and its table. */
+	check_page(fx, "r.html", "<img src=x onerror=alert(2)>", found, sizeof(found));
+	assert_non_null(strstr(found, "\ntext-count 2\n"));
 }
 
 /*
@@ -324,20 +286,20 @@ static void test_report_since_and_history(void **state)
 	char found[8192], path[192];
 
 	assert_int_equal(ctl_run(fx, "report --html r.html --since 3h --log-db log.db"), 0);
-	check_page(fx, "r.html", found, sizeof(found));
+	check_page(fx, "r.html", "", found, sizeof(found));
 	assert_non_null(strstr(found, "totals 12 8 4\n"));
 	assert_non_null(strstr(found, "top-programs deny /old/prog 1\n"));
 	assert_non_null(strstr(found, "over-time deny 8 allow 4\n"));
-	assert_non_null(strstr(found, "\nhistory away stopped\nover-time"));
+	assert_non_null(strstr(found, "\nhistory away stopped\nevent start\n"));
 	log_path(fx, path, sizeof(path));
 	exec_sql(path, "DELETE FROM events WHERE kind = 'stop'");
 	assert_int_equal(ctl_run(fx, "report --html r.html --since 3h --log-db log.db"), 0);
-	check_page(fx, "r.html", found, sizeof(found));
-	assert_non_null(strstr(found, "\nhistory away ended without a stop (killed or crashed)\nover-time"));
+	check_page(fx, "r.html", "", found, sizeof(found));
+	assert_non_null(strstr(found, "\nhistory away ended without a stop (killed or crashed)\nevent start\n"));
 	/* And with no history at all, no gap is made up. */
 	exec_sql(path, "DELETE FROM events");
 	assert_int_equal(ctl_run(fx, "report --html r.html --since 3h --log-db log.db"), 0);
-	check_page(fx, "r.html", found, sizeof(found));
+	check_page(fx, "r.html", "", found, sizeof(found));
 	assert_null(strstr(found, "history away"));
 	assert_non_null(strstr(found, "svg 5 xml-ok 5\n"));
 }
