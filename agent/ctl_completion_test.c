@@ -63,7 +63,7 @@ static void complete_lines(struct ctl_fixture *fx, const char *preamble, const c
 
 static void check_completions(struct ctl_fixture *fx, const char *preamble)
 {
-	char lines[1024];
+	char lines[1024], want[1024];
 
 	assert_int_equal(ctl_run(fx, "deny --db '%s' --port 25", fx->db), 0);
 	assert_int_equal(ctl_run(fx, "deny --db '%s' --port 26", fx->db), 0);
@@ -75,18 +75,27 @@ static void check_completions(struct ctl_fixture *fx, const char *preamble)
 		 "sluicectl deny --proto i\n"
 		 "sluicectl set fail-mode \n"
 		 "sluicectl rules --\n"
-		 "sluicectl disable --db %s \n", fx->db);
+		 "sluicectl t\n"
+		 "sluicectl top --\n"
+		 "sluicectl report --\n"
+		 "sluicectl report --html %s/polic\n"
+		 "sluicectl disable --db %s \n", fx->dir, fx->db);
 	complete_lines(fx, preamble, lines);
-	assert_string_equal(fx->out,
-			    "complete -F _sluicectl sluicectl\n"
-			    "delete deny\n"
-			    "disable\n"
-			    "--priority --proto\n"
-			    "any forward in out\n"
-			    "icmp icmpv6\n"
-			    "closed open\n"
-			    "--db --help --json\n"
-			    "1 2\n");
+	snprintf(want, sizeof(want),
+		 "complete -F _sluicectl sluicectl\n"
+		 "delete deny\n"
+		 "disable\n"
+		 "--priority --proto\n"
+		 "any forward in out\n"
+		 "icmp icmpv6\n"
+		 "closed open\n"
+		 "--db --help --json\n"
+		 "top\n"
+		 "--help --interval --limit --log-db --once --window\n"
+		 "--help --html --log-db --since\n"
+		 "%s\n"
+		 "1 2\n", fx->db);
+	assert_string_equal(fx->out, want);
 }
 
 static void test_completion_alone(void **state)
