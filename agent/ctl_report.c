@@ -73,15 +73,6 @@ static void report_usage(FILE *f)
 		"  --log-db PATH     the decision log (default: the running agent's)\n");
 }
 
-static int report_usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sluicectl report: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	report_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
-}
-
 /* @s as HTML text or attribute value: nothing in it can open a tag. */
 static void html(FILE *f, const char *s)
 {
@@ -579,30 +570,30 @@ int sluicectl_report_main(int argc, char *argv[])
 		switch (c) {
 		case 'H':
 			if (!*optarg)
-				return report_usage_error("--html needs a file name%s", "");
+				return sluicectl_usage_error("report", report_usage, "--html needs a file name");
 			file = optarg;
 			break;
 		case 's':
 			since_ms = sluicectl_parse_duration(optarg);
 			if (since_ms < 1000)
-				return report_usage_error("--since must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
+				return sluicectl_usage_error("report", report_usage, "--since must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
 			break;
 		case 'L':
 			if (strlen(optarg) >= sizeof(path))
-				return report_usage_error("--log-db path too long%s", "");
+				return sluicectl_usage_error("report", report_usage, "--log-db path too long");
 			strcpy(path, optarg);
 			break;
 		case 'h':
 			report_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return report_usage_error("unknown option or missing value: \"%s\"", argv[optind - 1]);
+			return sluicectl_usage_error("report", report_usage, "unknown option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return report_usage_error("unexpected argument \"%s\"", argv[optind]);
+		return sluicectl_usage_error("report", report_usage, "unexpected argument \"%s\"", argv[optind]);
 	if (!file)
-		return report_usage_error("--html FILE is required: the page to write%s", "");
+		return sluicectl_usage_error("report", report_usage, "--html FILE is required: the page to write");
 	if (sluicectl_log_db_open("report", path, sizeof(path), &r.db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	r.now = sluicectl_now_ms();

@@ -46,34 +46,13 @@ static long long count_rules(const struct ctl_fixture *fx)
 	return query_int(fx, "SELECT count(*) FROM rules");
 }
 
-static size_t count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 /* An error of one sentence: "sluicectl CMD: ..." on one line, nothing after it. */
 static void assert_one_sentence(const struct ctl_fixture *fx, const char *cmd)
 {
 	char prefix[64];
 
 	snprintf(prefix, sizeof(prefix), "sluicectl %s: ", cmd);
-	if (strncmp(fx->err, prefix, strlen(prefix)) || count_lines(fx->err) != 1)
-		fail_msg("want one line starting '%s', got '%s'", prefix, fx->err);
-}
-
-/* A bad command line: one sentence, then a blank line and the usage. */
-static void assert_usage_error(const struct ctl_fixture *fx, const char *cmd)
-{
-	char prefix[64];
-	const char *nl = strchr(fx->err, '\n');
-
-	snprintf(prefix, sizeof(prefix), "sluicectl %s: ", cmd);
-	if (strncmp(fx->err, prefix, strlen(prefix)) || !nl || strncmp(nl, "\n\nUsage: sluicectl ", 19))
-		fail_msg("want '%s...', a blank line and the usage, got '%s'", prefix, fx->err);
+	ctl_assert_one_sentence(fx, prefix);
 }
 
 /* Add a rule and return the id it printed (and checked it is the row's). */
@@ -127,7 +106,7 @@ static void test_rules_lists_every_rule_in_aligned_columns(void **state)
 	assert_int_equal(ctl_run(fx, "disable --db '%s' 1", fx->db), 0);
 	assert_int_equal(ctl_run(fx, "rules --db '%s'", fx->db), 0);
 	assert_string_equal(fx->err, "");
-	assert_int_equal(count_lines(fx->out), 3);
+	assert_int_equal(ctl_count_lines(fx->out), 3);
 	if (strncmp(fx->out, "id  priority  action  direction  proto  src  dst          dst_port"
 		    "  domain  uid  exe  unit  enabled  comment\n", 107))
 		fail_msg("header: %s", fx->out);
@@ -172,7 +151,7 @@ static void test_rules_json_is_one_object_a_line(void **state)
 	add_rule(fx, "allow", "--domain example.com");
 	add_rule(fx, "deny", "--exe /bin/nc");
 	assert_int_equal(ctl_run(fx, "rules --json --db '%s'", fx->db), 0);
-	assert_int_equal(count_lines(fx->out), 3);
+	assert_int_equal(ctl_count_lines(fx->out), 3);
 	json_summary(fx, got, sizeof(got));
 	assert_string_equal(got, "3 id,priority,action,direction,proto,src,dst,dst_port,domain,uid,"
 			    "exe,unit,enabled,comment 1001 True a \"quote\", a \\ and a tab\t.\n");
@@ -269,7 +248,7 @@ static void test_bad_command_lines_exit_2_and_write_nothing(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (ctl_run(fx, "%s --db '%s' %s", cases[i].cmd, fx->db, cases[i].args) != 2)
 			fail_msg("%s %s: want exit 2, stderr '%s'", cases[i].cmd, cases[i].args, fx->err);
-		assert_usage_error(fx, cases[i].cmd);
+		ctl_assert_usage_error(fx, cases[i].cmd);
 		if (!strstr(fx->err, cases[i].message))
 			fail_msg("%s %s: want '%s' in '%s'", cases[i].cmd, cases[i].args,
 				 cases[i].message, fx->err);
@@ -356,7 +335,7 @@ static void test_missing_database(void **state)
 	assert_int_equal(add_rule(fx, "deny", "--port 23"), 1);
 	assert_int_equal(query_int(fx, "SELECT count(*) FROM settings WHERE key = 'default_action'"), 1);
 	assert_int_equal(ctl_run(fx, "rules --db '%s'", fx->db), 0);
-	assert_int_equal(count_lines(fx->out), 2);
+	assert_int_equal(ctl_count_lines(fx->out), 2);
 	assert_int_equal(ctl_run(fx, "delete --db '%s' 1", fx->db), 0);
 }
 

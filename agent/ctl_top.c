@@ -125,15 +125,6 @@ static void top_usage(FILE *f)
 		DEFAULT_INTERVAL_S, DEFAULT_LIMIT);
 }
 
-static int top_usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sluicectl top: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	top_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
-}
-
 /* A key as the terminal may show it: control bytes (escapes) become '?'. */
 static void print_key(FILE *f, const char *s)
 {
@@ -275,33 +266,33 @@ int sluicectl_top_main(int argc, char *argv[])
 		case 'i':
 			interval = parse_count(optarg, 1, 3600);
 			if (interval < 0)
-				return top_usage_error("--interval must be a whole number of seconds from 1 to 3600, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", top_usage, "--interval must be a whole number of seconds from 1 to 3600, not \"%s\"", optarg);
 			break;
 		case 'w':
 			window = sluicectl_parse_duration(optarg);
 			if (window < 1000)
-				return top_usage_error("--window must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", top_usage, "--window must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
 			break;
 		case 'l':
 			limit = parse_count(optarg, 1, 1000);
 			if (limit < 0)
-				return top_usage_error("--limit must be a whole number from 1 to 1000, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", top_usage, "--limit must be a whole number from 1 to 1000, not \"%s\"", optarg);
 			break;
 		case 'o': once = 1; break;
 		case 'L':
 			if (strlen(optarg) >= sizeof(path))
-				return top_usage_error("--log-db path too long%s", "");
+				return sluicectl_usage_error("top", top_usage, "--log-db path too long");
 			strcpy(path, optarg);
 			break;
 		case 'h':
 			top_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return top_usage_error("unknown option or missing value: \"%s\"", argv[optind - 1]);
+			return sluicectl_usage_error("top", top_usage, "unknown option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return top_usage_error("unexpected argument \"%s\"", argv[optind]);
+		return sluicectl_usage_error("top", top_usage, "unexpected argument \"%s\"", argv[optind]);
 	if (sluicectl_log_db_open("top", path, sizeof(path), &db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	if (once || !isatty(STDOUT_FILENO))

@@ -100,31 +100,6 @@ static int fill_setup(void **state)
 	return 0;
 }
 
-static size_t count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static void assert_one_sentence(const struct ctl_fixture *fx, const char *prefix)
-{
-	if (strncmp(fx->err, prefix, strlen(prefix)) || count_lines(fx->err) != 1)
-		fail_msg("want one line starting '%s', got '%s'", prefix, fx->err);
-}
-
-static void assert_usage_error(const struct ctl_fixture *fx, const char *cmd)
-{
-	char prefix[64];
-	const char *nl = strchr(fx->err, '\n');
-
-	snprintf(prefix, sizeof(prefix), "sluicectl %s: ", cmd);
-	if (strncmp(fx->err, prefix, strlen(prefix)) || !nl || strncmp(nl, "\n\nUsage: sluicectl ", 19))
-		fail_msg("want '%s...', a blank line and the usage, got '%s'", prefix, fx->err);
-}
-
 /* Everything after the first line of a snapshot (which names the path). */
 static const char *body(const char *out)
 {
@@ -186,21 +161,21 @@ static void test_top_errors_are_one_sentence_with_their_exit_code(void **state)
 	char other[192];
 
 	assert_int_equal(ctl_run(fx, "top --interval 0 --log-db log.db"), 2);
-	assert_usage_error(fx, "top");
+	ctl_assert_usage_error(fx, "top");
 	assert_int_equal(ctl_run(fx, "top --interval 1 --log-db log.db"), 0);	/* control */
 	assert_int_equal(ctl_run(fx, "top --window 2x --log-db log.db"), 2);
-	assert_usage_error(fx, "top");
+	ctl_assert_usage_error(fx, "top");
 	assert_int_equal(ctl_run(fx, "top --bogus --log-db log.db"), 2);
-	assert_usage_error(fx, "top");
+	ctl_assert_usage_error(fx, "top");
 	assert_int_equal(ctl_run(fx, "top --log-db missing.db"), 1);
-	assert_one_sentence(fx, "sluicectl top: cannot read the decision log missing.db: ");
+	ctl_assert_one_sentence(fx, "sluicectl top: cannot read the decision log missing.db: ");
 	snprintf(other, sizeof(other), "%s/missing.db", fx->dir);
 	assert_int_equal(access(other, F_OK), -1);	/* never created */
 	/* A database that is not a decision log: no decisions table. */
 	snprintf(other, sizeof(other), "%s/other.db", fx->dir);
 	exec_sql(other, "CREATE TABLE t(x)");
 	assert_int_equal(ctl_run(fx, "top --log-db other.db"), 1);
-	assert_one_sentence(fx, "sluicectl top: cannot read the decision log other.db: no such table: decisions");
+	ctl_assert_one_sentence(fx, "sluicectl top: cannot read the decision log other.db: no such table: decisions");
 	assert_int_equal(ctl_run(fx, "top --help"), 0);
 	assert_non_null(strstr(fx->out, "Usage: sluicectl top "));
 	assert_non_null(strstr(fx->out, "not a terminal"));
@@ -214,9 +189,9 @@ static void test_top_without_log_db_and_agent_says_so(void **state)
 	if (access(SLUICE_AGENT_STATUS_PATH, F_OK) == 0)
 		skip();	/* an agent runs here: its log would be read */
 	assert_int_equal(ctl_run(fx, "top"), 1);
-	assert_one_sentence(fx, "sluicectl top: no --log-db given, and no sluiced running in this namespace");
+	ctl_assert_one_sentence(fx, "sluicectl top: no --log-db given, and no sluiced running in this namespace");
 	assert_int_equal(ctl_run(fx, "report --html r.html"), 1);
-	assert_one_sentence(fx, "sluicectl report: no --log-db given, and no sluiced running in this namespace");
+	ctl_assert_one_sentence(fx, "sluicectl report: no --log-db given, and no sluiced running in this namespace");
 }
 
 /*
@@ -313,16 +288,16 @@ static void test_report_errors_are_one_sentence_and_leave_no_file(void **state)
 	int n = 0;
 
 	assert_int_equal(ctl_run(fx, "report --log-db log.db"), 2);
-	assert_usage_error(fx, "report");
+	ctl_assert_usage_error(fx, "report");
 	assert_int_equal(ctl_run(fx, "report --html r.html --since soon --log-db log.db"), 2);
-	assert_usage_error(fx, "report");
+	ctl_assert_usage_error(fx, "report");
 	assert_int_equal(ctl_run(fx, "report --html r.html --log-db missing.db"), 1);
-	assert_one_sentence(fx, "sluicectl report: cannot read the decision log missing.db: ");
+	ctl_assert_one_sentence(fx, "sluicectl report: cannot read the decision log missing.db: ");
 	assert_int_equal(ctl_run(fx, "report --html no/such/dir/r.html --log-db log.db"), 1);
-	assert_one_sentence(fx, "sluicectl report: cannot write no/such/dir/r.html: No such file or directory");
+	ctl_assert_one_sentence(fx, "sluicectl report: cannot write no/such/dir/r.html: No such file or directory");
 	/* A directory where the page should go: refused, the directory kept. */
 	assert_int_equal(ctl_run(fx, "report --html . --log-db log.db"), 1);
-	assert_one_sentence(fx, "sluicectl report: cannot write .: ");
+	ctl_assert_one_sentence(fx, "sluicectl report: cannot write .: ");
 	/* Control: the same command with a good path works and replaces the file. */
 	snprintf(page, sizeof(page), "%s/r.html", fx->dir);
 	assert_int_equal(access(page, F_OK), -1);	/* no failed run wrote it */

@@ -123,6 +123,11 @@ static const char migrate_3_sql[] =
 	"PRAGMA user_version = 4;\n"
 	"COMMIT;\n";
 
+/* migrations[v - 1] takes a version v file to v + 1. */
+static const char *const migrations[] = { migrate_1_sql, migrate_2_sql, migrate_3_sql };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SLUICE_LOG_SCHEMA_VERSION - 1,
+	       "one migration a version");
+
 static const char hit_sql[] =
 	"INSERT INTO rule_hits(rule_id, hits, last_hit) VALUES (?1, ?2, ?3)"
 	" ON CONFLICT(rule_id) DO UPDATE SET hits = hits + excluded.hits,"
@@ -777,24 +782,9 @@ static int open_database(struct sluice_log *l, char *err, size_t errlen)
 		goto fail;
 
 	what = "migrate the tables of";
-	if (version == 1) {
-		rc = sqlite3_exec(l->db, migrate_1_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-			goto fail;
-		}
-		version = 2;
-	}
-	if (version == 2) {
-		rc = sqlite3_exec(l->db, migrate_2_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-			goto fail;
-		}
-		version = 3;
-	}
-	if (version == 3) {
-		rc = sqlite3_exec(l->db, migrate_3_sql, NULL, NULL, NULL);
+	/* Version 0 is a new file: schema_sql below makes it whole. */
+	for (; version >= 1 && version < SLUICE_LOG_SCHEMA_VERSION; version++) {
+		rc = sqlite3_exec(l->db, migrations[version - 1], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;

@@ -97,4 +97,31 @@ ctl_run(struct ctl_fixture *fx, const char *fmt, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+static inline size_t ctl_count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* An error of one sentence: one line on stderr that starts with @prefix. */
+static inline void ctl_assert_one_sentence(const struct ctl_fixture *fx, const char *prefix)
+{
+	if (strncmp(fx->err, prefix, strlen(prefix)) || ctl_count_lines(fx->err) != 1)
+		fail_msg("want one line starting '%s', got '%s'", prefix, fx->err);
+}
+
+/* A bad command line: "sluicectl CMD: ...", a blank line and the usage. */
+static inline void ctl_assert_usage_error(const struct ctl_fixture *fx, const char *cmd)
+{
+	char prefix[64];
+	const char *nl = strchr(fx->err, '\n');
+
+	snprintf(prefix, sizeof(prefix), "sluicectl %s: ", cmd);
+	if (strncmp(fx->err, prefix, strlen(prefix)) || !nl || strncmp(nl, "\n\nUsage: sluicectl ", 19))
+		fail_msg("want '%s...', a blank line and the usage, got '%s'", prefix, fx->err);
+}
+
 #endif /* SLUICE_TESTS_SLUICECTL_RUN_H */
