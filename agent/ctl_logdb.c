@@ -44,11 +44,19 @@ int64_t sluicectl_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The running agent's status file; SLUICE_STATUS_FILE replaces it, for tests. */
+static const char *agent_status_path(void)
+{
+	const char *p = getenv("SLUICE_STATUS_FILE");
+
+	return p && *p ? p : SLUICE_AGENT_STATUS_PATH;
+}
+
 /* log_db= of the running agent's status file, into @out; -1 none. */
 static int agent_log_db(char *out, size_t outlen)
 {
 	char line[4200];
-	FILE *f = fopen(SLUICE_AGENT_STATUS_PATH, "re");
+	FILE *f = fopen(agent_status_path(), "re");
 	int found = -1;
 
 	if (!f)
@@ -70,7 +78,7 @@ int sluicectl_log_db_open(const char *cmd, char *path, size_t pathlen, sqlite3 *
 	*db = NULL;
 	if (!path[0] && agent_log_db(path, pathlen) < 0) {
 		fprintf(stderr, "sluicectl %s: no --log-db given, and no sluiced running in this namespace names a decision log in %s\n",
-			cmd, SLUICE_AGENT_STATUS_PATH);
+			cmd, agent_status_path());
 		return -1;
 	}
 	/* Read-only and never created: a mistyped path is an error, not an empty log. */

@@ -22,7 +22,6 @@
 #include <sqlite3.h>
 
 #include "agent/decision_log.h"
-#include "agent/status.h"
 
 #include "tests/unit/sluicectl_run.h"
 
@@ -181,17 +180,33 @@ static void test_top_errors_are_one_sentence_with_their_exit_code(void **state)
 	assert_non_null(strstr(fx->out, "not a terminal"));
 }
 
-/* Without --log-db: the running agent's, and a sentence when there is none. */
-static void test_top_without_log_db_and_agent_says_so(void **state)
+/*
+ * Without --log-db: the log the running agent's status file names (here
+ * $SLUICE_STATUS_FILE in place of /run/sluice/status), and one sentence
+ * when there is no such file.
+ */
+static void test_without_log_db_the_agents_log_is_read(void **state)
 {
 	struct ctl_fixture *fx = *state;
+	char status[192], path[192];
+	FILE *f;
 
-	if (access(SLUICE_AGENT_STATUS_PATH, F_OK) == 0)
-		skip();	/* an agent runs here: its log would be read */
+	snprintf(status, sizeof(status), "%s/status", fx->dir);
+	log_path(fx, path, sizeof(path));
+	setenv("SLUICE_STATUS_FILE", status, 1);
 	assert_int_equal(ctl_run(fx, "top"), 1);
-	ctl_assert_one_sentence(fx, "sluicectl top: no --log-db given, and no sluiced running in this namespace");
+	ctl_assert_one_sentence(fx, "sluicectl top: no --log-db given, and no sluiced running in this namespace names a decision log in ");
 	assert_int_equal(ctl_run(fx, "report --html r.html"), 1);
 	ctl_assert_one_sentence(fx, "sluicectl report: no --log-db given, and no sluiced running in this namespace");
+	/* Control: the agent's status file names the log. */
+	f = fopen(status, "w");
+	assert_non_null(f);
+	fprintf(f, "pid=1\nlog_db=%s\n", path);
+	fclose(f);
+	assert_int_equal(ctl_run(fx, "top"), 0);
+	assert_non_null(strstr(fx->out, "11 decisions, 7 denied, 4 allowed\n"));
+	assert_int_equal(ctl_run(fx, "report --html r.html"), 0);
+	unsetenv("SLUICE_STATUS_FILE");
 }
 
 /*
@@ -324,7 +339,7 @@ int main(void)
 						fill_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_top_errors_are_one_sentence_with_their_exit_code,
 						fill_setup, ctl_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_top_without_log_db_and_agent_says_so,
+		cmocka_unit_test_setup_teardown(test_without_log_db_the_agents_log_is_read,
 						fill_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_report_charts_match_the_rows_and_escape_the_database,
 						fill_setup, ctl_fixture_teardown),
