@@ -250,7 +250,7 @@ flows_start() {
 	_ns=$1
 	shift
 	rm -f "$WORK/flows.stop"
-	echo "0 0" >"$WORK/flows.counts"
+	echo "0 0 0" >"$WORK/flows.counts"
 	bg in_ns "$_ns" python3 "$REPO/tests/vm/flows.py" "$WORK/flows.stop" \
 		"$WORK/flows.counts" "$@" 2>"$WORK/flows.err"
 	_flows_pid=$!
@@ -260,7 +260,16 @@ flows_stop() {
 	wait "$_flows_pid"
 }
 flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo "$_ok"; }
-flows_failed() { read -r _ _failed <"$WORK/flows.counts"; echo "$_failed"; }
+flows_failed() { read -r _ _failed _ <"$WORK/flows.counts"; echo "$_failed"; }
+# Connections made only after TCP sent something again: a lost packet.
+flows_retrans() { read -r _ _ _retrans <"$WORK/flows.counts"; echo "$_retrans"; }
+# flows_lossless: no connection failed and none lost a packet; the flows'
+# stderr (what was lost, when) goes to the log when one did.
+flows_lossless() {
+	[ "$(flows_failed)" -eq 0 ] && [ "$(flows_retrans)" -eq 0 ] && return 0
+	cat "$WORK/flows.err" >&2
+	return 1
+}
 
 # flows_wait_more N: until N more requests succeeded than now (at most
 # 30 s); false if traffic does not get through.
