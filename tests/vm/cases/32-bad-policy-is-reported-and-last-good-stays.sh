@@ -31,9 +31,13 @@ INSERT INTO rules(id, action, dst, dst_port) VALUES (77, 'deny', '10.0.0.300/8',
 check "the bad row is in the file" \
 	[ "$(sqlite3 "$WORK/policy.db" "SELECT count(*) FROM rules WHERE id = 77")" -eq 1 ]
 sleep 1.5
-check "the agent names the row in its log" grep -q "77" "$WORK/sluiced.$NS_CLIENT.log"
-check "sluicectl status shows the policy error" \
-	sh -c "SLUICE_STATUS_FILE=$WORK/status.$NS_CLIENT ip netns exec $NS_CLIENT $SLUICECTL status --json | grep -q 300"
+# The whole sentence, not a number that a pid or a time could also show.
+bad="rules row 77: dst '10.0.0.300/8' is not a CIDR"
+check "the agent names the row, the column and the fault in its log" \
+	grep -qF "$bad" "$WORK/sluiced.$NS_CLIENT.log"
+SLUICE_STATUS_FILE=$WORK/status.$NS_CLIENT ip netns exec "$NS_CLIENT" \
+	"$SLUICECTL" status --json >"$WORK/status.json"
+check "sluicectl status --json shows that policy error" grep -qF "$bad" "$WORK/status.json"
 check "the previous policy stays in force: 8081 still denied" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
 check "and 8080 still allowed" connects "$NS_CLIENT" "http://$SERVER4:8080/"
