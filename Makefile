@@ -119,10 +119,15 @@ kunit:
 	sh tests/kunit/run.sh
 
 # Test-only tools the VM cases run in the guest (which sees the repo).
-VM_TOOLS := build/getflow build/nfq_accept
+VM_TOOLS := build/getflow build/nfq_accept build/genl_hostile
 
 build/getflow: tests/vm/getflow.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) agent/identity.h
 	$(CC) $(ALL_CFLAGS) -o $@ tests/vm/getflow.c $(AGENT_LIB_OBJS) $(LDLIBS)
+
+# A caller that sends the sluice family malformed requests (case 24).
+build/genl_hostile: tests/vm/genl_hostile.c uapi/sluice.h
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) -o $@ tests/vm/genl_hostile.c -lmnl
 
 # The bare NFQUEUE accept loop that tests/bench/vm.sh compares the agent to.
 build/nfq_accept: tests/bench/nfq_accept.c
