@@ -75,6 +75,21 @@ check() {
 	fi
 }
 
+# setup DESCRIPTION COMMAND...: a step the case needs, not a result of
+# it (loading the module, starting the agent): a failure is a failed test,
+# a success is only a comment, so that setup does not pad the count.
+setup() {
+	_desc=$1
+	shift
+	read -r _up _ </proc/uptime
+	echo "--- [$_up] setup: $_desc: $*" >&2
+	if "$@" >&2; then
+		diag "setup: $_desc"
+	else
+		tap_not_ok "setup failed: $_desc"
+	fi
+}
+
 # tap_done: the end of a case (also an early end after a fatal failure).
 # Exit status 0 says "the case ended where it meant to"; its failures are
 # in the "not ok" lines. Any other ending (a crash, a timeout, an exit 1)

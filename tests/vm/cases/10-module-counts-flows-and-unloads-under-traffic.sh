@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 topo_up
-check "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
+setup "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
 ns_add sl-idle
 http_server_start "$NS_SERVER" 8000
 dmesg_mark
@@ -68,5 +68,15 @@ flows_stop
 cat "$WORK/flows.err" >&2
 check "no connection failed or lost a packet across unload and reload ($(flows_ok) made, $(flows_failed) failed, $(flows_retrans) retransmitted)" \
 	flows_lossless
+
+# The control: the load client must see a lost SYN that TCP made good a
+# second later, or "0 retransmitted" above proves nothing.
+in_ns "$NS_CLIENT" iptables -I OUTPUT -p tcp --syn -m statistic --mode nth --every 2 -j DROP
+flows_start "$NS_CLIENT" "$SERVER4:8000"
+check "the control: connections still made with every other SYN dropped" flows_wait_more 3
+flows_stop
+in_ns "$NS_CLIENT" iptables -D OUTPUT -p tcp --syn -m statistic --mode nth --every 2 -j DROP
+check "the control: the load client counted them as retransmitted ($(flows_retrans))" \
+	[ "$(flows_retrans)" -gt 0 ]
 check "kernel log is clean after unload under traffic" dmesg_clean
 tap_done

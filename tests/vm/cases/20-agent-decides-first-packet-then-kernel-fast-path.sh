@@ -9,7 +9,7 @@
 topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
 check "sluiced registers: client namespace enforcing" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db"

@@ -11,11 +11,11 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 head -c 400000 /dev/zero >"$WORK/www/big"
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'out', 'tcp', '8081');"
 http_server_start "$NS_SERVER" 8081
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "port 8081 is denied while the agent runs" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
 

@@ -13,7 +13,7 @@ http_server_start "$NS_SERVER" 8081
 check "sluice.ko loads with watchdog_ms=250" sluice_load watchdog_ms=250
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "port 8081 denied while the agent is live" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
 

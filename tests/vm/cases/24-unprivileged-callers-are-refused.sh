@@ -12,7 +12,7 @@ nobody() {
 }
 
 dmesg_mark
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 nobody "$SLUICECTL" set fail-mode closed >"$WORK/set.out" 2>&1
 rc=$?
 cat "$WORK/set.out" >&2

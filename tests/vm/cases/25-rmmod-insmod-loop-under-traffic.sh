@@ -9,12 +9,12 @@
 . "$(dirname "$0")/../agent.sh"
 
 topo_up
-check "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
+setup "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 flows_start "$NS_CLIENT" "$SERVER4:8080" "[$SERVER6]:8080"
-check "traffic flows before the cycles" flows_wait_more 5
+setup "traffic flows before the cycles" flows_wait_more 5
 i=0
 ok=1
 # Connections counted between the first rmmod and the last insmod only.
@@ -33,7 +33,7 @@ check "no connection failed or lost a packet ($(flows_failed) failed, $(flows_re
 	flows_lossless
 
 policy_init "$WORK/policy.db"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 flows_start "$NS_CLIENT" "$SERVER4:8080"
 i=0
 while [ $i -lt 3 ]; do

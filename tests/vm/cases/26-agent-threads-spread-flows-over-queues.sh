@@ -22,11 +22,11 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
 q0=$(sluice_stat "$NS_CLIENT" queued)
-check "sluiced --threads 2 enforcing" \
+setup "sluiced --threads 2 enforcing" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db" --queue 5 --threads 2
 check "the module was told two queues" \
 	[ "$(sluice_stat "$NS_CLIENT" queue_count)" -eq 2 ]

@@ -36,7 +36,7 @@ http_server_start "$NS_SERVER" 8080
 # are queued to it instead of failing open.
 check "sluice.ko loads with watchdog_ms=60000" sluice_load watchdog_ms=60000
 policy_init "$WORK/policy.db"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "a flow is allowed through the agent" \
 	connects "$NS_CLIENT" "http://$SERVER4:8080/index.html"
 

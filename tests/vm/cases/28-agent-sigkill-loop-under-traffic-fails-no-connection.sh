@@ -13,7 +13,7 @@
 topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
 flows_start "$NS_CLIENT" "$SERVER4:8080" "[$SERVER6]:8080"
 check "connections flow before the first agent" flows_wait_more 5

@@ -13,7 +13,7 @@ topo_up
 dmesg_mark
 check "sluice.ko loads with watchdog_ms=4000" sluice_load watchdog_ms=4000
 policy_init "$WORK/policy.db"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 t0=$(sluice_stat "$NS_CLIENT" transitions)
 check "sluicectl set watchdog-ms 600" \
 	in_ns "$NS_CLIENT" "$SLUICECTL" set watchdog-ms 600

@@ -32,7 +32,7 @@ s.bind(('::', 5300))
 while True:
     d, a = s.recvfrom(100)
     open('$WORK/udp.5300', 'ab').write(d + b'\n')"
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 
 policy_init "$WORK/client.db" "
 INSERT INTO rules(priority, action, direction, proto, dst, dst_port, comment)

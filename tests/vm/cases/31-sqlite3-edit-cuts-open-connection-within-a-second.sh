@@ -40,9 +40,9 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 : >"$WORK/stream.log"
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 stream_start
 check "the open connection carries data" eventually 30 stream_grows
 check "new connections work" connects "$NS_CLIENT" "http://$SERVER4:8080/"

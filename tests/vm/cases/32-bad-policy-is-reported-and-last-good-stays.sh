@@ -13,10 +13,10 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "8081 denied" refused "$NS_CLIENT" "http://$SERVER4:8081/"
 
 sqlite3 "$WORK/policy.db" "INSERT INTO rules(action, dst) VALUES ('deny', '10.0.0.300/8');" \

@@ -10,10 +10,10 @@
 topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
 q0=$(sluice_stat "$NS_CLIENT" queued)
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 flows_start "$NS_CLIENT" "$SERVER4:8080" "[$SERVER6]:8080"
 sleep 3
 check "SIGTERM under traffic: status 0" agent_stop

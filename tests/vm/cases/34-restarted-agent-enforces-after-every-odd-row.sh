@@ -40,9 +40,9 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$DB" "INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
 check "8081 denied, 8080 allowed" enforces
 
 # kind ~ odd SQL ~ good SQL of the same kind ('|' is SQL's). The odd row is refused;

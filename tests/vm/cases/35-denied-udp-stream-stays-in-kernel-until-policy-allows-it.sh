@@ -41,10 +41,10 @@ while True:
 
 topo_up
 dmesg_mark
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'udp', '5400');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 sink 5400
 sink 5401
 sleep 0.5

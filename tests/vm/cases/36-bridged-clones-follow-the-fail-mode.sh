@@ -79,7 +79,7 @@ both_got() { [ "$(got "$NS_B" "$1")" -eq "$2" ] && [ "$(got "$NS_C" "$1")" -eq "
 
 dmesg_mark
 check "bridge of three hosts with br_netfilter" bridge_up
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 for p in 6001 6002 6003 6004; do
 	sink "$NS_B" $p
 	sink "$NS_C" $p

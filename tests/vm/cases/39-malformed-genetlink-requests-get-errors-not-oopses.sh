@@ -11,8 +11,8 @@
 
 HOSTILE=$REPO/build/genl_hostile
 dmesg_mark
-check "sluice.ko loads" sluice_load
-check "hostile namespace" ns_add sl-hostile
+setup "sluice.ko loads" sluice_load
+setup "hostile namespace" ns_add sl-hostile
 check "the control: a well-formed GET_CONFIG is answered" in_ns sl-hostile "$HOSTILE" get
 
 seed=$(date +%s)

@@ -63,10 +63,10 @@ bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.5:443 \
 	-cert "$WORK/cert.pem" -key "$WORK/key.pem"
 wait_listen "$NS_SERVER" 443
 
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked.test');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 
 check "an allowed name resolves through the server's resolver" \
 	eventually 30 resolves_to "$SERVER4" ok.test "$SERVER4"

@@ -46,7 +46,7 @@ bg in_ns "$NS_SERVER" python3 "$REPO/tests/vm/liar_dns.py" "$LIAR" \
 liar_up() { ss -N "$NS_SERVER" -Hlun "src $LIAR:53" | grep -q .; }
 
 eventually 150 liar_up
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 # Nothing but DNS and the names ok.test and fresh.test is allowed: an
 # address gets through only under a name the cache learnt for it.
 policy_init "$WORK/policy.db" "
@@ -54,7 +54,7 @@ UPDATE settings SET value = 'deny' WHERE key = 'default_action';
 INSERT INTO rules(action, proto, dst_port) VALUES ('allow', 'udp', '53');
 INSERT INTO rules(action, domain) VALUES ('allow', 'ok.test');
 INSERT INTO rules(action, domain) VALUES ('allow', 'fresh.test');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 
 check "ok.test resolves through the true resolver" \
 	eventually 30 resolves_to "$SERVER4" ok.test "$SERVER4"

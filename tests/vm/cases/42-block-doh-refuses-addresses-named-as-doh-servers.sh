@@ -39,9 +39,9 @@ for _a in 4 5; do
 done
 wait_listen "$NS_SERVER" 443
 
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "INSERT INTO settings VALUES ('block_doh', 'yes');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 
 check "TLS without SNI to 10.91.2.5 works while no answer named it" \
 	tls_works 10.91.2.5

@@ -77,10 +77,10 @@ wait_listen "$NS_SERVER" 443
 wait_listen "$NS_SERVER" 8443
 wait_listen "$NS_SERVER" 2222
 
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', 'sni-denied.test');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 
 check "TLS to 443 with an allowed SNI is served in two queue trips, not four" \
 	two_trips good.test 443 10.91.2.4

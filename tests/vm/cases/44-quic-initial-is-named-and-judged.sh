@@ -60,11 +60,11 @@ dmesg_mark
 check "UDP sinks on the server's ports 443 and 8443" \
 	udp_sink_start "$NS_SERVER" 443 8443
 
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', 'example.com');
 INSERT INTO rules(action, domain) VALUES ('deny', '*.quic-denied.test');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db" \
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db" \
 	--log-db "$WORK/decisions.db"
 
 check "the RFC 9001 A.2 Initial (example.com, denied) does not reach port 443" \

@@ -32,7 +32,7 @@ host_stat_is() {
 topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
 check "sluiced enforcing in the client namespace" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db"

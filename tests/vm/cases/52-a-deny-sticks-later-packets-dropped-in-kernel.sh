@@ -37,11 +37,11 @@ dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
 udp_sink_start "$NS_SERVER" 5301 5302
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'out', 'udp', '5301');
 INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'out', 'tcp', '8081');"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 
 # Control: an allowed UDP flow from one socket.
 q0=$(sluice_stat "$NS_CLIENT" queued)

@@ -161,7 +161,7 @@ for a in 10.91.2.4 10.91.2.5 '[fd00:91:2::4]' '[fd00:91:2::5]'; do
 done
 wait_listen "$NS_SERVER" 443
 sleep 1
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked.test');"
 check "sluiced enforcing (domain rules: TLS flows wait for their hello)" \

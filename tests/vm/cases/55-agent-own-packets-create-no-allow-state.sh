@@ -43,7 +43,7 @@ bg in_ns "$NS_SERVER" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	--bind-interfaces --listen-address="$SERVER4" --listen-address="$SERVER6" \
 	--pid-file= --user=root --log-facility=- \
 	--address=/ok.test/"$SERVER4" --address=/blocked.test/"$SERVER4"
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked.test');"
 check "sluiced enforcing (default allow, *.blocked.test denied)" \

@@ -31,9 +31,9 @@ for i in range(count):
 topo_up
 dmesg_mark
 udp_sink_start "$NS_SERVER" 5302 5303
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db"
-check "sluiced --threads 2 enforcing" \
+setup "sluiced --threads 2 enforcing" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db" --queue 5 --threads 2
 
 a0=$(ids "$NS_CLIENT" 5)

@@ -94,7 +94,7 @@ not_enforcing() {
 topo_up
 dmesg_mark
 udp_sink_start "$NS_CLIENT" 5301 5302
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'udp', '5301');"
 check "sluicectl set fail-mode closed in the client namespace" \
@@ -102,7 +102,7 @@ check "sluicectl set fail-mode closed in the client namespace" \
 spray_start
 
 # Closed mode.
-check "sluiced --threads 2 enforcing" \
+setup "sluiced --threads 2 enforcing" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db" --queue 5 --threads 2
 check "new flows to the allowed port arrive" count_grows 5302 1.5
 check "both queues got flows" both_queues_used "$NS_CLIENT"

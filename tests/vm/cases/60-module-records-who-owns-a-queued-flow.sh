@@ -90,7 +90,7 @@ print("%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev)))' "$1"
 topo_up
 dmesg_mark
 check "build/getflow exists (make vm builds it)" test -x "$GETFLOW"
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 mkdir -p "$CG"
 check "a cgroup2 hierarchy is mounted in the guest" \
 	mount -t cgroup2 none "$CG"

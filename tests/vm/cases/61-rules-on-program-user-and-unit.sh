@@ -55,7 +55,7 @@ curl_refused() { ! "$@" -sf --max-time 2 -o /dev/null "$URL"; }
 
 topo_up
 dmesg_mark
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 mkdir -p "$CG"
 check "a cgroup2 hierarchy is mounted" mount -t cgroup2 none "$CG"
 mkdir -p "$CG/demo.slice/demo.service" "$CG/demo.slice/other.service" "$CG/srv"

@@ -79,7 +79,7 @@ curl_refused_in() { ! curl_in "$1" 2; }
 
 topo_up
 dmesg_mark
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 mkdir -p "$CG"
 check "a cgroup2 hierarchy is mounted" mount -t cgroup2 none "$CG"
 mkdir -p "$CG/demo.slice/demo.service" "$CG/demo.slice/other.service"

@@ -75,9 +75,9 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$DB"
-check "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
+setup "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
 check "before any edit, 3 of 3 to $SERVER4:8080 get through" gets "$NS_CLIENT" "$V4" 3
 
 DENY=$(ctl deny --proto tcp --dst "$SERVER4" --port 8080 --comment 'vm 70')
