@@ -42,8 +42,15 @@ check "every crash and start was a transition (20 or more)" \
 	[ "$(sluice_stat "$NS_CLIENT" transitions)" -ge $((t0 + 20)) ]
 check "mode is no-agent after the last crash" wait_mode "$NS_CLIENT" no-agent 50
 check "connections made across the crashes: $(flows_ok)" [ "$(flows_ok)" -gt 30 ]
-check "no connection failed or lost a packet ($(flows_failed) failed, $(flows_retrans) retransmitted)" \
-	flows_lossless
+check "no connection failed ($(flows_failed))" [ "$(flows_failed)" -eq 0 ]
+# What SIGKILL cannot save: a SYN queued to the agent and not yet answered
+# when it dies is dropped by nfnetlink_queue as it frees the dead socket's
+# queue (the kernel's instance_destroy; no hook lets the module take it
+# back), and TCP sends it again a second later. The client makes one
+# connection at a time, so at most one such SYN per crash; any more were
+# lost elsewhere. Measured: 2 of 588 connections over 10 crashes.
+check "connections that lost a packet: $(flows_retrans), at most one per crash (10)" \
+	[ "$(flows_retrans)" -le 10 ]
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
 agent_log "$NS_CLIENT"
