@@ -312,6 +312,8 @@ static unsigned int take_records(struct sluice_log *l)
 			l->batch_since_ms = now_ms(CLOCK_MONOTONIC);
 		l->batch[l->nbatch++] = s->rec;
 		atomic_store_explicit(&s->seq, l->deq + l->mask + 1, memory_order_release);
+		if (l->opt.sink)
+			l->opt.sink(l->opt.sink_ctx, &l->batch[l->nbatch - 1]);
 		l->deq++;
 		taken++;
 	}
@@ -326,7 +328,7 @@ static void note_error(struct sluice_log *l, const char *what)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static const char *direction_name(uint8_t dir)
+const char *sluice_log_direction_name(uint8_t dir)
 {
 	switch (dir) {
 	case SLUICE_DIR_IN:
@@ -340,7 +342,7 @@ static const char *direction_name(uint8_t dir)
 	}
 }
 
-static const char *proto_name(uint8_t proto)
+const char *sluice_log_proto_name(uint8_t proto)
 {
 	switch (proto) {
 	case IPPROTO_ICMP:
@@ -380,7 +382,7 @@ static int insert_record(struct sluice_log *l, const struct sluice_log_record *r
 {
 	sqlite3_stmt *st = l->insert;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], num[4], mask[64];
-	const char *proto = proto_name(r->proto);
+	const char *proto = sluice_log_proto_name(r->proto);
 	int family = r->family == AF_INET6 ? AF_INET6 : AF_INET;
 	int rc;
 
@@ -395,7 +397,7 @@ static int insert_record(struct sluice_log *l, const struct sluice_log_record *r
 		inet_ntop(family, r->dst, dst, sizeof(dst));
 	}
 	sqlite3_bind_int64(st, 1, r->time_ms);
-	bind_text_or_null(st, 2, direction_name(r->direction));
+	bind_text_or_null(st, 2, sluice_log_direction_name(r->direction));
 	sqlite3_bind_text(st, 3, proto, -1, SQLITE_TRANSIENT);
 	bind_text_or_null(st, 4, src);
 	bind_text_or_null(st, 5, dst);
@@ -467,6 +469,10 @@ static int write_batch(struct sluice_log *l)
 	unsigned int i, nhits;
 	int rc;
 
+	if (!l->db) {		/* the sink had them: nothing to write */
+		l->nbatch = 0;
+		return SQLITE_OK;
+	}
 	rc = step_reset(l->begin);	/* BEGIN IMMEDIATE: the lock, or BUSY now */
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return SQLITE_BUSY;
@@ -518,7 +524,7 @@ int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail)
 	sqlite3 *db = NULL;
 	int rc;
 
-	if (!l)
+	if (!l || !l->db)	/* no log, or one for its sink only */
 		return -1;
 	/* Its own connection: the log thread's may be inside a transaction. */
 	rc = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL);
@@ -545,6 +551,8 @@ static void apply_retention(struct sluice_log *l)
 			 (int64_t)l->opt.retention_days * 86400 * 1000;
 	char sql[80];
 
+	if (!l->db)
+		return;
 	sqlite3_bind_int64(l->expire_time, 1, cutoff);
 	if (step_reset(l->expire_time) != SQLITE_OK)
 		note_error(l, "expire old rows of");
@@ -835,11 +843,13 @@ struct sluice_log *sluice_log_open(const char *path,
 	uint64_t i;
 	int rc;
 
-	if (!path || !*path) {
+	if (path && !*path)
+		path = NULL;
+	if (!path && !(o && o->sink)) {
 		sluice_seterr(err, errlen, "no decision log file was given");
 		return NULL;
 	}
-	if (check_directory(path, err, errlen) < 0)
+	if (path && check_directory(path, err, errlen) < 0)
 		return NULL;
 
 	l = aligned_alloc(CACHELINE, size);
@@ -857,7 +867,7 @@ struct sluice_log *sluice_log_open(const char *path,
 		l->opt = *o;
 	apply_defaults(&l->opt);
 	l->mask = l->opt.ring_records - 1;
-	l->path = strdup(path);
+	l->path = strdup(path ? path : "(none)");
 	l->ring = calloc(l->opt.ring_records, sizeof(*l->ring));
 	l->batch = calloc(l->opt.batch_records, sizeof(*l->batch));
 	l->hits = calloc(l->opt.batch_records, sizeof(*l->hits));
@@ -866,7 +876,7 @@ struct sluice_log *sluice_log_open(const char *path,
 	for (i = 0; i < l->opt.ring_records; i++)
 		atomic_init(&l->ring[i].seq, i);
 
-	if (open_database(l, err, errlen) < 0)
+	if (path && open_database(l, err, errlen) < 0)
 		goto err;
 	rc = pthread_create(&l->thread, NULL, log_thread, l);
 	if (rc != 0) {
@@ -878,7 +888,8 @@ struct sluice_log *sluice_log_open(const char *path,
 	return l;
 
 err_alloc:
-	sluice_seterr(err, errlen, "out of memory opening decision log %s", path);
+	sluice_seterr(err, errlen, "out of memory opening decision log %s",
+		      path ? path : "(none)");
 err:
 	sluice_log_close(l);
 	return NULL;

@@ -73,6 +73,13 @@ struct sluice_log_options {
 	unsigned int batch_records;	/* rows per transaction at most; default 256 */
 	unsigned int flush_ms;		/* a record waits at most this long; default 200 */
 	unsigned int retention_every_s;	/* retention runs this often; default 60 */
+	/*
+	 * Called by the log thread with each record as it leaves the ring,
+	 * before any batch is written (sluiced --journal): never on a
+	 * verdict thread. It may block; the ring fills and drops meanwhile.
+	 */
+	void (*sink)(void *ctx, const struct sluice_log_record *r);
+	void *sink_ctx;
 };
 
 struct sluice_log;
@@ -83,7 +90,9 @@ void sluice_log_options_default(struct sluice_log_options *o);
 /*
  * Open (creating when missing) the log database at @path: WAL mode, the
  * tables above (a version 1 file gets decisions.unit, its rows kept), then start the log thread, which applies the retention
- * once before it writes anything. @o NULL: all defaults. On failure NULL
+ * once before it writes anything. @o NULL: all defaults. @path NULL
+ * with a sink in @o: no database, the records go to the sink only (and
+ * logged stays 0). On failure NULL
  * and one sentence in @err naming the file ("cannot create decision log
  * /x/y.db: directory /x does not exist").
  */
@@ -126,6 +135,10 @@ int sluice_log_flush(struct sluice_log *l, int timeout_ms);
  * database): events are history, and their loss stops nothing.
  */
 int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail);
+
+/* "in", "out", "forward", NULL unknown; "tcp", "udp", ... NULL: give the number. */
+const char *sluice_log_direction_name(uint8_t dir);
+const char *sluice_log_proto_name(uint8_t proto);
 
 /* The last write error as one sentence, "" when none happened. */
 void sluice_log_last_error(struct sluice_log *l, char *buf, size_t len);

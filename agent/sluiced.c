@@ -13,7 +13,8 @@
  *              over instead of queueing to nobody.
  *   main       signals, policy reloads, the status file, shutdown
  *
- * Exit status: 0 orderly stop; 1 runtime failure (queue, kernel); 2 usage;
+ * Exit status: 0 orderly stop; 1 runtime failure (queue, kernel, a --log-db
+ * or --metrics-file that cannot be written at start); 2 usage;
  * 3 not even the built-in default policy could be compiled (out of memory).
  * A policy database that cannot be used (unreadable, corrupt, newer schema,
  * a row that does not compile) is no reason to exit: the agent enforces
@@ -44,6 +45,8 @@
 #include "agent/control.h"
 #include "agent/decision_log.h"
 #include "agent/handover.h"
+#include "agent/journal.h"
+#include "agent/metrics.h"
 #include "agent/policy.h"
 #include "agent/queue.h"
 #include "agent/revoke.h"
@@ -53,6 +56,7 @@
 #define DEFAULT_DB		"/var/lib/sluice/policy.db"
 #define DEFAULT_STATUS		"/run/sluice/status"
 #define RELOAD_POLL_MS		200
+#define DEFAULT_METRICS_S	5
 
 enum {
 	EXIT_RUNTIME = 1,
@@ -68,6 +72,9 @@ struct sluiced {
 	int queue_opt;			/* --queue, -1: the module's */
 	int threads;
 	int verbose;
+	const char *metrics_path;	/* --metrics-file, NULL: none */
+	unsigned int metrics_s;		/* --metrics-interval */
+	int journal;			/* --journal: 0 off, 1 all, 2 denied */
 
 	struct sluice_policy_loader loader;
 	struct sluice_log *log;
@@ -76,6 +83,15 @@ struct sluiced {
 	atomic_uint watchdog_ms;	/* follows the module; read by every thread */
 	int fail_closed;		/* the module's fail_mode when we started */
 	char said[512];			/* the last policy error logged */
+
+	/* Main thread's: what the metrics file and the status file say. */
+	struct sluice_journal journal_ctx;
+	uint64_t reloads;		/* policies swapped in after start */
+	uint64_t reload_failures;	/* refused changes, once per new error */
+	double start_time;		/* unix seconds */
+	time_t loaded_at;		/* when the policy in force was compiled */
+	uint64_t metrics_due_ms;	/* next metrics write, monotonic */
+	char metrics_said[320];		/* the last metrics error logged */
 
 	/* One verdict thread per queue. */
 	struct verdict_thread {
@@ -426,7 +442,7 @@ static void write_status(struct sluiced *d)
 	fprintf(f, "policy_source=%s\n", policy_source_name(d->loader.source));
 	policy_in_force(d, in_force, sizeof(in_force));
 	fprintf(f, "policy_in_force=%s\n", in_force);
-	fprintf(f, "policy_loaded_at=%lld\n", (long long)time(NULL));
+	fprintf(f, "policy_loaded_at=%lld\n", (long long)d->loaded_at);
 	fprintf(f, "queue=%u\n", d->queue_num);
 	fprintf(f, "threads=%d\n", d->threads);
 	fprintf(f, "registered=%d\n", atomic_load(&d->registered));
@@ -442,6 +458,66 @@ static void write_status(struct sluiced *d)
 	fprintf(f, "decisions_dropped=%llu\n", (unsigned long long)dropped);
 	if (fclose(f) == 0)
 		rename(tmp, d->status_path);
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Every counter into the metrics file (agent/metrics.h), on the main
+ * thread: the module's of this namespace from /proc/net/sluice, our
+ * queues' from nfnetlink_queue, ours from the atomics the verdict
+ * threads bump. A failure is said once per new error; the agent goes on.
+ */
+static void write_metrics(struct sluiced *d, bool up)
+{
+	struct sluice_metrics m = { 0 };
+	char err[320];
+	int n;
+
+	if (!d->metrics_path)
+		return;
+	d->metrics_due_ms = now_ms() + d->metrics_s * 1000ULL;
+	m.now = unix_now();
+	m.agent_up = up;
+	m.agent_start = d->start_time;
+	m.version = SLUICED_VERSION;
+	m.threads = (unsigned int)d->threads;
+	m.answered = atomic_load(&d->verdict.answered);
+	m.allowed = atomic_load(&d->verdict.allowed);
+	m.denied = atomic_load(&d->verdict.denied);
+	m.sinkholed = atomic_load(&d->verdict.sinkholed);
+	m.named = atomic_load(&d->verdict.named);
+	m.reloads = d->reloads;
+	m.reload_failures = d->reload_failures;
+	m.rules = sluice_policy_rule_count(sluice_policy_loader_current(&d->loader));
+	m.policy_source = d->loader.source;
+	m.policy_error = d->loader.error[0] != '\0';
+	m.log_on = d->log_db_path != NULL;
+	if (d->log)
+		sluice_log_stats(d->log, &m.log_written, &m.log_dropped,
+				 &m.log_failed);
+	m.journal_on = d->journal != 0;
+	m.journal_sent = atomic_load(&d->journal_ctx.sent);
+	m.journal_failed = atomic_load(&d->journal_ctx.failed);
+	m.module_loaded = sluice_proc_read(NULL, &m.module, err, sizeof(err)) == 0;
+	n = sluice_nfqueue_read(NULL, d->queue_num, (unsigned int)d->threads,
+				m.nfq, err, sizeof(err));
+	m.nfq_readable = n >= 0;
+	m.nfq_n = n > 0 ? (unsigned int)n : 0;
+
+	if (sluice_metrics_write(d->metrics_path, &m, err, sizeof(err)) < 0) {
+		if (strcmp(err, d->metrics_said))
+			say("%s; the metrics stay as they were", err);
+		snprintf(d->metrics_said, sizeof(d->metrics_said), "%s", err);
+	} else {
+		d->metrics_said[0] = '\0';
+	}
 }
 
 /*
@@ -519,6 +595,7 @@ static void reload(struct sluiced *d, int force)
 	if (rc == SLUICE_RELOAD_FAILED) {
 		/* A file that cannot be opened fails every poll: say it once. */
 		if (force || strcmp(d->said, d->loader.error)) {
+			d->reload_failures++;
 			say("%s; the %s stays in force", d->loader.error,
 			    d->loader.source == SLUICE_POLICY_FROM_DATABASE ? "previous policy" :
 			    d->loader.source == SLUICE_POLICY_FROM_LAST_GOOD ? "last good copy" :
@@ -528,6 +605,8 @@ static void reload(struct sluiced *d, int force)
 		}
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
 		d->said[0] = '\0';
+		d->reloads++;
+		d->loaded_at = time(NULL);
 		read_policy_settings(d);
 		say("policy %s loaded: %zu rules", d->db_path,
 		    sluice_policy_rule_count(sluice_policy_loader_current(&d->loader)));
@@ -661,14 +740,21 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sluiced [--db PATH] [--log-db PATH] [--queue N] [--threads N]\n"
-		"               [--status-file PATH] [--verbose]\n"
+		"               [--status-file PATH] [--metrics-file PATH]\n"
+		"               [--metrics-interval S] [--journal[=all|denied]] [--verbose]\n"
 		"\n"
 		"Decides the new flows that the sluice kernel module queues, from the\n"
 		"SQLite policy at --db (default %s, created\n"
 		"with the default policy when missing). Runs in the foreground; edits\n"
 		"made with sqlite3 take effect within a second; SIGHUP reloads, SIGTERM\n"
-		"drains and stops.\n",
-		DEFAULT_DB);
+		"drains and stops.\n"
+		"\n"
+		"--metrics-file PATH writes every counter in Prometheus' text format\n"
+		"every --metrics-interval seconds (default %d, 1..3600), replacing the\n"
+		"file atomically (for node_exporter's textfile collector). --journal\n"
+		"sends every decision (=denied: every deny) to the systemd journal with\n"
+		"SLUICE_* fields.\n",
+		DEFAULT_DB, DEFAULT_METRICS_S);
 }
 
 static int parse_uint(const char *s, long max, long *out)
@@ -692,6 +778,9 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 		{ "queue", required_argument, NULL, 'q' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "status-file", required_argument, NULL, 's' },
+		{ "metrics-file", required_argument, NULL, 'm' },
+		{ "metrics-interval", required_argument, NULL, 'i' },
+		{ "journal", optional_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -700,7 +789,7 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 	long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:l:q:t:s:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:q:t:s:m:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			d->db_path = optarg;
@@ -725,6 +814,27 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 			break;
 		case 's':
 			d->status_path = optarg[0] ? optarg : NULL;
+			break;
+		case 'm':
+			d->metrics_path = optarg;
+			break;
+		case 'i':
+			if (parse_uint(optarg, 3600, &v) || v < 1) {
+				say("--metrics-interval '%s' is not a number of seconds (1..3600)",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			d->metrics_s = (unsigned int)v;
+			break;
+		case 'j':
+			if (!optarg || !strcmp(optarg, "all")) {
+				d->journal = 1;
+			} else if (!strcmp(optarg, "denied")) {
+				d->journal = 2;
+			} else {
+				say("--journal='%s' is neither all nor denied", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			d->verbose = 1;
@@ -791,6 +901,7 @@ int main(int argc, char **argv)
 		.status_path = DEFAULT_STATUS,
 		.queue_opt = -1,
 		.threads = 1,
+		.metrics_s = DEFAULT_METRICS_S,
 	};
 	struct sluice_log_options lo = { 0 };
 	pthread_t hb;
@@ -802,6 +913,14 @@ int main(int argc, char **argv)
 	rc = parse_args(&d, argc, argv);
 	if (rc)
 		return rc;
+	d.start_time = unix_now();
+	d.loaded_at = time(NULL);
+	/* A metrics file that can never be written is said at once. */
+	if (d.metrics_path &&
+	    sluice_metrics_probe(d.metrics_path, err, sizeof(err)) < 0) {
+		say("%s", err);
+		return EXIT_RUNTIME;
+	}
 
 	sfd = setup_signals();
 	if (sfd < 0) {
@@ -827,8 +946,13 @@ int main(int argc, char **argv)
 		say("%s", d.loader.save_error);
 	}
 
-	if (d.log_db_path) {
+	if (d.log_db_path || d.journal) {
 		sluice_log_options_default(&lo);
+		if (d.journal) {
+			d.journal_ctx.denied_only = d.journal == 2;
+			lo.sink = sluice_journal_sink;
+			lo.sink_ctx = &d.journal_ctx;
+		}
 		d.log = sluice_log_open(d.log_db_path, &lo, err, sizeof(err));
 		if (!d.log) {
 			say("%s", err);
@@ -895,6 +1019,7 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	write_status(&d);
+	write_metrics(&d, true);
 	sd_notifyf(0, "READY=1\nSTATUS=enforcing %zu rules of the %s policy on queue %u",
 		   sluice_policy_rule_count(sluice_policy_loader_current(&d.loader)),
 		   policy_source_name(d.loader.source), d.queue_num);
@@ -924,6 +1049,8 @@ int main(int argc, char **argv)
 		/* Counters in the status file move about once a second. */
 		if (++polls % (1000 / RELOAD_POLL_MS) == 0)
 			write_status(&d);
+		if (d.metrics_path && now_ms() >= d.metrics_due_ms)
+			write_metrics(&d, true);
 	}
 
 	shutdown_agent(&d, hb);
@@ -931,8 +1058,12 @@ int main(int argc, char **argv)
 		sluice_queue_close(d.vt[i].queue);
 	if (d.log) {
 		sluice_log_event(d.log, "stop", NULL);
-		sluice_log_close(d.log);
+		sluice_log_flush(d.log, 1000);
 	}
+	/* The file stays, saying the agent stopped (metrics.h). */
+	write_metrics(&d, false);
+	if (d.log)
+		sluice_log_close(d.log);
 	say("stopped: %llu packets answered, %llu flows allowed, %llu denied",
 	    (unsigned long long)atomic_load(&d.verdict.answered),
 	    (unsigned long long)atomic_load(&d.verdict.allowed),
