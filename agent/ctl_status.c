@@ -5,8 +5,10 @@
  *
  * Netlink first (it has everything); /proc/net/sluice when netlink is not
  * permitted or fails, so that anyone can see whether the machine is
- * enforcing or failing open. SLUICE_PROC and SLUICE_STATUS_FILE replace
- * the two paths, for tests.
+ * enforcing or failing open. The agent's queues as nfnetlink_queue counts
+ * them (depth, drops) come from /proc/net/netfilter/nfnetlink_queue.
+ * SLUICE_PROC, SLUICE_STATUS_FILE and SLUICE_NFQUEUE replace the three
+ * paths, for tests.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ static void sluicectl_status_usage(FILE *f)
 		"\n"
 		"Shows what a new flow meets (enforcing, fail-open or fail-closed, and\n"
 		"why), the agent's pid and heartbeat age, the queue, the watchdog, every\n"
-		"counter of this network namespace, and the agent's policy status.\n"
+		"counter of this network namespace, the depth and drops of the agent's\n"
+		"queues, and which policy is in force (with a refused edit's error).\n"
 		"Reads the \"sluice\" netlink family (CAP_NET_ADMIN), else %s.\n"
 		"\n"
 		"  --json   one JSON object instead of text\n",
@@ -47,6 +50,9 @@ int sluicectl_status_main(int argc, char *argv[])
 {
 	const char *proc_path = getenv("SLUICE_PROC");
 	const char *agent_path = getenv("SLUICE_STATUS_FILE");
+	const char *nfq_path = getenv("SLUICE_NFQUEUE");
+	struct sluice_queue_report queues;
+	unsigned int qfirst, qcount;
 	char nl_err[320], proc_err[320], agent_err[320];
 	struct sluice_agent_status agent;
 	const char *source = "netlink";
@@ -96,12 +102,25 @@ int sluicectl_status_main(int argc, char *argv[])
 	if (ret && ret != -ENOENT)
 		fprintf(stderr, "sluicectl: warning: %s\n", agent_err);
 
+	/* The module's queues, else those the agent says it serves. */
+	qfirst = st.config.queue_num;
+	qcount = st.config.queue_count ? st.config.queue_count : 1;
+	if (!(st.have & SLUICE_HAVE_QUEUE_NUM) && !ret) {
+		const char *q = sluice_agent_status_get(&agent, "queue");
+		const char *t = sluice_agent_status_get(&agent, "threads");
+
+		qfirst = q ? (unsigned int)strtoul(q, NULL, 10) : 0;
+		qcount = t ? (unsigned int)strtoul(t, NULL, 10) : 1;
+	}
+	sluice_queue_report_read(&queues, nfq_path && *nfq_path ? nfq_path : NULL,
+				 (uint16_t)qfirst, qcount);
+
 	if (json)
 		sluice_status_print_json(stdout, &st, source,
-					 ret ? NULL : &agent);
+					 ret ? NULL : &agent, &queues);
 	else
 		sluice_status_print_text(stdout, &st, source,
-					 ret ? NULL : &agent);
+					 ret ? NULL : &agent, &queues);
 	sluice_agent_status_free(&agent);
 
 	if (fflush(stdout) || ferror(stdout)) {

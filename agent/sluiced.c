@@ -412,7 +412,15 @@ static void policy_in_force(struct sluiced *d, char *out, size_t outlen)
 			 "allow" : "deny", l->error);
 		break;
 	default:
-		snprintf(out, outlen, "database %s", l->path);
+		if (!l->error[0]) {
+			snprintf(out, outlen, "database %s", l->path);
+			break;
+		}
+		/* An edit was refused: what compiled before it stays. */
+		gmtime_r(&d->loaded_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(out, outlen, "last good policy of database %s, compiled %s, because the latest edit was refused: %s",
+			 l->path, when, l->error);
 	}
 }
 

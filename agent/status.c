@@ -133,6 +133,7 @@ enum sluice_proc_key {
 	SLUICE_PK_AGENT_PID,
 	SLUICE_PK_HEARTBEAT,
 	SLUICE_PK_QUEUE_NUM,
+	SLUICE_PK_QUEUE_COUNT,
 	SLUICE_PK_WATCHDOG,
 	SLUICE_PK_HOOKS,
 	SLUICE_PK_MARK_MASK,
@@ -145,6 +146,7 @@ static const char *const sluice_proc_keys[SLUICE_PK_STAT] = {
 	[SLUICE_PK_AGENT_PID] = "agent_pid",
 	[SLUICE_PK_HEARTBEAT] = "heartbeat_age_ms",
 	[SLUICE_PK_QUEUE_NUM] = "queue_num",
+	[SLUICE_PK_QUEUE_COUNT] = "queue_count",
 	[SLUICE_PK_WATCHDOG] = "watchdog_ms",
 	[SLUICE_PK_HOOKS] = "hooks",
 	[SLUICE_PK_MARK_MASK] = "mark_mask",
@@ -257,6 +259,7 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 			[SLUICE_PK_AGENT_PID] = UINT32_MAX,
 			[SLUICE_PK_HEARTBEAT] = UINT32_MAX,
 			[SLUICE_PK_QUEUE_NUM] = UINT16_MAX,
+			[SLUICE_PK_QUEUE_COUNT] = SLUICE_QUEUE_COUNT_MAX,
 			[SLUICE_PK_WATCHDOG] = UINT32_MAX,
 			[SLUICE_PK_HOOKS] = UINT32_MAX,
 			[SLUICE_PK_MARK_MASK] = UINT32_MAX,
@@ -282,6 +285,9 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 		st->config.queue_num = v;
 		st->have |= SLUICE_HAVE_QUEUE_NUM;
 		break;
+	case SLUICE_PK_QUEUE_COUNT:
+		st->config.queue_count = v;
+		break;
 	case SLUICE_PK_WATCHDOG:
 		st->config.watchdog_ms = v;
 		st->have |= SLUICE_HAVE_WATCHDOG;
@@ -305,7 +311,9 @@ static int sluice_proc_line(char *line, const char *name, unsigned int lineno,
 int sluice_proc_parse(const char *text, size_t len, const char *name,
 		      struct sluice_status *out, char *err, size_t errlen)
 {
-	struct sluice_status st = { .heartbeat_age_ms = SLUICE_AGE_NEVER };
+	/* A module older than queue_count serves one queue. */
+	struct sluice_status st = { .heartbeat_age_ms = SLUICE_AGE_NEVER,
+				    .config.queue_count = 1 };
 	unsigned int lineno = 0;
 	uint64_t seen = 0;
 	size_t pos = 0;
@@ -565,7 +573,7 @@ int64_t sluice_hooks_parse(const char *list)
 }
 
 /* Only printable ASCII and valid UTF-8 reach a terminal: no escapes. */
-static void sluice_print_clean(FILE *f, const char *str)
+void sluice_print_clean(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -586,7 +594,8 @@ static void sluice_print_clean(FILE *f, const char *str)
 
 void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
-			      const struct sluice_agent_status *agent)
+			      const struct sluice_agent_status *agent,
+			      const struct sluice_queue_report *queues)
 {
 	const char *perr, *psrc, *pin;
 	unsigned int s;
@@ -630,9 +639,12 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 		if (sluice_stat_names[s] && (st->stats_have & (1ULL << s)))
 			fprintf(f, "  %s: %llu\n", sluice_stat_names[s],
 				(unsigned long long)st->stats[s]);
+	if (queues)
+		sluice_queues_print_text(f, st, queues);
 
 	if (!agent)
 		return;
+	sluice_policy_state_print_text(f, agent);
 	perr = sluice_agent_status_get(agent, "policy_error");
 	psrc = sluice_agent_status_get(agent, "policy_source");
 	pin = sluice_agent_status_get(agent, "policy_in_force");
@@ -705,7 +717,8 @@ static void sluice_json_value(FILE *f, const char *v)
 
 void sluice_status_print_json(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
-			      const struct sluice_agent_status *agent)
+			      const struct sluice_agent_status *agent,
+			      const struct sluice_queue_report *queues)
 {
 	const char *sep = "";
 	unsigned int s;
@@ -760,6 +773,10 @@ void sluice_status_print_json(FILE *f, const struct sluice_status *st,
 		sep = ",";
 	}
 	fprintf(f, "%s}", *sep ? "\n  " : "");
+	if (queues)
+		sluice_queues_print_json(f, st, queues);
+	if (agent)
+		sluice_policy_state_print_json(f, agent);
 
 	fprintf(f, ",\n  \"policy\": ");
 	if (!agent) {

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "agent/control.h"
+#include "agent/metrics.h"
 
 #define SLUICE_AGENT_STATUS_PATH	"/run/sluice/status"
 #define SLUICE_AGENT_STATUS_MAX		64	/* lines kept */
@@ -56,15 +57,60 @@ const char *sluice_agent_status_get(const struct sluice_agent_status *as,
 				    const char *key);
 
 /*
- * Prints @st and, when not NULL, @agent. @source_name says where @st
- * came from ("netlink" or the /proc path).
+ * The queues of the namespace's agent as nfnetlink_queue counts them
+ * (/proc/net/netfilter/nfnetlink_queue): packets waiting for a verdict,
+ * dropped because the queue was full, dropped because the agent's socket
+ * could not take them.
+ */
+struct sluice_queue_report {
+	uint16_t first;			/* queue_num */
+	unsigned int count;		/* queues first .. first + count - 1 */
+	int readable;			/* 0: error[] says why */
+	char error[320];
+	unsigned int n;			/* lines found: bound queues */
+	struct sluice_nfqueue_stats q[SLUICE_QUEUE_COUNT_MAX];
+};
+
+/* Read @path (NULL: the kernel's file) for queues @first .. + @count - 1. */
+void sluice_queue_report_read(struct sluice_queue_report *r, const char *path,
+			      uint16_t first, unsigned int count);
+
+/* "queues:" and "drops:" of the text; ,"queues": ..., "drops": ... of JSON. */
+void sluice_queues_print_text(FILE *f, const struct sluice_status *st,
+			      const struct sluice_queue_report *r);
+void sluice_queues_print_json(FILE *f, const struct sluice_status *st,
+			      const struct sluice_queue_report *r);
+
+/*
+ * Which policy is in force, from the agent's status file: "database"
+ * (as the file is now), "last-good-policy" (the last one that compiled
+ * from it: its latest edit was refused), "last-good-copy" (PATH.last-good,
+ * since the agent's start) or "built-in"; and the refused edit's error
+ * (NULL: none). The text's "policy in force:" and "refused edit:" lines,
+ * the JSON's "policy_in_force" and "policy_refused_error".
+ */
+const char *sluice_policy_state(const struct sluice_agent_status *agent,
+				const char **refused);
+void sluice_policy_state_print_text(FILE *f,
+				    const struct sluice_agent_status *agent);
+void sluice_policy_state_print_json(FILE *f,
+				    const struct sluice_agent_status *agent);
+
+/*
+ * Prints @st and, when not NULL, @agent and @queues. @source_name says
+ * where @st came from ("netlink" or the /proc path).
  */
 void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
-			      const struct sluice_agent_status *agent);
+			      const struct sluice_agent_status *agent,
+			      const struct sluice_queue_report *queues);
 void sluice_status_print_json(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
-			      const struct sluice_agent_status *agent);
+			      const struct sluice_agent_status *agent,
+			      const struct sluice_queue_report *queues);
+
+/* @str for a terminal: control bytes and invalid UTF-8 as '?'. */
+void sluice_print_clean(FILE *f, const char *str);
 
 /* @s as a JSON string: escaped, and invalid UTF-8 replaced by U+FFFD. */
 void sluice_json_string(FILE *f, const char *s);

@@ -247,6 +247,7 @@ static void json_status_is_valid_for_every_shape(void **state)
 		"decisions_logged=007\n"
 		"big=12345678901234567890\n";
 	struct sluice_agent_status as, none = { .n = 0 };
+	struct sluice_queue_report qr[4];
 	struct sluice_status st;
 	char err[256], *buf;
 	size_t len;
@@ -254,6 +255,17 @@ static void json_status_is_valid_for_every_shape(void **state)
 	int shape;
 
 	(void)state;
+	/* Queues: none asked, two (one bound), unreadable, one bound. */
+	memset(qr, 0, sizeof(qr));
+	qr[1].readable = qr[3].readable = 1;
+	qr[1].first = 3;
+	qr[1].count = 2;
+	qr[1].n = 1;
+	qr[1].q[0] = (struct sluice_nfqueue_stats){ .queue_num = 4, .total = 1, .dropped = 2 };
+	qr[2].count = 1;
+	snprintf(qr[2].error, sizeof(qr[2].error), "cannot read \"x\"");
+	qr[3].count = 1;
+	qr[3].n = 1;
 	assert_int_equal(parse(good_proc, &st, err), 0);
 	assert_int_equal(sluice_agent_status_parse(nasty, sizeof(nasty) - 1, &as), 0);
 	for (shape = 0; shape < 4; shape++) {
@@ -270,7 +282,8 @@ static void json_status_is_valid_for_every_shape(void **state)
 		assert_non_null(f);
 		sluice_status_print_json(f, &st, "/proc/net/sluice",
 					 shape == 0 ? NULL :
-					 shape == 3 ? &none : &as);
+					 shape == 3 ? &none : &as,
+					 shape == 0 ? NULL : &qr[shape]);
 		fclose(f);
 		if (json_tool_accepts(buf) != 0)
 			fail_msg("invalid JSON (shape %d):\n%s", shape, buf);
@@ -298,7 +311,7 @@ static void text_status_shows_mode_counters_and_policy_error(void **state)
 			       "heartbeat_age_ms -1\nqueued 5\n", &st, err), 0);
 	assert_int_equal(sluice_agent_status_parse(agent, sizeof(agent) - 1, &as), 0);
 	f = open_memstream(&buf, &len);
-	sluice_status_print_text(f, &st, "/proc/net/sluice", &as);
+	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
 	fclose(f);
 	assert_non_null(strstr(buf, "mode: fail-open (agent hung)\n"));
 	assert_non_null(strstr(buf, "agent pid: none\n"));
@@ -307,8 +320,106 @@ static void text_status_shows_mode_counters_and_policy_error(void **state)
 	assert_null(strstr(buf, "  seen:"));		/* not reported */
 	assert_non_null(strstr(buf, "policy:\n  policy_rules: 3\n"));
 	assert_non_null(strstr(buf, "warning: the last policy reload failed"));
+	/* The database's edit refused: its last good policy stays. */
+	assert_non_null(strstr(buf, "\npolicy in force: the last good policy (the last that compiled from the database; its latest edit was refused)\n"
+			       "refused edit: row 7: bad CIDR\n"));
 	free(buf);
 	sluice_agent_status_free(&as);
+
+	/* Control: a policy that compiled says the database, and no refused edit. */
+	assert_int_equal(sluice_agent_status_parse("policy_source=database\npolicy_error=\n", 38, &as), 0);
+	f = open_memstream(&buf, &len);
+	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "\npolicy in force: the database, as it is now\n"));
+	assert_null(strstr(buf, "refused edit"));
+	free(buf);
+	sluice_agent_status_free(&as);
+}
+
+static void policy_state_names_what_is_in_force(void **state)
+{
+	static const struct {
+		const char *file, *state, *refused;
+	} cases[] = {
+		{ "policy_source=database\npolicy_error=\n", "database", NULL },
+		{ "policy_source=database\npolicy_error=rules row 7: bad\n",
+		  "last-good-policy", "rules row 7: bad" },
+		{ "policy_source=last-good\npolicy_error=corrupt\n", "last-good-copy", "corrupt" },
+		{ "policy_source=built-in\npolicy_error=gone\n", "built-in", "gone" },
+		{ "", "database", NULL },	/* an older agent's file */
+	};
+	struct sluice_agent_status as;
+	const char *refused;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sluice_agent_status_parse(cases[i].file,
+							   strlen(cases[i].file), &as), 0);
+		assert_string_equal(sluice_policy_state(&as, &refused), cases[i].state);
+		if (cases[i].refused)
+			assert_string_equal(refused, cases[i].refused);
+		else
+			assert_null(refused);
+		sluice_agent_status_free(&as);
+	}
+}
+
+static void queues_show_depth_and_drops(void **state)
+{
+	static const char nfq[] =
+		"    3   1234     7 2 65531     5     6       99  1\n"
+		"    9   1235     1 2 65531     1     1       12  1\n";
+	char path[] = "/tmp/sluice-nfq.XXXXXX", err[256], *buf;
+	struct sluice_queue_report r;
+	struct sluice_status st;
+	size_t len;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, nfq, sizeof(nfq) - 1), (ssize_t)sizeof(nfq) - 1);
+	close(fd);
+	assert_int_equal(parse(good_proc, &st, err), 0);	/* failed_closed 0 */
+	st.stats[SLUICE_STAT_FAILED_CLOSED] = 11;
+
+	sluice_queue_report_read(&r, path, 3, 2);
+	assert_true(r.readable);
+	assert_int_equal(r.n, 1);	/* queue 9 is not ours */
+	f = open_memstream(&buf, &len);
+	sluice_queues_print_text(f, &st, &r);
+	fclose(f);
+	assert_non_null(strstr(buf, "  queue 3: depth 7, dropped (queue full) 5, dropped (socket full) 6\n"));
+	assert_non_null(strstr(buf, "  queue 4: not bound\n"));
+	assert_non_null(strstr(buf, "  queue full (queue_dropped): 5\n"));
+	assert_non_null(strstr(buf, "  agent socket full (user_dropped): 6\n"));
+	assert_non_null(strstr(buf, "  no live agent, fail-closed (failed_closed): 11\n"));
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	fputs("{\"x\": 1", f);
+	sluice_queues_print_json(f, &st, &r);
+	fputs("}\n", f);
+	fclose(f);
+	if (json_tool_accepts(buf) != 0)
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_non_null(strstr(buf, "{\"queue\": 3, \"bound\": true, \"depth\": 7, \"queue_dropped\": 5, \"user_dropped\": 6}"));
+	assert_non_null(strstr(buf, "\"failed_closed\": 11"));
+	free(buf);
+
+	/* Unreadable: said, and the drops nfnetlink_queue keeps are null. */
+	unlink(path);
+	sluice_queue_report_read(&r, path, 3, 2);
+	assert_false(r.readable);
+	f = open_memstream(&buf, &len);
+	sluice_queues_print_text(f, &st, &r);
+	fclose(f);
+	assert_non_null(strstr(buf, "  unknown: cannot read /tmp/sluice-nfq."));
+	assert_null(strstr(buf, "queue_dropped"));
+	free(buf);
 }
 
 /* ---- the sluicectl binary ---- */
@@ -454,7 +565,8 @@ static void sluicectl_status_falls_back_to_proc(void **state)
 {
 	char proc[] = "/tmp/sluice-proc.XXXXXX";
 	char agent[] = "/tmp/sluice-agent.XXXXXX";
-	char env[256];
+	char nfq[] = "/tmp/sluice-nfq.XXXXXX";
+	char env[384];
 	struct run r;
 	FILE *f;
 	int fd;
@@ -472,8 +584,13 @@ static void sluicectl_status_falls_back_to_proc(void **state)
 	f = fdopen(fd, "w");
 	fputs("policy_rules=12\npolicy_error=\n", f);
 	fclose(f);
-	snprintf(env, sizeof(env), "SLUICE_PROC=%s SLUICE_STATUS_FILE=%s",
-		 proc, agent);
+	fd = mkstemp(nfq);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("    3   1234     2 2 65531     4     1       99  1\n", f);
+	fclose(f);
+	snprintf(env, sizeof(env), "SLUICE_PROC=%s SLUICE_STATUS_FILE=%s SLUICE_NFQUEUE=%s",
+		 proc, agent, nfq);
 
 	run_sluicectl(env, "status", &r);
 	assert_int_equal(r.code, 0);
@@ -481,12 +598,16 @@ static void sluicectl_status_falls_back_to_proc(void **state)
 	assert_non_null(strstr(r.out, "fail mode: closed\n"));
 	assert_non_null(strstr(r.out, "  failed_open: 3\n"));
 	assert_non_null(strstr(r.out, "  policy_error: (none)\n"));
+	assert_non_null(strstr(r.out, "  queue 3: depth 2, dropped (queue full) 4, dropped (socket full) 1\n"));
+	assert_non_null(strstr(r.out, "policy in force: the database, as it is now\n"));
 
 	run_sluicectl(env, "status --json", &r);
 	assert_int_equal(r.code, 0);
 	if (json_tool_accepts(r.out) != 0)
 		fail_msg("sluicectl status --json printed invalid JSON:\n%s", r.out);
 	assert_non_null(strstr(r.out, "\"mode\": \"enforcing\""));
+	assert_non_null(strstr(r.out, "\"queue_dropped\": 4"));
+	assert_non_null(strstr(r.out, "\"policy_in_force\": \"database\""));
 
 	/* A broken /proc file is the news, named by line. */
 	f = fopen(proc, "w");
@@ -498,6 +619,7 @@ static void sluicectl_status_falls_back_to_proc(void **state)
 
 	unlink(proc);
 	unlink(agent);
+	unlink(nfq);
 }
 
 int main(void)
@@ -513,6 +635,8 @@ int main(void)
 		cmocka_unit_test(json_strings_are_escaped_and_valid_utf8),
 		cmocka_unit_test(json_status_is_valid_for_every_shape),
 		cmocka_unit_test(text_status_shows_mode_counters_and_policy_error),
+		cmocka_unit_test(policy_state_names_what_is_in_force),
+		cmocka_unit_test(queues_show_depth_and_drops),
 		cmocka_unit_test(sluicectl_help_and_version_exit_zero),
 		cmocka_unit_test(sluicectl_bad_command_lines_exit_two_with_usage),
 		cmocka_unit_test(sluicectl_without_module_says_not_loaded),
