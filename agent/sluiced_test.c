@@ -60,6 +60,8 @@ static void watchdog_is_fed_without_the_module(void **state)
 {
 	const char *bin = getenv("SLUICED") ? getenv("SLUICED") : "agent/sluiced";
 	char dir[] = "/tmp/sluiced-test.XXXXXX", sock_path[64], db[128], log[128];
+	char prom[128];
+	int up_seen = 0;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int ready = 0, beats = 0, status, fd, lfd;
 	uint64_t start, last_beat = 0, worst_gap = 0;
@@ -74,6 +76,7 @@ static void watchdog_is_fed_without_the_module(void **state)
 	snprintf(sock_path, sizeof(sock_path), "%s/notify", dir);
 	snprintf(db, sizeof(db), "%s/policy.db", dir);
 	snprintf(log, sizeof(log), "%s/sluiced.log", dir);
+	snprintf(prom, sizeof(prom), "%s/sluice.prom", dir);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	memcpy(sun.sun_path, sock_path, strlen(sock_path) + 1);
@@ -89,7 +92,8 @@ static void watchdog_is_fed_without_the_module(void **state)
 		if (lfd < 0 || dup2(lfd, 2) < 0 || dup2(lfd, 1) < 0)
 			_exit(126);
 		setenv("NOTIFY_SOCKET", sock_path, 1);
-		execl(bin, bin, "--db", db, "--status-file", "", (char *)NULL);
+		execl(bin, bin, "--db", db, "--status-file", "", "--metrics-file", prom,
+		      "--metrics-interval", "1", "--journal=denied", (char *)NULL);
 		_exit(127);
 	}
 
@@ -99,6 +103,7 @@ static void watchdog_is_fed_without_the_module(void **state)
 		char msg[512];
 		ssize_t n;
 
+		up_seen |= file_has(prom, "\nsluice_agent_up 1\n");
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = recv(fd, msg, sizeof(msg) - 1, 0);
@@ -127,6 +132,12 @@ static void watchdog_is_fed_without_the_module(void **state)
 	assert_true(worst_gap < 1000);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The metrics file while it ran, and the one an orderly stop leaves. */
+	assert_true(up_seen);
+	assert_true(file_has(prom, "\nsluice_agent_up 0\n"));
+	assert_true(file_has(prom, "\nsluice_journal_enabled 1\n"));
+	assert_true(file_has(prom, "\nsluice_metrics_timestamp_seconds "));
+	unlink(prom);
 
 	unlink(sock_path);
 	unlink(log);
@@ -140,10 +151,52 @@ static void watchdog_is_fed_without_the_module(void **state)
 	}
 }
 
+/* sluiced with @args; its exit status, and what it said in @out. */
+static int run_sluiced(const char *args, char *out, size_t outlen)
+{
+	const char *bin = getenv("SLUICED") ? getenv("SLUICED") : "agent/sluiced";
+	char cmd[512];
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bin, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A metrics file that can never be written, a bad interval or journal
+ * choice: one sentence and the documented exit status, before anything
+ * is bound.
+ */
+static void bad_metrics_and_journal_options_are_one_sentence(void **state)
+{
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(run_sluiced("--db /nonexistent/p.db --metrics-file /nonexistent/dir/sluice.prom",
+				     out, sizeof(out)), 1);
+	assert_string_equal(out, "sluiced: cannot write metrics file /nonexistent/dir/sluice.prom: directory /nonexistent/dir: No such file or directory\n");
+	assert_int_equal(run_sluiced("--metrics-interval 0", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "sluiced: --metrics-interval '0' is not a number of seconds (1..3600)\n"));
+	assert_int_equal(run_sluiced("--journal=some", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "sluiced: --journal='some' is neither all nor denied\n"));
+	/* Control: the options are known. */
+	assert_int_equal(run_sluiced("--help", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "--metrics-file PATH"));
+	assert_non_null(strstr(out, "--journal"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(watchdog_is_fed_without_the_module),
+		cmocka_unit_test(bad_metrics_and_journal_options_are_one_sentence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
