@@ -87,6 +87,8 @@ build/san/%_test: agent/%_test.c $(SAN_LIB_OBJS) $(AGENT_HDRS) $(wildcard tests/
 	$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcmocka
 
 UNIT_BINS := $(patsubst agent/%_test.c,build/san/%_test,$(AGENT_TESTS))
+# The man pages: formatted without a warning, and not behind the sources.
+UNIT_SCRIPTS := tests/unit/man_pages.sh
 
 # ThreadSanitizer builds of the tests that run threads: the decision log's
 # writer, the parallel QUIC and policy checks, and sluiced's verdict and
@@ -113,7 +115,7 @@ deps:
 	sh scripts/deps.sh
 
 unit: $(UNIT_BINS) agent build/tsan/sluiced
-	sh tests/unit/run.sh $(UNIT_BINS)
+	sh tests/unit/run.sh $(UNIT_BINS) $(UNIT_SCRIPTS)
 
 kunit:
 	sh tests/kunit/run.sh
@@ -143,7 +145,7 @@ vm-debug: agent $(VM_TOOLS)
 	sh tests/vm/debug.sh
 
 test: all $(UNIT_BINS) build/tsan/sluiced $(VM_TOOLS)
-	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS)
+	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS) $(UNIT_SCRIPTS)
 
 check:
 	sh scripts/check-kmod.sh "$(KDIR)"
@@ -197,6 +199,8 @@ install: all
 	install -D -m 0644 policy/schema.sql $(DESTDIR)$(DATADIR)/sluice/schema.sql
 	install -D -m 0644 policy/default.sql $(DESTDIR)$(DATADIR)/sluice/default.sql
 	install -D -m 0644 README.md $(DESTDIR)$(DATADIR)/doc/sluice/README.md
+	install -D -m 0644 man/sluice.4 $(DESTDIR)$(DATADIR)/man/man4/sluice.4
+	install -D -m 0644 man/sluice-policy.5 $(DESTDIR)$(DATADIR)/man/man5/sluice-policy.5
 	install -D -m 0644 man/sluiced.8 $(DESTDIR)$(DATADIR)/man/man8/sluiced.8
 	install -D -m 0644 man/sluicectl.8 $(DESTDIR)$(DATADIR)/man/man8/sluicectl.8
 	install -D -m 0644 packaging/bash-completion/sluicectl $(DESTDIR)$(DATADIR)/bash-completion/completions/sluicectl

@@ -11,7 +11,7 @@ libmnl-dev libnetfilter-queue-dev libnl-genl-3-dev libsqlite3-dev sqlite3
 libsystemd-dev libcmocka-dev
 iproute2 iptables nftables conntrack curl dnsutils netcat-openbsd iperf3
 procps psmisc util-linux dnsmasq-base openssl debootstrap dkms bash-completion
-gnuplot-nox linux-perf time opensnitch valgrind"
+gnuplot-nox linux-perf time groff-base man-db opensnitch valgrind"
 
 missing=""
 for p in $PKGS; do

@@ -48,8 +48,9 @@ for e in "$src"/policy/examples/*.sql; do
 	[ -e "$e" ] && install -D -m 0644 "$e" "$r/usr/share/sluice/examples/${e##*/}"
 done
 install -D -m 0644 "$src/README.md" "$r/usr/share/doc/sluice/README.md"
-for m in sluiced sluicectl; do
-	install -D -m 0644 "$src/man/$m.8" "$r/usr/share/man/man8/$m.8"
+# Every page of man/, by its section: sluice.4, sluice-policy.5, the 8s.
+for m in "$src"/man/*.[1-8]; do
+	install -D -m 0644 "$m" "$r/usr/share/man/man${m##*.}/${m##*/}"
 done
 install -D -m 0644 "$src/packaging/bash-completion/sluicectl" \
 	"$r/usr/share/bash-completion/completions/sluicectl"
