@@ -182,11 +182,48 @@ static void format_agent(FILE *f, const struct sluice_metrics *m)
 		[SLUICE_POLICY_FROM_LAST_GOOD] = "last-good",
 		[SLUICE_POLICY_FROM_BUILT_IN] = "built-in",
 	};
+	const struct {
+		const char *name, *type, *help;
+		uint64_t v;
+	} plain[] = {
+		{ "sluice_agent_up", "gauge",
+		  "1 while sluiced runs; 0 in the file an orderly stop leaves.", m->agent_up },
+		{ "sluice_agent_verdict_threads", "gauge",
+		  "Verdict threads, one queue each.", m->threads },
+		{ "sluice_agent_answered_packets_total", "counter",
+		  "Queued packets the agent answered.", m->answered },
+		{ "sluice_dns_sinkholed_total", "counter",
+		  "DNS queries and answers replaced by the sinkhole.", m->sinkholed },
+		{ "sluice_named_flows_total", "counter",
+		  "Flows named by TLS SNI, HTTP Host or QUIC.", m->named },
+		{ "sluice_policy_reloads_total", "counter",
+		  "Policies compiled and put in force after the start.", m->reloads },
+		{ "sluice_policy_refused_edits_total", "counter",
+		  "Policy changes that did not compile or could not be read (once per new error).",
+		  m->reload_failures },
+		{ "sluice_policy_rules", "gauge",
+		  "Rules of the policy in force.", m->rules },
+		{ "sluice_policy_error", "gauge",
+		  "1 while the last change of the policy database was refused.", m->policy_error },
+		{ "sluice_log_enabled", "gauge",
+		  "1 when a decision log database is written (--log-db).", m->log_on },
+		{ "sluice_log_written_records_total", "counter",
+		  "Decisions written to the decision log database.", m->log_written },
+		{ "sluice_log_dropped_records_total", "counter",
+		  "Decisions not logged because the log's ring was full.", m->log_dropped },
+		{ "sluice_log_failed_records_total", "counter",
+		  "Decisions lost because their batch could not be written.", m->log_failed },
+		{ "sluice_journal_enabled", "gauge",
+		  "1 when decisions go to the journal (--journal).", m->journal_on },
+		{ "sluice_journal_sent_records_total", "counter",
+		  "Decisions sent to the journal.", m->journal_sent },
+		{ "sluice_journal_failed_records_total", "counter",
+		  "Decisions the journal did not take.", m->journal_failed },
+	};
 	unsigned int i;
 
-	sample(f, "sluice_agent_up", "gauge",
-	       "1 while sluiced runs; 0 in the file an orderly stop leaves.",
-	       m->agent_up);
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		sample(f, plain[i].name, plain[i].type, plain[i].help, plain[i].v);
 	family(f, "sluice_agent_info", "gauge", "The agent's version, as a label.");
 	fputs("sluice_agent_info{version=", f);
 	label_value(f, m->version ? m->version : "");
@@ -194,51 +231,17 @@ static void format_agent(FILE *f, const struct sluice_metrics *m)
 	family(f, "sluice_agent_start_time_seconds", "gauge",
 	       "When the agent started, in unix seconds.");
 	fprintf(f, "sluice_agent_start_time_seconds %.3f\n", m->agent_start);
-	sample(f, "sluice_agent_verdict_threads", "gauge",
-	       "Verdict threads, one queue each.", m->threads);
-	sample(f, "sluice_agent_answered_packets_total", "counter",
-	       "Queued packets the agent answered.", m->answered);
 	family(f, "sluice_decisions_total", "counter",
 	       "Decisions of the policy, by action.");
 	fprintf(f, "sluice_decisions_total{action=\"allow\"} %llu\n",
 		(unsigned long long)m->allowed);
 	fprintf(f, "sluice_decisions_total{action=\"deny\"} %llu\n",
 		(unsigned long long)m->denied);
-	sample(f, "sluice_dns_sinkholed_total", "counter",
-	       "DNS queries and answers replaced by the sinkhole.", m->sinkholed);
-	sample(f, "sluice_named_flows_total", "counter",
-	       "Flows named by TLS SNI, HTTP Host or QUIC.", m->named);
-
-	sample(f, "sluice_policy_reloads_total", "counter",
-	       "Policies compiled and put in force after the start.", m->reloads);
-	sample(f, "sluice_policy_refused_edits_total", "counter",
-	       "Policy changes that did not compile or could not be read (once per new error).",
-	       m->reload_failures);
-	sample(f, "sluice_policy_rules", "gauge",
-	       "Rules of the policy in force.", m->rules);
-	sample(f, "sluice_policy_error", "gauge",
-	       "1 while the last change of the policy database was refused.",
-	       m->policy_error);
 	family(f, "sluice_policy_source", "gauge",
 	       "1 for where the policy in force comes from: database, last-good copy or built-in default.");
 	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
 		fprintf(f, "sluice_policy_source{source=\"%s\"} %d\n", sources[i],
 			m->policy_source == (int)i);
-
-	sample(f, "sluice_log_enabled", "gauge",
-	       "1 when a decision log database is written (--log-db).", m->log_on);
-	sample(f, "sluice_log_written_records_total", "counter",
-	       "Decisions written to the decision log database.", m->log_written);
-	sample(f, "sluice_log_dropped_records_total", "counter",
-	       "Decisions not logged because the log's ring was full.", m->log_dropped);
-	sample(f, "sluice_log_failed_records_total", "counter",
-	       "Decisions lost because their batch could not be written.", m->log_failed);
-	sample(f, "sluice_journal_enabled", "gauge",
-	       "1 when decisions go to the journal (--journal).", m->journal_on);
-	sample(f, "sluice_journal_sent_records_total", "counter",
-	       "Decisions sent to the journal.", m->journal_sent);
-	sample(f, "sluice_journal_failed_records_total", "counter",
-	       "Decisions the journal did not take.", m->journal_failed);
 }
 
 static void format_module(FILE *f, const struct sluice_metrics *m)

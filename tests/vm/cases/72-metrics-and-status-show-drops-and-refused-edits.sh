@@ -29,6 +29,19 @@ metrics_written_after() {
 		END { exit r }' "$PROM" 2>/dev/null
 }
 
+# count_ok N COMMAND...: how many of N runs of COMMAND succeed.
+count_ok() {
+	_t=$1
+	shift
+	_k=0
+	_ok=0
+	while [ $_k -lt "$_t" ]; do
+		"$@" && _ok=$((_ok + 1))
+		_k=$((_k + 1))
+	done
+	echo "$_ok"
+}
+
 # fresh_metrics: wait until the agent wrote the file after now.
 fresh_metrics() {
 	_t=$(date +%s)
@@ -84,18 +97,8 @@ allow0=$(metric 'sluice_decisions_total{action="allow"}')
 deny0=$(metric 'sluice_decisions_total{action="deny"}')
 queued0=$(metric sluice_module_queued_packets_total)
 diag "before: allow=$allow0 deny=$deny0 queued=$queued0"
-ok=0
-i=0
-while [ $i -lt $ALLOWED ]; do
-	connects "$NS_CLIENT" "http://$SERVER4:8080/" && ok=$((ok + 1))
-	i=$((i + 1))
-done
-refused_n=0
-i=0
-while [ $i -lt $DENIED ]; do
-	refused "$NS_CLIENT" "http://$SERVER4:8081/" && refused_n=$((refused_n + 1))
-	i=$((i + 1))
-done
+ok=$(count_ok $ALLOWED connects "$NS_CLIENT" "http://$SERVER4:8080/")
+refused_n=$(count_ok $DENIED refused "$NS_CLIENT" "http://$SERVER4:8081/")
 check "$ALLOWED flows to 8080 connected" [ "$ok" -eq $ALLOWED ]
 check "$DENIED flows to 8081 were refused" [ "$refused_n" -eq $DENIED ]
 check "the metrics file is written again after the traffic" fresh_metrics
