@@ -603,7 +603,9 @@ static void reload(struct sluiced *d, int force)
 	if (rc == SLUICE_RELOAD_FAILED) {
 		/* A file that cannot be opened fails every poll: say it once. */
 		if (force || strcmp(d->said, d->loader.error)) {
-			d->reload_failures++;
+			/* Counted once per new error, as it is said. */
+			if (strcmp(d->said, d->loader.error))
+				d->reload_failures++;
 			say("%s; the %s stays in force", d->loader.error,
 			    d->loader.source == SLUICE_POLICY_FROM_DATABASE ? "previous policy" :
 			    d->loader.source == SLUICE_POLICY_FROM_LAST_GOOD ? "last good copy" :
