@@ -76,11 +76,11 @@ topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
 http_server_start "$NS_SERVER" 8081
-check "sluice.ko loads" sluice_load
+setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(id, action, proto, dst_port) VALUES (5, 'deny', 'tcp', '8081');"
 mkdir -p "$WORK/textfile"
-check "sluiced enforcing with --metrics-file" \
+setup "sluiced enforcing with --metrics-file" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db" \
 	--metrics-file "$PROM" --metrics-interval 1
 check "the metrics file is written" eventually 50 test -s "$PROM"
