@@ -71,11 +71,18 @@ check "no connection failed or lost a packet across unload and reload ($(flows_o
 
 # The control: the load client must see a lost SYN that TCP made good a
 # second later, or "0 retransmitted" above proves nothing.
-in_ns "$NS_CLIENT" iptables -I OUTPUT -p tcp --syn -m statistic --mode nth --every 2 -j DROP
+modprobe -a nf_tables nft_numgen
+echo 'table inet sl_drop {
+	chain out {
+		type filter hook output priority 0;
+		tcp flags syn numgen inc mod 2 0 drop
+	}
+}' >"$WORK/drop.nft"
+setup "every other SYN of the client dropped" in_ns "$NS_CLIENT" nft -f "$WORK/drop.nft"
 flows_start "$NS_CLIENT" "$SERVER4:8000"
 check "the control: connections still made with every other SYN dropped" flows_wait_more 3
 flows_stop
-in_ns "$NS_CLIENT" iptables -D OUTPUT -p tcp --syn -m statistic --mode nth --every 2 -j DROP
+in_ns "$NS_CLIENT" nft delete table inet sl_drop
 check "the control: the load client counted them as retransmitted ($(flows_retrans))" \
 	[ "$(flows_retrans)" -gt 0 ]
 check "kernel log is clean after unload under traffic" dmesg_clean
