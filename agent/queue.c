@@ -255,7 +255,7 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 	q->portid = mnl_socket_get_portid(q->nl);
 	socket_options(q);
 
-	what = "bind the queue (is another program bound to it?)";
+	what = "bind it (does another program, or another sluiced, hold it?)";
 	nlh = nfq_nlmsg_put(q->rbuf, NFQNL_MSG_CONFIG, num);
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = seq++;
@@ -263,7 +263,7 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 	if (send_config(q, nlh) < 0)
 		goto err_sys;
 
-	what = "configure the queue";
+	what = "configure it";
 	if (configure(q, &seq, 1) < 0) {
 		/*
 		 * EAGAIN: the kernel just loaded nf_conntrack_netlink for us.
@@ -288,7 +288,7 @@ struct sluice_queue *sluice_queue_open(uint16_t num, uint32_t mark_mask,
 	return q;
 
 err_sys:
-	snprintf(err, errlen, "cannot %s %u: %s", what, num, strerror(errno));
+	snprintf(err, errlen, "queue %u: cannot %s: %s", num, what, strerror(errno));
 	sluice_queue_close(q);
 	return NULL;
 err_alloc:
