@@ -202,7 +202,7 @@ static int compile_domain(const struct row *r, struct rule *rule,
  * other stars and paths the kernel never writes, but rows from before it
  * must still compile (a '*' elsewhere is a plain character).
  */
-static int compile_exe(const struct row *r, struct rule *rule)
+static int compile_exe(const struct row *r, struct rule *rule, struct rule_ident *ident)
 {
 	const char *exe;
 	size_t len;
@@ -215,19 +215,19 @@ static int compile_exe(const struct row *r, struct rule *rule)
 		row_error(r, COL_EXE, "is not an absolute path");
 		return -1;
 	}
-	rule->exe = strdup(exe);
-	if (!rule->exe) {
+	ident->exe = strdup(exe);
+	if (!ident->exe) {
 		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
 		return -1;
 	}
 	len = strlen(exe);
 	if (len >= 2 && !strcmp(exe + len - 2, "/*"))
-		rule->exe_dir = (uint32_t)(len - 1);	/* SQLite text is < 2^31 */
+		ident->exe_dir = (uint32_t)(len - 1);	/* SQLite text is < 2^31 */
 	rule->has |= HAS_EXE;
 	return 0;
 }
 
-static int compile_unit(const struct row *r, struct rule *rule)
+static int compile_unit(const struct row *r, struct rule *rule, struct rule_ident *ident)
 {
 	const char *unit, *why;
 
@@ -240,8 +240,8 @@ static int compile_unit(const struct row *r, struct rule *rule)
 		row_error(r, COL_UNIT, why);
 		return -1;
 	}
-	rule->unit = strdup(unit);
-	if (!rule->unit) {
+	ident->unit = strdup(unit);
+	if (!ident->unit) {
 		sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
 		return -1;
 	}
@@ -249,7 +249,7 @@ static int compile_unit(const struct row *r, struct rule *rule)
 	return 0;
 }
 
-static int compile_identity(const struct row *r, struct rule *rule)
+static int compile_identity(const struct row *r, struct rule *rule, struct rule_ident *ident)
 {
 	int64_t uid;
 
@@ -268,7 +268,7 @@ static int compile_identity(const struct row *r, struct rule *rule)
 		row_error(r, COL_UID, "is not a uid 0..4294967294");
 		return -1;
 	}
-	return compile_exe(r, rule) < 0 ? -1 : compile_unit(r, rule);
+	return compile_exe(r, rule, ident) < 0 ? -1 : compile_unit(r, rule, ident);
 }
 
 /*
@@ -320,31 +320,55 @@ static int compile_kind(const struct row *r, struct rule *rule)
 	return 0;
 }
 
-static void rule_release(struct rule *rule)
+static void ident_release(struct rule_ident *ident)
 {
-	free(rule->exe);
-	free(rule->unit);
+	free(ident->exe);
+	free(ident->unit);
+}
+
+/* Keep ident as p->idents[rule->ident]; -1 when out of memory. */
+static int add_ident(struct sluice_policy *p, struct rule *rule, struct rule_ident *ident,
+		     size_t *cap)
+{
+	if (p->nidents == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		struct rule_ident *n = ncap <= UINT32_MAX ?
+			realloc(p->idents, ncap * sizeof(*n)) : NULL;
+
+		if (!n)
+			return -1;
+		p->idents = n;
+		*cap = ncap;
+	}
+	rule->ident = (uint32_t)p->nidents;
+	p->idents[p->nidents++] = *ident;
+	return 0;
 }
 
 /*
  * Parse the current row into rule, which will be rules[index]; -1 with
- * r->err set when it is bad.
+ * r->err set when it is bad. Its program and unit go to p->idents.
  */
-static int compile_row(const struct row *r, struct rule *rule,
-		       struct sluice_domains *names, uint32_t index)
+static int compile_row(const struct row *r, struct rule *rule, struct sluice_policy *p,
+		       uint32_t index, size_t *ident_cap)
 {
+	struct rule_ident ident = { NULL, NULL, 0 };
+
 	memset(rule, 0, sizeof(*rule));
 	rule->id = r->id;
 	if (compile_kind(r, rule) < 0 ||
 	    compile_cidr(r, COL_SRC, &rule->src, HAS_SRC, rule) < 0 ||
 	    compile_cidr(r, COL_DST, &rule->dst, HAS_DST, rule) < 0 ||
 	    compile_port(r, rule) < 0 ||
-	    compile_domain(r, rule, names, index) < 0 ||
-	    compile_identity(r, rule) < 0) {
-		rule_release(rule);
-		return -1;
-	}
-	return 0;
+	    compile_domain(r, rule, p->names, index) < 0 ||
+	    compile_identity(r, rule, &ident) < 0)
+		goto fail;
+	if (!(rule->has & (HAS_EXE | HAS_UNIT)) || add_ident(p, rule, &ident, ident_cap) == 0)
+		return 0;
+	sluice_seterr(r->err, r->errlen, "rules row %lld: out of memory", (long long)r->id);
+fail:
+	ident_release(&ident);
+	return -1;
 }
 
 /* Is the row enabled? -1 (error set) when enabled is not 0 or 1. */
@@ -486,7 +510,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 {
 	struct row r = { .err = err, .errlen = errlen };
 	struct rule *rule;
-	size_t cap = 0;
+	size_t cap = 0, ident_cap = 0;
 	int rc, on;
 
 	if (sqlite3_prepare_v2(db, rules_sql, -1, &r.st, NULL) != SQLITE_OK) {
@@ -507,7 +531,7 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 		rule = grow_rules(p, &cap);
 		if (!rule)
 			goto oom;
-		if (compile_row(&r, rule, p->names, (uint32_t)p->nrules) < 0)
+		if (compile_row(&r, rule, p, (uint32_t)p->nrules, &ident_cap) < 0)
 			goto fail;
 		p->nrules++;
 		p->ntable_rules++;
@@ -721,8 +745,9 @@ void sluice_policy_free(struct sluice_policy *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->nrules; i++)
-		rule_release(&p->rules[i]);
+	for (i = 0; i < p->nidents; i++)
+		ident_release(&p->idents[i]);
+	free(p->idents);
 	free(p->rules);
 	sluice_policy_index_free(p);
 	sluice_domains_free(p->names);

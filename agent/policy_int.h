@@ -31,21 +31,31 @@
 #define HAS_UNIT	(1u << 6)
 #define HAS_IDENTITY	(HAS_UID | HAS_EXE | HAS_UNIT)
 
+/*
+ * One entry of rules[]: 64 bytes. What few rules have (a program, a unit)
+ * lives in idents[], so that a million address rules do not carry it.
+ */
 struct rule {
 	int64_t id;
-	unsigned int has;		/* HAS_* */
+	struct sluice_cidr src, dst;
+	uint16_t port_lo, port_hi;	/* inclusive */
+	uint32_t uid;
+	uint32_t ident;			/* its idents[] entry, HAS_EXE or HAS_UNIT */
+	uint8_t has;			/* HAS_* */
 	uint8_t allow;
 	uint8_t direction;		/* SLUICE_DIR_*, 0 = any */
 	int8_t proto;			/* protocol class 0..3, -1 = any */
 	uint8_t family;			/* AF_INET or AF_INET6 from src/dst, 0 = any */
-	uint16_t port_lo, port_hi;	/* inclusive */
-	uint32_t uid;
-	struct sluice_cidr src, dst;
+};
+
+_Static_assert(sizeof(struct rule) == 64, "a rule in one cache line");
+
+/* A rule's program and unit (the domain, HAS_DOMAIN, is in policy.names). */
+struct rule_ident {
+	char *exe;			/* or NULL */
+	char *unit;			/* or NULL */
 	uint32_t exe_dir;		/* exe is a directory and a star: the
-					 * length of the directory and its slash
-					 * (here, in the CIDRs' padding: 80 bytes) */
-	char *exe;			/* the domain (HAS_DOMAIN) is in policy.names */
-	char *unit;
+					 * length of the directory and its slash */
 };
 
 struct sluice_policy {
@@ -54,12 +64,21 @@ struct sluice_policy {
 	size_t nidentity;		/* rules with a uid, exe or unit */
 	struct rule *rules;		/* by priority, rules before lists, then id;
 					 * a list's id is -lists.id */
+	struct rule_ident *idents;	/* rules' programs and units */
+	size_t nidents;
 	struct sluice_domains *names;	/* payload: index into rules[] */
 	struct sluice_match_index *index; /* policy_match.c */
 	/* settings: index of the value in setting_defs[].values, 0 the default */
 	uint8_t default_deny, sinkhole_null, block_dot, block_doh;
 	char *trusted_resolvers;	/* settings.trusted_resolvers, or NULL */
 };
+
+/* The program and unit of r (HAS_EXE or HAS_UNIT). */
+static inline const struct rule_ident *sluice_rule_ident(const struct sluice_policy *p,
+							 const struct rule *r)
+{
+	return &p->idents[r->ident];
+}
 
 /* Protocol class of a flow's protocol number: 0..3 as proto_names, else PROTO_OTHER. */
 static inline int sluice_proto_class(uint8_t proto)

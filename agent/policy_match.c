@@ -155,7 +155,7 @@ static uint64_t str_key(int what, const char *s)
 				   strlen(s)));
 }
 
-static enum filing filing_of(const struct rule *r)
+static enum filing filing_of(const struct sluice_policy *p, const struct rule *r)
 {
 	if ((r->has & HAS_DST) && r->dst.plen)
 		return F_DST;
@@ -167,14 +167,14 @@ static enum filing filing_of(const struct rule *r)
 		return F_UID;
 	if (r->has & HAS_UNIT)
 		return F_UNIT;
-	if ((r->has & HAS_EXE) && !r->exe_dir)
+	if ((r->has & HAS_EXE) && !sluice_rule_ident(p, r)->exe_dir)
 		return F_EXE;
 	if (r->has & HAS_DOMAIN)
 		return F_DOMAIN;
 	return F_REST;
 }
 
-static uint64_t rule_key(const struct rule *r, enum filing k)
+static uint64_t rule_key(const struct sluice_policy *p, const struct rule *r, enum filing k)
 {
 	int fam = sluice_family_index(r->family);
 
@@ -188,9 +188,9 @@ static uint64_t rule_key(const struct rule *r, enum filing k)
 	case F_UID:
 		return num_key(F_UID, r->uid);
 	case F_UNIT:
-		return str_key(F_UNIT, r->unit);
+		return str_key(F_UNIT, sluice_rule_ident(p, r)->unit);
 	case F_EXE:
-		return str_key(F_EXE, r->exe);
+		return str_key(F_EXE, sluice_rule_ident(p, r)->exe);
 	default:
 		return 0;
 	}
@@ -268,7 +268,7 @@ static int fill_hash(struct sluice_match_index *x, const struct sluice_policy *p
 	for (i = 0; i < p->nrules; i++) {		/* count per slot */
 		if (kind[i] >= F_DOMAIN)
 			continue;
-		slot[i] = (uint32_t)claim(x, rule_key(&p->rules[i], kind[i]));
+		slot[i] = (uint32_t)claim(x, rule_key(p, &p->rules[i], kind[i]));
 		x->start[slot[i]]++;
 	}
 	for (s = 0; s <= x->nslots; s++) {		/* counts to starts */
@@ -320,7 +320,7 @@ int sluice_policy_index_build(struct sluice_policy *p)
 	x->min_domain = NONE;
 	for (i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
-		enum filing k = filing_of(r);
+		enum filing k = filing_of(p, r);
 		int f = sluice_family_index(r->family);
 		uint32_t *m = NULL;
 
@@ -408,7 +408,7 @@ static void mask_len(uint8_t *len, unsigned int plen)
 }
 
 /* The flow's program against the rule's: exact, or below '/dir/'. */
-static bool exe_matches(const struct rule *r, const char *exe)
+static bool exe_matches(const struct rule_ident *r, const char *exe)
 {
 	if (r->exe_dir)
 		return strncmp(exe, r->exe, r->exe_dir) == 0 && exe[r->exe_dir];
@@ -462,7 +462,7 @@ static bool test_entry(struct walk *w, uint32_t index, unsigned int *missing)
 		if (!f->exe) {
 			miss |= SLUICE_UNKNOWN_EXE;
 			miss_mask = miss_mask ? miss_mask : SLUICE_MASK_EXE;
-		} else if (!exe_matches(r, f->exe)) {
+		} else if (!exe_matches(sluice_rule_ident(w->p, r), f->exe)) {
 			m->fields |= SLUICE_MASK_EXE;
 			return false;
 		}
@@ -471,7 +471,7 @@ static bool test_entry(struct walk *w, uint32_t index, unsigned int *missing)
 		if (!f->unit) {
 			miss |= SLUICE_UNKNOWN_UNIT;
 			miss_mask = miss_mask ? miss_mask : SLUICE_MASK_UNIT;
-		} else if (strcmp(f->unit, r->unit) != 0) {
+		} else if (strcmp(f->unit, sluice_rule_ident(w->p, r)->unit) != 0) {
 			m->fields |= SLUICE_MASK_UNIT;
 			return false;
 		}

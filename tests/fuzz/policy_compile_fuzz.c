@@ -143,6 +143,7 @@ static void flow_near(const struct sluice_policy *p, struct sluice_flow *f)
 	static const char *const exes[] = { "/usr/bin/curl", "/usr/bin/x", "/opt/a", NULL };
 	static const char *const units[] = { "a.service", "b.service", NULL };
 	const struct rule *r = p->nrules ? &p->rules[rnd((uint32_t)p->nrules)] : NULL;
+	const struct rule_ident *ident;
 
 	memset(f, 0, sizeof(*f));
 	f->family = r && r->family ? r->family : (rnd(2) ? AF_INET : AF_INET6);
@@ -156,8 +157,9 @@ static void flow_near(const struct sluice_policy *p, struct sluice_flow *f)
 	f->dst[3] ^= (uint8_t)rnd(2);
 	f->dport = r && (r->has & HAS_PORT) ? r->port_lo : (uint16_t)rnd(1024);
 	f->uid = r && (r->has & HAS_UID) && rnd(2) ? r->uid : (int64_t)rnd(3) - 1;
-	f->exe = r && r->exe && rnd(2) ? r->exe : exes[rnd(4)];
-	f->unit = r && r->unit && rnd(2) ? r->unit : units[rnd(3)];
+	ident = r && (r->has & (HAS_EXE | HAS_UNIT)) ? sluice_rule_ident(p, r) : NULL;
+	f->exe = ident && ident->exe && rnd(2) ? ident->exe : exes[rnd(4)];
+	f->unit = ident && ident->unit && rnd(2) ? ident->unit : units[rnd(3)];
 	f->domain = names[rnd(4)];
 }
 

@@ -45,14 +45,16 @@ static bool oracle_rule_matches(const struct sluice_policy *p, uint32_t index,
 	if (r->has & HAS_EXE) {
 		if (!f->exe)
 			missing |= SLUICE_UNKNOWN_EXE;
-		else if (r->exe_dir ? strncmp(f->exe, r->exe, r->exe_dir) || !f->exe[r->exe_dir] :
-			 strcmp(f->exe, r->exe) != 0)
+		else if (sluice_rule_ident(p, r)->exe_dir ?
+			 strncmp(f->exe, sluice_rule_ident(p, r)->exe, sluice_rule_ident(p, r)->exe_dir) ||
+			 !f->exe[sluice_rule_ident(p, r)->exe_dir] :
+			 strcmp(f->exe, sluice_rule_ident(p, r)->exe) != 0)
 			return false;
 	}
 	if (r->has & HAS_UNIT) {
 		if (!f->unit)
 			missing |= SLUICE_UNKNOWN_UNIT;
-		else if (strcmp(f->unit, r->unit) != 0)
+		else if (strcmp(f->unit, sluice_rule_ident(p, r)->unit) != 0)
 			return false;
 	}
 	if (r->has & HAS_DOMAIN) {
