@@ -63,6 +63,7 @@
  */
 #include "agent/policy.h"
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -78,6 +79,20 @@
 /* Under which column an entry is filed (hashed kinds first). */
 enum filing { F_DST, F_SRC, F_PORT, F_UID, F_UNIT, F_EXE, F_DOMAIN, F_REST, NFILINGS };
 
+/*
+ * Which prefix lengths of one column and family can hold an entry for an
+ * address: lengths below len are always probed; for the others, the
+ * address masked to len hashes to a word of classes, one bit per class of
+ * lengths (len + (bit << shift) ...), set when an entry of such a length
+ * lies in that block. A false bit (two blocks in one word) costs a probe,
+ * never a miss.
+ */
+struct prefix_filter {
+	uint32_t *classes;		/* NULL: no filter, every length probed */
+	uint32_t mask;			/* words - 1 (a power of two) */
+	uint8_t len, shift;
+};
+
 /* A list of entry indexes, ascending. */
 struct ilist {
 	uint32_t *v;
@@ -85,12 +100,16 @@ struct ilist {
 };
 
 struct sluice_match_index {
-	/* Open addressing, linear probing; key 0 is an empty slot. Slot s lists
-	 * cand[start[s] .. start[s + 1]). */
-	uint64_t *key;
-	uint32_t *start;
+	/*
+	 * Open addressing, linear probing. A slot is a 32-bit fingerprint of
+	 * its key (0: empty) over the start of its list: slot s lists
+	 * cand[start(s) .. start(s + 1)). Fingerprints that collide merge
+	 * their lists, which only adds candidates: each is tested in full.
+	 */
+	uint64_t *slot;			/* nslots + 1: the last holds the end */
 	uint32_t *cand;
 	size_t nslots;
+	struct prefix_filter filter[2][2];	/* [dst/src][family] */
 	/* Smallest entry index filed under each family and prefix length, and
 	 * the lengths in use sorted by it. */
 	uint32_t min_len[2][2][MAXLEN];		/* [dst/src][family][len] */
@@ -131,17 +150,30 @@ static uint64_t key_done(uint64_t h)
 	return h ? h : 1;
 }
 
-/* Key of an address masked to plen bits, filed as what (F_DST or F_SRC). */
-static uint64_t addr_key(int what, int fam, unsigned int plen, const uint8_t *addr)
-{
-	uint8_t m[16] = { 0 };
-	unsigned int full = plen / 8;
+/* An address (network byte order) as two host-order words. */
+struct addr_words {
+	uint64_t hi, lo;
+};
 
-	memcpy(m, addr, full);
-	if (plen % 8)
-		m[full] = addr[full] & (uint8_t)(0xff00 >> (plen % 8));
-	return key_done(hash_bytes(0xcbf29ce484222325ULL ^ (uint64_t)(what << 16 | fam << 8 | plen),
-				   m, 16));
+static struct addr_words addr_words(const uint8_t *addr)
+{
+	struct addr_words w;
+
+	memcpy(&w.hi, addr, 8);
+	memcpy(&w.lo, addr + 8, 8);
+	w.hi = be64toh(w.hi);
+	w.lo = be64toh(w.lo);
+	return w;
+}
+
+/* Key of an address masked to plen bits, filed as what (F_DST or F_SRC). */
+static uint64_t addr_key(int what, int fam, unsigned int plen, struct addr_words a)
+{
+	uint64_t hi = plen >= 64 ? a.hi : plen ? a.hi & ~(UINT64_MAX >> plen) : 0;
+	uint64_t lo = plen <= 64 ? 0 : plen >= 128 ? a.lo : a.lo & ~(UINT64_MAX >> (plen - 64));
+	uint64_t seed = (uint64_t)(what << 16 | fam << 8 | (int)plen) * 0x9e3779b97f4a7c15ULL;
+
+	return key_done(mix64(mix64(hi ^ seed) ^ lo));
 }
 
 static uint64_t num_key(int what, uint64_t v)
@@ -180,9 +212,9 @@ static uint64_t rule_key(const struct sluice_policy *p, const struct rule *r, en
 
 	switch (k) {
 	case F_DST:
-		return addr_key(F_DST, fam, r->dst.plen, r->dst.addr);
+		return addr_key(F_DST, fam, r->dst.plen, addr_words(r->dst.addr));
 	case F_SRC:
-		return addr_key(F_SRC, fam, r->src.plen, r->src.addr);
+		return addr_key(F_SRC, fam, r->src.plen, addr_words(r->src.addr));
 	case F_PORT:
 		return num_key(F_PORT, r->port_lo);
 	case F_UID:
@@ -201,16 +233,33 @@ static size_t slot_of(const struct sluice_match_index *x, uint64_t key)
 	return (size_t)(((unsigned __int128)key * x->nslots) >> 64);
 }
 
+/* A key's fingerprint in its slot: never 0, the empty slot's. */
+static uint32_t fingerprint(uint64_t key)
+{
+	return (uint32_t)key ? (uint32_t)key : 1;
+}
+
+static uint32_t slot_fp(uint64_t slot)
+{
+	return (uint32_t)(slot >> 32);
+}
+
+static uint32_t slot_start(uint64_t slot)
+{
+	return (uint32_t)slot;
+}
+
 /* The list filed under key; n 0 when none. */
 static struct ilist probe(const struct sluice_match_index *x, uint64_t key)
 {
 	struct ilist l = { NULL, 0 };
+	uint32_t fp = fingerprint(key);
 	size_t s = slot_of(x, key);
 
-	for (; x->key[s]; s = s + 1 == x->nslots ? 0 : s + 1) {
-		if (x->key[s] == key) {
-			l.v = x->cand + x->start[s];
-			l.n = x->start[s + 1] - x->start[s];
+	for (; slot_fp(x->slot[s]); s = s + 1 == x->nslots ? 0 : s + 1) {
+		if (slot_fp(x->slot[s]) == fp) {
+			l.v = x->cand + slot_start(x->slot[s]);
+			l.n = slot_start(x->slot[s + 1]) - slot_start(x->slot[s]);
 			break;
 		}
 	}
@@ -237,14 +286,15 @@ static void sort_lengths(struct sluice_match_index *x, int col, int fam)
 	x->norder[col][fam] = (uint8_t)n;
 }
 
-/* Slot of key, taken when it was free. */
+/* Slot of key, counted once more (its fingerprint set when it was free). */
 static size_t claim(struct sluice_match_index *x, uint64_t key)
 {
+	uint32_t fp = fingerprint(key);
 	size_t s = slot_of(x, key);
 
-	while (x->key[s] && x->key[s] != key)
+	while (slot_fp(x->slot[s]) && slot_fp(x->slot[s]) != fp)
 		s = s + 1 == x->nslots ? 0 : s + 1;
-	x->key[s] = key;
+	x->slot[s] = (uint64_t)fp << 32 | (slot_start(x->slot[s]) + 1);
 	return s;
 }
 
@@ -256,10 +306,9 @@ static int fill_hash(struct sluice_match_index *x, const struct sluice_policy *p
 	size_t i, s;
 
 	x->nslots = nhashed + nhashed / 3 + 2;
-	x->key = calloc(x->nslots, sizeof(*x->key));
-	x->start = calloc(x->nslots + 1, sizeof(*x->start));
+	x->slot = calloc(x->nslots + 1, sizeof(*x->slot));
 	x->cand = malloc((nhashed ? nhashed : 1) * sizeof(*x->cand));
-	if (slot && x->key && x->start && x->cand)
+	if (slot && x->slot && x->cand)
 		pos = malloc(x->nslots * sizeof(*pos));
 	if (!pos) {
 		free(slot);
@@ -269,19 +318,64 @@ static int fill_hash(struct sluice_match_index *x, const struct sluice_policy *p
 		if (kind[i] >= F_DOMAIN)
 			continue;
 		slot[i] = (uint32_t)claim(x, rule_key(p, &p->rules[i], kind[i]));
-		x->start[slot[i]]++;
 	}
 	for (s = 0; s <= x->nslots; s++) {		/* counts to starts */
-		c = s < x->nslots ? x->start[s] : 0;
-		x->start[s] = sum;
+		c = slot_start(x->slot[s]);
+		if (s < x->nslots)
+			pos[s] = sum;
+		x->slot[s] = (uint64_t)slot_fp(x->slot[s]) << 32 | sum;
 		sum += c;
 	}
-	memcpy(pos, x->start, x->nslots * sizeof(*pos));
 	for (i = 0; i < p->nrules; i++)			/* in rule order */
 		if (kind[i] < F_DOMAIN)
 			x->cand[pos[slot[i]]++] = (uint32_t)i;
 	free(pos);
 	free(slot);
+	return 0;
+}
+
+/*
+ * The prefix filter of a column and family, from the number of entries
+ * filed under each length (count): its len is the longest that leaves at
+ * least nine in ten entries at or above it, so that few lengths are probed
+ * blind and the blocks are small.
+ */
+static int fill_filter(struct sluice_match_index *x, const struct sluice_policy *p,
+		       const uint8_t *kind, int col, int fam, const uint32_t *count)
+{
+	struct prefix_filter *pf = &x->filter[col][fam];
+	enum filing k = col ? F_SRC : F_DST;
+	unsigned int len, top = fam ? 128 : 32;
+	uint64_t total = 0, above = 0, words = 2;
+	size_t i;
+
+	for (len = 0; len < MAXLEN; len++)
+		total += count[len];
+	if (!total)
+		return 0;
+	for (len = top + 1; len-- > 0;) {
+		above += count[len];
+		if (count[len] && above * 10 >= total * 9)
+			break;
+	}
+	pf->len = (uint8_t)len;
+	while ((top - len) >> pf->shift >= 32)
+		pf->shift++;
+	while (words < 2 * above)
+		words *= 2;
+	pf->mask = (uint32_t)(words - 1);
+	pf->classes = calloc(words, sizeof(*pf->classes));
+	if (!pf->classes)
+		return -1;
+	for (i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		const struct sluice_cidr *c = col ? &r->src : &r->dst;
+
+		if (kind[i] != k || sluice_family_index(r->family) != fam || c->plen < len)
+			continue;
+		pf->classes[addr_key(k, fam, len, addr_words(c->addr)) & pf->mask] |=
+			1u << ((c->plen - len) >> pf->shift);
+	}
 	return 0;
 }
 
@@ -306,6 +400,7 @@ int sluice_policy_index_build(struct sluice_policy *p)
 {
 	struct sluice_match_index *x = calloc(1, sizeof(*x));
 	uint8_t *kind = malloc(p->nrules ? p->nrules : 1);
+	uint32_t count[2][2][MAXLEN] = { { { 0 } } };	/* entries per length */
 	size_t i, nhashed = 0;
 	int col, fam, ok;
 
@@ -330,10 +425,13 @@ int sluice_policy_index_build(struct sluice_policy *p)
 			x->min_domain = (uint32_t)i;
 		if (x->min_filed[k] == NONE)
 			x->min_filed[k] = (uint32_t)i;
-		if (k == F_DST)
+		if (k == F_DST) {
 			m = &x->min_len[0][f][r->dst.plen];
-		else if (k == F_SRC)
+			count[0][f][r->dst.plen]++;
+		} else if (k == F_SRC) {
 			m = &x->min_len[1][f][r->src.plen];
+			count[1][f][r->src.plen]++;
+		}
 		if (m && *m == NONE)
 			*m = (uint32_t)i;
 		if (k < F_DOMAIN)
@@ -343,10 +441,13 @@ int sluice_policy_index_build(struct sluice_policy *p)
 		if (k >= F_UID && k < F_DOMAIN)
 			x->filed[k].n++;
 	}
-	for (col = 0; col < 2; col++)
-		for (fam = 0; fam < 2; fam++)
-			sort_lengths(x, col, fam);
 	ok = fill_hash(x, p, kind, nhashed) == 0 && fill_lists(x, kind, p->nrules) == 0;
+	for (col = 0; col < 2; col++) {
+		for (fam = 0; fam < 2; fam++) {
+			sort_lengths(x, col, fam);
+			ok = ok && fill_filter(x, p, kind, col, fam, count[col][fam]) == 0;
+		}
+	}
 	free(kind);
 	return ok ? 0 : -1;
 }
@@ -358,9 +459,10 @@ void sluice_policy_index_free(struct sluice_policy *p)
 
 	if (!x)
 		return;
-	free(x->key);
-	free(x->start);
+	free(x->slot);
 	free(x->cand);
+	for (k = 0; k < 4; k++)
+		free(x->filter[k / 2][k % 2].classes);
 	for (k = 0; k < NFILINGS; k++)
 		free(x->filed[k].v);
 	free(x);
@@ -375,8 +477,11 @@ size_t sluice_policy_index_bytes(const struct sluice_policy *p)
 
 	if (!x)
 		return 0;
-	n = sizeof(*x) + x->nslots * (sizeof(*x->key) + sizeof(*x->start));
-	n += (x->start[x->nslots]) * sizeof(*x->cand);
+	n = sizeof(*x) + (x->nslots + 1) * sizeof(*x->slot);
+	n += slot_start(x->slot[x->nslots]) * sizeof(*x->cand);
+	for (k = 0; k < 4; k++)
+		if (x->filter[k / 2][k % 2].classes)
+			n += (x->filter[k / 2][k % 2].mask + 1ul) * sizeof(uint32_t);
 	for (k = 0; k < NFILINGS; k++)
 		n += x->filed[k].n * sizeof(uint32_t);
 	return n;
@@ -389,6 +494,7 @@ size_t sluice_policy_index_bytes(const struct sluice_policy *p)
 struct walk {
 	const struct sluice_policy *p;
 	const struct sluice_flow *f;
+	struct addr_words addr[2];	/* the flow's dst and src */
 	size_t name_len;
 	uint32_t best;			/* first entry that matched so far, NONE */
 	bool second;			/* the walk that collects unknown columns */
@@ -526,11 +632,20 @@ static void visit_list(struct walk *w, struct ilist l)
 		visit(w, l.v[k]);
 }
 
-/* Every length of dst (col 0) or src (col 1) in use, best-first. */
-static void walk_prefixes(struct walk *w, int col, int fam, const uint8_t *addr)
+/*
+ * Every length of dst (col 0) or src (col 1) in use, best-first, but for
+ * the lengths the prefix filter rules out. Consulting the filter looks at
+ * the address's first filter.len bits, and so masks them.
+ */
+static void walk_prefixes(struct walk *w, int col, int fam)
 {
 	const struct sluice_match_index *x = w->p->index;
+	const struct prefix_filter *pf = &x->filter[col][fam];
 	const uint8_t *o = x->order[col][fam];
+	uint8_t *mask = col ? &w->mask.src_len : &w->mask.dst_len;
+	enum filing k = col ? F_SRC : F_DST;
+	uint32_t classes = 0;
+	bool consulted = false;
 	int j;
 
 	for (j = 0; j < x->norder[col][fam] && !walk_done(w); j++) {
@@ -538,8 +653,18 @@ static void walk_prefixes(struct walk *w, int col, int fam, const uint8_t *addr)
 
 		if (x->min_len[col][fam][len] >= w->best)
 			break;		/* sorted: the later lengths start later still */
-		mask_len(col ? &w->mask.src_len : &w->mask.dst_len, len);
-		visit_list(w, probe(x, addr_key(col ? F_SRC : F_DST, fam, len, addr)));
+		if (pf->classes && len >= pf->len) {
+			if (!consulted) {
+				consulted = true;
+				mask_len(mask, pf->len);
+				classes = pf->classes[addr_key(k, fam, pf->len, w->addr[col]) &
+						      pf->mask];
+			}
+			if (!(classes >> ((len - pf->len) >> pf->shift) & 1))
+				continue;
+		}
+		mask_len(mask, len);
+		visit_list(w, probe(x, addr_key(k, fam, len, w->addr[col])));
 	}
 }
 
@@ -589,8 +714,8 @@ static void walk(struct walk *w, int fam)
 	 */
 	if (w->second)
 		walk_domains(w);
-	walk_prefixes(w, 0, fam, f->dst);
-	walk_prefixes(w, 1, fam, f->src);
+	walk_prefixes(w, 0, fam);
+	walk_prefixes(w, 1, fam);
 	walk_hashed(w, F_PORT, SLUICE_MASK_DPORT, true, num_key(F_PORT, f->dport));
 	walk_hashed(w, F_UID, SLUICE_MASK_UID, f->uid >= 0,
 		    f->uid >= 0 ? num_key(F_UID, (uint64_t)f->uid) : 0);
@@ -617,6 +742,8 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 		return d;
 	if (f->domain)
 		w.name_len = strlen(f->domain);
+	w.addr[0] = addr_words(f->dst);
+	w.addr[1] = addr_words(f->src);
 	walk(&w, fam);
 	if (w.best != NONE) {
 		d.allow = p->rules[w.best].allow;
