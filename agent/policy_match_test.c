@@ -5,7 +5,10 @@
  * CIDRs overlap and nest, port ranges cross, priorities tie, rules are
  * disabled, and uid, exe, unit and domain are known or not. Then the
  * wildcard mask: a flow that agrees with a decided one on the masked
- * fields gets the same rule.
+ * fields gets the same rule. Again with dense prefixes: addresses near a
+ * few seeds, nested at every length from /0 to /32 and /128, and port
+ * ranges that cross, in policies large enough for the prefix filter to
+ * rule lengths out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +29,8 @@
 
 #define POLICIES	300
 #define FLOWS		1000	/* per policy: 300 000 cases */
+#define DENSE_POLICIES	30
+#define DENSE_FLOWS	2000	/* per policy: 60 000 cases */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -53,9 +58,31 @@ static const uint8_t flow_protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, I
 static const unsigned int v4_lens[] = { 0, 8, 16, 22, 24, 30, 32 };
 static const unsigned int v6_lens[] = { 0, 32, 48, 64, 120, 128 };
 
+/* Dense pools: prefixes of every length, ports in crossing ranges. */
+static int dense;
+
+/* An address near a seed: its last k bits drawn, k small more often. */
+static void dense_addr(int family, uint8_t *a)
+{
+	static const uint8_t v4[][4] = { { 10, 0, 0, 0 }, { 10, 128, 0, 0 }, { 192, 168, 1, 0 } };
+	static const uint8_t v6[][16] = { { 0x20, 0x01, 0x0d, 0xb8 },
+					  { 0x20, 0x01, 0x0d, 0xb8, 0x80 }, { 0xfe, 0x80 } };
+	unsigned int bits = family == AF_INET ? 32 : 128, k = rnd(rnd(bits + 1) + 1), i;
+
+	memset(a, 0, 16);
+	memcpy(a, family == AF_INET ? v4[rnd(3)] : v6[rnd(3)], bits / 8);
+	for (i = bits - k; i < bits; i++)
+		if (rnd(2))
+			a[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
+}
+
 /* An address from the pool: 10.a.b.c or 2001:db8:a::b:c, a, b small. */
 static void pool_addr(int family, uint8_t *a)
 {
+	if (dense) {
+		dense_addr(family, a);
+		return;
+	}
 	memset(a, 0, 16);
 	if (family == AF_INET) {
 		a[0] = 10;
@@ -76,7 +103,8 @@ static void pool_addr(int family, uint8_t *a)
 static void cidr_text(int family, char *out, size_t outlen)
 {
 	uint8_t a[16];
-	unsigned int plen = family == AF_INET ? PICK(v4_lens) : PICK(v6_lens);
+	unsigned int plen = dense ? rnd(family == AF_INET ? 33 : 129) :
+			    family == AF_INET ? PICK(v4_lens) : PICK(v6_lens);
 	char buf[INET6_ADDRSTRLEN];
 	unsigned int i;
 
@@ -145,7 +173,14 @@ static void random_rule(int id)
 		cidr_text(family, c, sizeof(c));
 		bind_text(ins_rule, 7, c);
 	}
-	bind_text(ins_rule, 8, rnd(3) ? NULL : PICK(ports));
+	if (dense && rnd(3)) {
+		unsigned int lo = 1 + rnd(100);
+
+		snprintf(c, sizeof(c), "%u-%u", lo, lo + rnd(50));
+		bind_text(ins_rule, 8, c);
+	} else {
+		bind_text(ins_rule, 8, rnd(3) ? NULL : PICK(ports));
+	}
 	bind_text(ins_rule, 9, rnd(4) ? NULL : PICK(domains));
 	if (rnd(5) == 0)
 		sqlite3_bind_int(ins_rule, 10, PICK(uids));
@@ -199,7 +234,7 @@ static void random_flow(struct sluice_flow *f)
 	pool_addr(f->family, f->src);
 	pool_addr(f->family, f->dst);
 	f->sport = (uint16_t)rnd(65536);
-	f->dport = PICK(flow_ports);
+	f->dport = dense ? (uint16_t)rnd(160) : PICK(flow_ports);
 	f->uid = rnd(3) ? (int64_t)(rnd(2) ? 1000 : 0) : -1;
 	f->exe = rnd(3) ? PICK(flow_exes) : NULL;
 	f->unit = rnd(3) ? PICK(units) : NULL;
@@ -255,16 +290,20 @@ static void agreeing_flow(const struct sluice_flow *f, const struct sluice_flow_
 		g->domain = f->domain;
 }
 
-static void index_agrees_with_linear_matcher(void **state)
+/*
+ * npolicies random policies of up to small rules (the last sixth: big),
+ * nflows random flows each, through both matchers and the mask.
+ */
+static void agree(int npolicies, int nflows, uint32_t small, uint32_t big)
 {
 	long cases = 0, matched = 0, partial = 0, masked = 0;
 	int i, j;
 
-	(void)state;
-	for (i = 0; i < POLICIES; i++) {
-		struct sluice_policy *p = random_policy(1 + (int)rnd(i < 250 ? 40 : 200));
+	for (i = 0; i < npolicies; i++) {
+		struct sluice_policy *p = random_policy(1 + (int)rnd(i < npolicies * 5 / 6 ?
+								      small : big));
 
-		for (j = 0; j < FLOWS; j++) {
+		for (j = 0; j < nflows; j++) {
 			struct sluice_flow f, g;
 			struct sluice_decision a, b;
 
@@ -294,9 +333,24 @@ static void index_agrees_with_linear_matcher(void **state)
 	print_message("%ld cases, %ld decided by a rule, %ld partial, %ld mask checks\n",
 		      cases, matched, partial, masked);
 	/* Count, don't infer: the pools must give every kind of outcome. */
-	assert_true(cases == (long)POLICIES * FLOWS);
+	assert_true(cases == (long)npolicies * nflows);
 	assert_true(matched > cases / 10 && matched < cases - cases / 10);
 	assert_true(partial > cases / 100);
+}
+
+static void index_agrees_with_linear_matcher(void **state)
+{
+	(void)state;
+	dense = 0;
+	agree(POLICIES, FLOWS, 40, 200);
+}
+
+static void index_agrees_with_dense_prefixes_and_crossing_ports(void **state)
+{
+	(void)state;
+	dense = 1;
+	agree(DENSE_POLICIES, DENSE_FLOWS, 300, 1000);
+	dense = 0;
 }
 
 /* The null policy fails open; a bad family gets the default. */
@@ -327,6 +381,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(edge_flows_get_the_default),
 		cmocka_unit_test(index_agrees_with_linear_matcher),
+		cmocka_unit_test(index_agrees_with_dense_prefixes_and_crossing_ports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
