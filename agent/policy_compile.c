@@ -723,10 +723,13 @@ struct sluice_policy *sluice_policy_compile(sqlite3 *db, char *err, size_t errle
 		ok = 0;
 	}
 	if (ok && p->nrules) {		/* give back what doubling left over */
-		struct rule *exact = realloc(p->rules, p->nrules * sizeof(*p->rules));
+		struct rule *exact = sluice_policy_table_alloc(p->nrules, sizeof(*p->rules));
 
-		if (exact)
+		if (exact) {
+			memcpy(exact, p->rules, p->nrules * sizeof(*p->rules));
+			free(p->rules);
 			p->rules = exact;
+		}
 	}
 	if (ok && sluice_policy_index_build(p) < 0) {
 		sluice_seterr(err, errlen, "%s: out of memory compiling the rules", db_path(db));

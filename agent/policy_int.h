@@ -99,6 +99,9 @@ static inline int sluice_family_index(int family)
 	return family == AF_INET ? 0 : family == AF_INET6 ? 1 : -1;
 }
 
+/* Zeroed memory for a table that lookups touch at random (policy_match.c). */
+void *sluice_policy_table_alloc(size_t n, size_t size);
+
 /* Fill p's match index from p->rules and p->names (policy_match.c). */
 int sluice_policy_index_build(struct sluice_policy *p);
 void sluice_policy_index_free(struct sluice_policy *p);
