@@ -10,6 +10,8 @@
 # make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
 # make vm-debug   the VM cases in a KASAN + lockdep + kmemleak kernel
 # make bench      every benchmark; writes docs/BENCHMARKS.md and its plots
+# make demo       sluice at work in the VM, in about a minute: deny list,
+#                 traffic, sluicectl status, log and explain
 
 # The module is built against the running kernel's headers when they exist
 # (a user's host), otherwise against the newest installed linux-headers
@@ -44,7 +46,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug deb dkms lifecycle fuzz
+.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug deb dkms lifecycle fuzz demo
 
 all: module agent
 
@@ -137,6 +139,11 @@ build/nfq_accept: tests/bench/nfq_accept.c
 
 vm: all $(VM_TOOLS)
 	sh tests/vm/run.sh "$(KREL)"
+
+# The VM of make vm with tests/demo/10-demo.sh as its one case; its output
+# is for people. make test runs it short (tests/demo/check.sh).
+demo: all
+	sh tests/demo/run.sh "$(KREL)"
 
 # The same cases in a debug kernel built from Debian's linux-source-6.1
 # (KASAN, lockdep, PROVE_RCU, DEBUG_OBJECTS, kmemleak; cached in

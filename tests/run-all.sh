@@ -50,6 +50,8 @@ tier vm sh tests/vm/run.sh "${KREL:-}"
 # under traffic. The whole suite there is make vm-debug.
 tier vm-debug sh tests/vm/debug.sh "${SLUICE_DEBUG_CASES:-2[578]-*}"
 tier lifecycle sh tests/lifecycle/run.sh
+# make demo, short: its output shows an allowed and a denied decision.
+tier demo sh tests/demo/check.sh "${KREL:-}"
 
 echo "=== summary$summary"
 echo "$total_p passed, $total_f failed"

@@ -17,7 +17,9 @@
 #   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
 #   SLUICE_VM_CASE_DIR      where the cases are, in the repository (default
 #                           tests/vm/cases; tests/bench/vm.sh runs its own)
-#   SLUICE_BENCH_*          passed on to the guest's cases as they are
+#   SLUICE_BENCH_*, SLUICE_DEMO_*  passed on to the guest's cases as they are
+#   SLUICE_VM_ECHO=1        print the cases' other lines too, not only TAP
+#                           and "#" lines (make demo's output is for people)
 #   SLUICE_VM_TIMEOUT       seconds for the whole VM run (default 2700)
 #   SLUICE_VM_CASE_TIMEOUT  seconds for one case (default 240)
 #   SLUICE_VM_KEEP=1        keep the run directory (console log, results)
@@ -189,7 +191,7 @@ SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
 SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
 ENV
-env | grep '^SLUICE_BENCH_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
+env | grep '^SLUICE_\(BENCH\|DEMO\)_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
 
 # panic_on_warn + oops=panic turn any WARN or oops into a panic, and
 # panic=-1 with -no-reboot turns the panic into the end of qemu: a broken
@@ -238,6 +240,7 @@ for tap in "$RES"/*.tap; do
 			esac
 			;;
 		"#"*) echo "$line" ;;
+		*) [ -n "${SLUICE_VM_ECHO:-}" ] && echo "$line" ;;
 		esac
 	done <"$tap"
 	status=$(cat "$RES/$name.rc" 2>/dev/null)
