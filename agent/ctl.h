@@ -34,11 +34,12 @@ int sluicectl_policy_read(const char *cmd, const char *path, sqlite3 **db);
 int sluicectl_policy_write(const char *cmd, const char *path, int create, sqlite3 **db);
 
 /*
- * "sluicectl CMD: <fmt ...>", a blank line and the command's usage on
- * stderr; returns SLUICECTL_EXIT_USAGE.
+ * A bad command line, in one line on stderr: "sluicectl CMD: <fmt ...>
+ * (sluicectl CMD --help shows the usage)"; returns SLUICECTL_EXIT_USAGE.
+ * The usage itself is --help's, on stdout: an error stays one sentence.
  */
-int sluicectl_usage_error(const char *cmd, void (*usage)(FILE *f), const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int sluicectl_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * The decision log a command reads (ctl_logdb.c): @path[@pathlen] holds

@@ -148,8 +148,7 @@ int sluicectl_add_main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c >= 0 && c < RULE_NFIELDS) {
 			if (values[c])
-				return sluicectl_usage_error(add_action, add_usage,
-							     "--%s is given twice",
+				return sluicectl_usage_error(add_action, "--%s is given twice",
 							     rule_fields[c].option);
 			values[c] = optarg;
 			conditions += rule_fields[c].condition;
@@ -159,18 +158,15 @@ int sluicectl_add_main(int argc, char *argv[])
 			add_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		} else {
-			return sluicectl_usage_error(add_action, add_usage,
-						     "unknown option or missing value \"%s\"",
+			return sluicectl_usage_error(add_action, "unknown option or missing value \"%s\"",
 						     argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return sluicectl_usage_error(add_action, add_usage,
-					     "unexpected argument \"%s\" (values follow their option, e.g. --dst %s)",
+		return sluicectl_usage_error(add_action, "unexpected argument \"%s\" (values follow their option, e.g. --dst %s)",
 					     argv[optind], argv[optind]);
 	if (!conditions)
-		return sluicectl_usage_error(add_action, add_usage,
-					     "give at least one of --direction, --proto, --src, --dst, --port, --domain, --uid, --exe or --unit; a rule without one matches every flow (what unmatched flows get is settings.default_action)");
+		return sluicectl_usage_error(add_action, "give at least one of --direction, --proto, --src, --dst, --port, --domain, --uid, --exe or --unit; a rule without one matches every flow (what unmatched flows get is settings.default_action)");
 	if (sluicectl_policy_write(add_action, path, 1, &db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	id = insert_rule(db, values);
@@ -237,19 +233,16 @@ int sluicectl_change_main(int argc, char *argv[])
 			change_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return sluicectl_usage_error(change->command, change_usage,
-						     "unknown option or missing value \"%s\"",
+			return sluicectl_usage_error(change->command, "unknown option or missing value \"%s\"",
 						     argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 1)
-		return sluicectl_usage_error(change->command, change_usage,
-					     "give the id of one rule (sluicectl rules lists them)");
+		return sluicectl_usage_error(change->command, "give the id of one rule (sluicectl rules lists them)");
 	errno = 0;
 	id = strtoll(argv[optind], &end, 10);
 	if (!argv[optind][0] || *end || errno || id < 1)
-		return sluicectl_usage_error(change->command, change_usage,
-					     "\"%s\" is not a rule id (a whole number from 1)",
+		return sluicectl_usage_error(change->command, "\"%s\" is not a rule id (a whole number from 1)",
 					     argv[optind]);
 	if (sluicectl_policy_write(change->command, path, 0, &db) < 0)
 		return SLUICECTL_EXIT_FAILED;

@@ -46,11 +46,7 @@ static void explain_usage(FILE *f)
 
 static int explain_usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "sluicectl explain: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	explain_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
+	return sluicectl_usage_error("explain", fmt, arg);
 }
 
 /* "ADDR", "ADDR:PORT" (IPv4) or "[ADDR]:PORT" / "ADDR" (IPv6) into @f. */
@@ -142,13 +138,13 @@ static int explain(const char *db_path, const struct sluice_flow *f)
 	sqlite3 *db;
 
 	if (sluice_policy_open_memory(db_path, 1, &db, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sluicectl: %s\n", err);
+		fprintf(stderr, "sluicectl explain: %s\n", err);
 		return SLUICECTL_EXIT_FAILED;
 	}
 	p = sluice_policy_compile(db, err, sizeof(err));
 	sqlite3_close(db);
 	if (!p) {
-		fprintf(stderr, "sluicectl: %s does not compile: %s\n", db_path, err);
+		fprintf(stderr, "sluicectl explain: %s does not compile: %s\n", db_path, err);
 		return SLUICECTL_EXIT_FAILED;
 	}
 	d = sluice_policy_match(p, f);

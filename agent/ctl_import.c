@@ -86,18 +86,15 @@ static void sluicectl_import_usage(FILE *f)
 		"  --action A       deny (default for a new list) or allow; sets the list's action\n"
 		"  --priority N     sets the list's priority (lower first; default 100 for a new list)\n"
 		"  --replace        drop the list's current names first (refreshing a blocklist)\n"
-		"  --db PATH        the policy database (default %s)\n"
+		"  --db PATH        the policy database (default %s;\n"
+		"                   created from the default policy when missing)\n"
 		"  FILE             the file to read, or - for standard input\n",
 		SLUICE_DEFAULT_POLICY_DB);
 }
 
 static int sluicectl_import_usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "sluicectl import: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	sluicectl_import_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
+	return sluicectl_usage_error("import", fmt, arg);
 }
 
 /* --opt VALUE or --opt=VALUE at argv[*i]; NULL when it is not opt. */

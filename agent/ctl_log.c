@@ -54,11 +54,7 @@ static void log_usage(FILE *f)
 
 static int log_usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "sluicectl log: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	log_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
+	return sluicectl_usage_error("log", fmt, arg);
 }
 
 static void json_string(const unsigned char *s)
@@ -250,14 +246,14 @@ int sluicectl_log_main(int argc, char *argv[])
 	if (sluicectl_log_db_open("log", path, sizeof(path), &db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	if (print_rows(db, &o, &last, o.limit) < 0) {
-		fprintf(stderr, "sluicectl: cannot read the decision log %s: %s\n", path, sqlite3_errmsg(db));
+		fprintf(stderr, "sluicectl log: cannot read the decision log %s: %s\n", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return SLUICECTL_EXIT_FAILED;
 	}
 	while (o.follow) {
 		usleep(FOLLOW_MS * 1000);
 		if (print_rows(db, &o, &last, -1) < 0) {
-			fprintf(stderr, "sluicectl: cannot read the decision log %s: %s\n", path, sqlite3_errmsg(db));
+			fprintf(stderr, "sluicectl log: cannot read the decision log %s: %s\n", path, sqlite3_errmsg(db));
 			sqlite3_close(db);
 			return SLUICECTL_EXIT_FAILED;
 		}

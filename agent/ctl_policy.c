@@ -13,7 +13,7 @@
 #include "agent/policy.h"
 #include "agent/status.h"
 
-int sluicectl_usage_error(const char *cmd, void (*usage)(FILE *f), const char *fmt, ...)
+int sluicectl_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,8 +21,7 @@ int sluicectl_usage_error(const char *cmd, void (*usage)(FILE *f), const char *f
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n");
-	usage(stderr);
+	fprintf(stderr, " (sluicectl %s --help shows the usage)\n", cmd);
 	return SLUICECTL_EXIT_USAGE;
 }
 

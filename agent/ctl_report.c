@@ -570,30 +570,30 @@ int sluicectl_report_main(int argc, char *argv[])
 		switch (c) {
 		case 'H':
 			if (!*optarg)
-				return sluicectl_usage_error("report", report_usage, "--html needs a file name");
+				return sluicectl_usage_error("report", "--html needs a file name");
 			file = optarg;
 			break;
 		case 's':
 			since_ms = sluicectl_parse_duration(optarg);
 			if (since_ms < 1000)
-				return sluicectl_usage_error("report", report_usage, "--since must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
+				return sluicectl_usage_error("report", "--since must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
 			break;
 		case 'L':
 			if (strlen(optarg) >= sizeof(path))
-				return sluicectl_usage_error("report", report_usage, "--log-db path too long");
+				return sluicectl_usage_error("report", "--log-db path too long");
 			strcpy(path, optarg);
 			break;
 		case 'h':
 			report_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return sluicectl_usage_error("report", report_usage, "unknown option or missing value: \"%s\"", argv[optind - 1]);
+			return sluicectl_usage_error("report", "unknown option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return sluicectl_usage_error("report", report_usage, "unexpected argument \"%s\"", argv[optind]);
+		return sluicectl_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
 	if (!file)
-		return sluicectl_usage_error("report", report_usage, "--html FILE is required: the page to write");
+		return sluicectl_usage_error("report", "--html FILE is required: the page to write");
 	if (sluicectl_log_db_open("report", path, sizeof(path), &r.db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	r.now = sluicectl_now_ms();

@@ -147,13 +147,12 @@ int sluicectl_rules_main(int argc, char *argv[])
 			rules_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return sluicectl_usage_error("rules", rules_usage,
-						     "unknown option or missing value \"%s\"",
+			return sluicectl_usage_error("rules", "unknown option or missing value \"%s\"",
 						     argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return sluicectl_usage_error("rules", rules_usage, "unexpected argument \"%s\"",
+		return sluicectl_usage_error("rules", "unexpected argument \"%s\"",
 					     argv[optind]);
 	if (sluicectl_policy_read("rules", path, &db) < 0)
 		return SLUICECTL_EXIT_FAILED;

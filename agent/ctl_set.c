@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/ctl.h"
 #include "agent/status.h"
 
 static void sluicectl_set_usage(FILE *f)
@@ -28,11 +29,7 @@ static void sluicectl_set_usage(FILE *f)
 
 static int sluicectl_set_usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "sluicectl set: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	sluicectl_set_usage(stderr);
-	return SLUICECTL_EXIT_USAGE;
+	return sluicectl_usage_error("set", fmt, arg);
 }
 
 int sluicectl_set_main(int argc, char *argv[])

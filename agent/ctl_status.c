@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/ctl.h"
 #include "agent/status.h"
 
 static void sluicectl_status_usage(FILE *f)
@@ -67,10 +68,8 @@ int sluicectl_status_main(int argc, char *argv[])
 			sluicectl_status_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		} else {
-			fprintf(stderr, "sluicectl status: unknown argument \"%s\"\n\n",
-				argv[i]);
-			sluicectl_status_usage(stderr);
-			return SLUICECTL_EXIT_USAGE;
+			return sluicectl_usage_error("status", "unknown argument \"%s\"",
+						     argv[i]);
 		}
 	}
 	if (!proc_path || !*proc_path)

@@ -266,33 +266,33 @@ int sluicectl_top_main(int argc, char *argv[])
 		case 'i':
 			interval = parse_count(optarg, 1, 3600);
 			if (interval < 0)
-				return sluicectl_usage_error("top", top_usage, "--interval must be a whole number of seconds from 1 to 3600, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", "--interval must be a whole number of seconds from 1 to 3600, not \"%s\"", optarg);
 			break;
 		case 'w':
 			window = sluicectl_parse_duration(optarg);
 			if (window < 1000)
-				return sluicectl_usage_error("top", top_usage, "--window must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", "--window must be a duration of at least a second such as 90s, 15m, 2h or 7d, not \"%s\"", optarg);
 			break;
 		case 'l':
 			limit = parse_count(optarg, 1, 1000);
 			if (limit < 0)
-				return sluicectl_usage_error("top", top_usage, "--limit must be a whole number from 1 to 1000, not \"%s\"", optarg);
+				return sluicectl_usage_error("top", "--limit must be a whole number from 1 to 1000, not \"%s\"", optarg);
 			break;
 		case 'o': once = 1; break;
 		case 'L':
 			if (strlen(optarg) >= sizeof(path))
-				return sluicectl_usage_error("top", top_usage, "--log-db path too long");
+				return sluicectl_usage_error("top", "--log-db path too long");
 			strcpy(path, optarg);
 			break;
 		case 'h':
 			top_usage(stdout);
 			return SLUICECTL_EXIT_OK;
 		default:
-			return sluicectl_usage_error("top", top_usage, "unknown option or missing value: \"%s\"", argv[optind - 1]);
+			return sluicectl_usage_error("top", "unknown option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return sluicectl_usage_error("top", top_usage, "unexpected argument \"%s\"", argv[optind]);
+		return sluicectl_usage_error("top", "unexpected argument \"%s\"", argv[optind]);
 	if (sluicectl_log_db_open("top", path, sizeof(path), &db) < 0)
 		return SLUICECTL_EXIT_FAILED;
 	if (once || !isatty(STDOUT_FILENO))

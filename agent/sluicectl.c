@@ -94,10 +94,10 @@ int main(int argc, char *argv[])
 			return sluicectl_commands[i].main(argc - 1, argv + 1);
 
 	if (argv[1][0] == '-')
-		fprintf(stderr, "sluicectl: unknown option \"%s\"\n\n", argv[1]);
-	else
-		fprintf(stderr, "sluicectl: \"%s\" is not a sluicectl command\n\n",
+		fprintf(stderr, "sluicectl: unknown option \"%s\" (sluicectl --help lists the commands)\n",
 			argv[1]);
-	sluicectl_usage(stderr);
+	else
+		fprintf(stderr, "sluicectl: \"%s\" is not a sluicectl command (sluicectl --help lists them)\n",
+			argv[1]);
 	return SLUICECTL_EXIT_USAGE;
 }

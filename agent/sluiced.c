@@ -799,6 +799,8 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 	long v;
 	int c;
 
+	/* A bad option is said once, in one sentence, below. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "d:l:q:t:s:m:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -856,13 +858,13 @@ static int parse_args(struct sluiced *d, int argc, char **argv)
 			printf("sluiced %s\n", SLUICED_VERSION);
 			exit(0);
 		default:
-			usage(stderr);
+			say("unknown option or missing value '%s' (sluiced --help shows the usage)",
+			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		say("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
+		say("unexpected argument '%s' (sluiced --help shows the usage)", argv[optind]);
 		return EXIT_USAGE;
 	}
 	return 0;
