@@ -116,17 +116,23 @@ static const char *text_or(sqlite3_stmt *st, int col, const char *none)
 	return s ? s : none;
 }
 
-/* An address and port as people write them: [v6]:port, v4:port. */
+/*
+ * An address and port as people write them, [v6]:port or v4:port, padded
+ * to the width of the longest IPv4 one so that the columns line up (a
+ * longer IPv6 one pushes its line's rest to the right).
+ */
 static void print_endpoint(sqlite3_stmt *st, int addr, int port)
 {
 	const char *a = text_or(st, addr, "?");
+	char buf[80];
 
 	if (sqlite3_column_type(st, port) == SQLITE_NULL)
-		printf("%s", a);
+		snprintf(buf, sizeof(buf), "%s", a);
 	else if (strchr(a, ':'))
-		printf("[%s]:%lld", a, (long long)sqlite3_column_int64(st, port));
+		snprintf(buf, sizeof(buf), "[%s]:%lld", a, (long long)sqlite3_column_int64(st, port));
 	else
-		printf("%s:%lld", a, (long long)sqlite3_column_int64(st, port));
+		snprintf(buf, sizeof(buf), "%s:%lld", a, (long long)sqlite3_column_int64(st, port));
+	printf("%-21s", buf);
 }
 
 static void print_text(sqlite3_stmt *st)
@@ -138,7 +144,7 @@ static void print_text(sqlite3_stmt *st)
 	print_endpoint(st, C_SRC, C_SPORT);
 	printf(" -> ");
 	print_endpoint(st, C_DST, C_DPORT);
-	printf(" %s", text_or(st, C_DOMAIN, "-"));
+	printf(" %-24s", text_or(st, C_DOMAIN, "-"));
 	if (sqlite3_column_type(st, C_UID) == SQLITE_NULL)
 		printf(" uid=unknown");
 	else
