@@ -58,6 +58,9 @@ if [ -z "$SHORT" ]; then
 fi
 
 heading "load the module and start the agent"
+# Netfilter's hook points switched on once for the whole boot (lib.sh
+# says why: qemu's emulation once hung on kernel text just patched).
+netfilter_keys_on
 echo "\$ insmod kmod/sluice.ko"
 sluice_load || { tap_not_ok "sluice.ko loads"; tap_done; }
 echo "\$ sluiced --db /var/lib/sluice/policy.db --log-db /var/lib/sluice/decisions.db &"

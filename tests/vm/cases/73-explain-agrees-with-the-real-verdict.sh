@@ -123,6 +123,8 @@ PY
 
 topo_up
 dmesg_mark
+# The hook points on for the whole boot (lib.sh: emulated text patching).
+netfilter_keys_on
 ip -n "$NS_CLIENT" addr add 10.91.1.3/24 dev veth0
 for a in 3 4 5; do
 	ip -n "$NS_SERVER" addr add "10.91.2.$a/24" dev veth3
