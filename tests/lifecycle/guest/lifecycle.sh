@@ -93,11 +93,11 @@ flows_base_failed=0
 flows_start() {
 	rm -f "$WORK/flows.stop"
 	if [ -e "$WORK/flows.counts" ]; then
-		read -r _ok _f <"$WORK/flows.counts"
+		read -r _ok _f _ <"$WORK/flows.counts"
 		flows_base_ok=$((flows_base_ok + _ok))
 		flows_base_failed=$((flows_base_failed + _f))
 	fi
-	echo "0 0" >"$WORK/flows.counts"
+	echo "0 0 0" >"$WORK/flows.counts"
 	in_ns sl-client python3 "$P/flows.py" "$WORK/flows.stop" "$WORK/flows.counts" \
 		"$@" 2>"$WORK/flows.err" &
 	flows_pid=$!
@@ -109,7 +109,7 @@ flows_stop() {
 	flows_pid=""
 }
 flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo $((_ok + flows_base_ok)); }
-flows_failed() { read -r _ _f <"$WORK/flows.counts"; echo $((_f + flows_base_failed)); }
+flows_failed() { read -r _ _f _ <"$WORK/flows.counts"; echo $((_f + flows_base_failed)); }
 flows_wait_more() {
 	_goal=$(($(flows_ok) + $1))
 	_i=0
