@@ -61,14 +61,20 @@ tap_not_ok() {
 }
 diag() { echo "# $*"; }
 
-# check DESCRIPTION COMMAND...: one TAP line for the command's success;
-# its output goes to stderr, where a failure can be read afterwards.
+# _step LABEL COMMAND...: the command, logged with the time on stderr,
+# where its output goes too, so that a failure can be read afterwards.
+_step() {
+	read -r _up _ </proc/uptime
+	echo "--- [$_up] $*" >&2
+	shift
+	"$@" >&2
+}
+
+# check DESCRIPTION COMMAND...: one TAP line for the command's success.
 check() {
 	_desc=$1
 	shift
-	read -r _up _ </proc/uptime
-	echo "--- [$_up] $_desc: $*" >&2
-	if "$@" >&2; then
+	if _step "$_desc:" "$@"; then
 		tap_ok "$_desc"
 	else
 		tap_not_ok "$_desc"
@@ -81,9 +87,7 @@ check() {
 setup() {
 	_desc=$1
 	shift
-	read -r _up _ </proc/uptime
-	echo "--- [$_up] setup: $_desc: $*" >&2
-	if "$@" >&2; then
+	if _step "setup: $_desc:" "$@"; then
 		diag "setup: $_desc"
 	else
 		tap_not_ok "setup failed: $_desc"
