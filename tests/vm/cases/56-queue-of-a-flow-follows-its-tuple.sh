@@ -15,17 +15,28 @@ ids() {
 	in_ns "$1" awk -v q="$2" '$1 == q { n = $8 } END { print n + 0 }' \
 		/proc/net/netfilter/nfnetlink_queue
 }
-# burst NS ADDR PORT COUNT SOCKETS: COUNT datagrams back to back, from one
-# socket (SOCKETS=1) or each from a socket of its own.
+# burst NS ADDR PORT COUNT SOCKETS [PID]: COUNT datagrams back to back,
+# from one socket (SOCKETS=1) or each from a socket of its own. With PID,
+# that process is stopped for the few milliseconds of the burst, so no
+# verdict can come back before the last datagram is queued (far below the
+# 250 ms watchdog; on a busy machine the agent could otherwise answer the
+# first datagram before python sends the second).
 burst() {
 	in_ns "$1" python3 -c '
-import socket, sys
+import os, signal, socket, sys
 addr, port, count, one = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+pid = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(count):
-    if not one:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"burst %d" % i, (addr, port))' "$2" "$3" "$4" "$5"
+if pid:
+    os.kill(pid, signal.SIGSTOP)
+try:
+    for i in range(count):
+        if not one:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(b"burst %d" % i, (addr, port))
+finally:
+    if pid:
+        os.kill(pid, signal.SIGCONT)' "$2" "$3" "$4" "$5" ${6:+"$6"}
 }
 
 topo_up
@@ -40,8 +51,8 @@ a0=$(ids "$NS_CLIENT" 5)
 b0=$(ids "$NS_CLIENT" 6)
 q0=$(sluice_stat "$NS_CLIENT" queued)
 l0=$(nfq_lost "$NS_CLIENT")
-check "a burst of 50 datagrams from one socket is sent" \
-	burst "$NS_CLIENT" "$SERVER4" 5302 50 1
+check "a burst of 50 datagrams from one socket is sent (agent held for it)" \
+	burst "$NS_CLIENT" "$SERVER4" 5302 50 1 "$AGENT_PID"
 check "all 50 arrive" eventually 50 udp_count_is 5302 50
 a1=$(ids "$NS_CLIENT" 5)
 b1=$(ids "$NS_CLIENT" 6)
