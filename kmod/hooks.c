@@ -50,6 +50,10 @@ static enum sluice_mode sluice_live_mode(const struct sluice_net *sn)
 {
 	enum sluice_mode mode = READ_ONCE(sn->mode);
 
+	/* Hooks are going (sluice_hooks_drain()): queue nothing more. */
+	if (READ_ONCE(sn->unhooking))
+		return SLUICE_MODE_NO_AGENT;
+
 	if (mode == SLUICE_MODE_ENFORCING &&
 	    time_after(jiffies, READ_ONCE(sn->beat_deadline)))
 		return SLUICE_MODE_HUNG;
@@ -343,6 +347,27 @@ static unsigned int sluice_hook_bit(const struct nf_hook_ops *ops)
 }
 
 /*
+ * Before a hook that queues goes, nothing it queued may be left: a
+ * verdict is applied by nf_reinject(), which finds the packet's hook again
+ * by its index in the namespace's hook array. The core flushes the queues
+ * when a hook is removed, but only after it has swapped in the array
+ * without the hook, so a verdict that took its packet off the queue just
+ * before meets the new array: the index is past its end (a WARN, a panic
+ * with panic_on_warn) or points at another hook. So: queue nothing more,
+ * wait until no CPU is still in the hook, flush what is queued while the
+ * array still holds the hook, and wait until no verdict taken off a queue
+ * before the flush is still being applied (verdicts are applied under
+ * rcu_read_lock()). The flush drops, as the core's own would have.
+ */
+static void sluice_hooks_drain(struct net *net, struct sluice_net *sn)
+{
+	WRITE_ONCE(sn->unhooking, true);
+	synchronize_net();
+	nf_queue_nf_hook_drop(net);
+	synchronize_net();
+}
+
+/*
  * Make the namespace's hooks exactly @mask: hooks are added before any is
  * removed, so that a change never leaves a gap; on failure the hooks stay
  * as they were.
@@ -364,12 +389,15 @@ int sluice_hooks_set(struct net *net, unsigned int mask)
 			goto err_unwind;
 		added |= bit;
 	}
+	if (sn->hooks & ~mask)
+		sluice_hooks_drain(net, sn);
 	for (i = ARRAY_SIZE(sluice_hook_ops) - 1; i >= 0; i--) {
 		unsigned int bit = sluice_hook_bit(&sluice_hook_ops[i]);
 
 		if (!(mask & bit) && (sn->hooks & bit))
 			nf_unregister_net_hook(net, &sluice_hook_ops[i]);
 	}
+	WRITE_ONCE(sn->unhooking, false);
 	WRITE_ONCE(sn->hooks, mask);
 	mutex_unlock(&sluice_hooks_mutex);
 	return 0;

@@ -174,6 +174,8 @@ struct sluice_net {
 	struct sluice_stats __percpu *stats;
 	/* SLUICE_HOOK_* registered here, changed under sluice_hooks_mutex */
 	unsigned int hooks;
+	/* set while hooks are being removed: nothing is queued meanwhile */
+	bool unhooking;
 };
 
 /*
@@ -189,6 +191,14 @@ extern unsigned short sluice_queue_num;
 extern unsigned int sluice_hooks_mask;
 extern u32 sluice_mark_mask;
 extern bool sluice_untracked_drop;
+
+/*
+ * Exported by the kernel (net/netfilter/nf_queue.c) but declared only in
+ * its private nf_internals.h: drops every packet queued in @net, as the
+ * core does itself after a hook is removed. sluice_hooks_drain() needs it
+ * before, while the queued packets' hooks are still there.
+ */
+void nf_queue_nf_hook_drop(struct net *net);
 
 #define SLUICE_WATCHDOG_MS_MIN	10
 #define SLUICE_WATCHDOG_MS_MAX	60000
