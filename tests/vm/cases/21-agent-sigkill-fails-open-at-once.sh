@@ -25,6 +25,7 @@ in_ns "$NS_CLIENT" curl -sf --limit-rate 100k -o "$WORK/big.out" \
 dl=$!
 sleep 1
 o0=$(sluice_stat "$NS_CLIENT" failed_open)
+syn_mark "$NS_CLIENT"
 kill -KILL "$AGENT_PID"
 sleep 0.01
 check "a new connection 10 ms after SIGKILL connects without retransmit" \

@@ -17,6 +17,7 @@ setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "port 8081 denied while the agent is live" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
 
+syn_mark "$NS_CLIENT"
 kill -STOP "$AGENT_PID"
 sleep 0.3
 check "250 ms after SIGSTOP a new connection connects at once" \
