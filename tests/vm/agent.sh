@@ -52,6 +52,36 @@ agent_start() {
 	wait_mode "$_ans" enforcing 1
 }
 
+# policy_mark NS [STATUS_FILE]: note how far the agent of NS has taken up
+# its database (the policy generation and error of its status file,
+# default $WORK/status.NS), before an edit.
+# policy_taken_up NS [STATUS_FILE]: since policy_mark, the agent swapped in
+# a new policy or refused the edit (at most 10 s). The state to wait for
+# after an edit, instead of a sleep: its 200 ms poll, the compile and the
+# re-check of established flows run late in an emulated guest on a busy
+# host. (Case 31 keeps its one-second bound: that bound is what it proves.)
+policy_state() {
+	_ps=
+	while IFS= read -r _l; do
+		case $_l in
+		policy_generation=* | policy_error=*) _ps="$_ps$_l;" ;;
+		esac
+	done <"${2:-$WORK/status.$1}"
+	echo "$_ps"
+}
+policy_mark() {
+	_policy_mark=$(policy_state "$@")
+	[ -n "$_policy_mark" ]
+}
+policy_moved() { [ "$(policy_state "$@")" != "$_policy_mark" ]; }
+policy_taken_up() {
+	[ -n "${_policy_mark:-}" ] || return 1
+	eventually 100 policy_moved "$@" || {
+		echo "the agent did not take the edit up: $(policy_state "$@")" >&2
+		return 1
+	}
+}
+
 # agent_stop: SIGTERM the agent and wait; its exit status is returned.
 agent_stop() {
 	kill -TERM "$AGENT_PID"
