@@ -26,11 +26,12 @@ cat "$WORK/insert.out" >&2
 check "with a message naming the column" grep -q "dst" "$WORK/insert.out"
 
 # Around the checks: sqlite3 can be told to ignore them.
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "PRAGMA ignore_check_constraints = 1;
 INSERT INTO rules(id, action, dst, dst_port) VALUES (77, 'deny', '10.0.0.300/8', '8080');" >&2
 check "the bad row is in the file" \
 	[ "$(sqlite3 "$WORK/policy.db" "SELECT count(*) FROM rules WHERE id = 77")" -eq 1 ]
-sleep 1.5
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 # The whole sentence, not a number that a pid or a time could also show.
 bad="rules row 77: dst '10.0.0.300/8' is not a CIDR"
 check "the agent names the row, the column and the fault in its log" \

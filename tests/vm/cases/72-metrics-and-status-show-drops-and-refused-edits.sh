@@ -126,9 +126,10 @@ check "before the edit, status says the database is in force" \
 	sh -c "SLUICE_STATUS_FILE=$WORK/status.$NS_CLIENT ip netns exec $NS_CLIENT $SLUICECTL status |
 	       grep -qx 'policy in force: the database, as it is now'"
 refused_before=$(metric sluice_policy_refused_edits_total)
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "PRAGMA ignore_check_constraints = 1;
 INSERT INTO rules(id, action, dst, dst_port) VALUES (77, 'deny', '10.0.0.300/8', '8080');" >&2
-sleep 1.5
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 status >"$WORK/status.txt" 2>&1
 status --json >"$WORK/status.json" 2>&1
 cat "$WORK/status.txt" >&2
@@ -159,8 +160,9 @@ check "and sluice_policy_error is 1" [ "$(metric sluice_policy_error)" = 1 ]
 
 # --- control: a good edit clears it ---
 reloads_before=$(metric sluice_policy_reloads_total)
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "DELETE FROM rules WHERE id = 77;" >&2
-sleep 1.5
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 status >"$WORK/status2.txt" 2>&1
 status --json >"$WORK/status2.json" 2>&1
 check "after a good edit, status (text) says the database is in force" \
