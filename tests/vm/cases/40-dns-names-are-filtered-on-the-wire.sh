@@ -84,8 +84,9 @@ check "an allowed name whose CNAME leads to a denied one gets NXDOMAIN" \
 
 check "evil.test resolves while it is allowed" \
 	resolves_to "$SERVER4" evil.test 10.91.2.3
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "INSERT INTO rules(action, domain) VALUES ('deny', 'evil.test');"
-sleep 1
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 check "TCP to the address learned from evil.test is refused once it is denied" \
 	refused "$NS_CLIENT" "http://10.91.2.3:8080/"
 check "while TCP to ok.test's address works" \
@@ -102,9 +103,10 @@ check "DNS over TLS (853) works while block_dot is off" \
 check "DNS over HTTPS to dns.google works while block_doh is off" \
 	in_ns "$NS_CLIENT" curl -skf --max-time 5 -o /dev/null \
 	--resolve dns.google:443:10.91.2.5 https://dns.google/
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "INSERT INTO settings VALUES ('block_dot', 'yes');
 INSERT INTO settings VALUES ('block_doh', 'yes');"
-sleep 1
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 check "with block_dot = 'yes', a new connection to port 853 is refused" \
 	refused "$NS_CLIENT" "http://$SERVER4:853/"
 check "with block_doh = 'yes', TLS to dns.google is refused" \

@@ -74,8 +74,9 @@ check "the liar answers a flood of addresses to a query of its own" \
 check "after the flood, ok.test's address still works" \
 	connects "$NS_CLIENT" "http://$SERVER4:8080/"
 
+policy_mark "$NS_CLIENT"
 sqlite3 "$WORK/policy.db" "INSERT INTO settings VALUES ('trusted_resolvers', '$SERVER4');"
-sleep 1
+setup "the agent took the edit up" policy_taken_up "$NS_CLIENT"
 check "with trusted_resolvers set, another resolver's true answer is taken by the client" \
 	resolves_to "$ROUTER4_C" ok.test 10.91.2.5
 check "but teaches nothing: its address is refused" \
