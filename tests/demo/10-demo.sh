@@ -74,16 +74,20 @@ fi
 tap_ok "sluiced is enforcing (pid $AGENT_PID)"
 
 heading "a small deny list"
+policy_mark "$NS_CLIENT" /run/sluice/status
 ctl deny --proto tcp --port "$DENIED_PORT" --comment "demo: a denied port"
 if [ -z "$SHORT" ]; then
 	ctl deny --domain ads.demo.test --comment "demo: a denied name"
 	printf '0.0.0.0 tracker.demo.test\n0.0.0.0 *.metrics.demo.test\n' >"$WORK/blocklist.txt"
 	echo "\$ cat blocklist.txt"
 	cat "$WORK/blocklist.txt"
+	policy_mark "$NS_CLIENT" /run/sluice/status
 	(cd "$WORK" && ctl import --list blocklist blocklist.txt)
 fi
 ctl rules
-sleep 1
+# The agent takes the edits up within a second; on a busy emulated guest
+# later, so wait for its status file to say so rather than sleep.
+policy_taken_up "$NS_CLIENT" /run/sluice/status || tap_not_ok "the agent took the deny list up"
 
 heading "traffic from the client namespace"
 web "http://$SERVER4/"
