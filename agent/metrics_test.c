@@ -299,7 +299,8 @@ static void nfqueue_lines_of_our_queues_are_read(void **state)
 struct reader {
 	const char *path;
 	atomic_int stop;
-	int reads, partial, missing;
+	atomic_int reads;
+	int partial, missing;
 	char why[256];
 };
 
@@ -319,7 +320,7 @@ static void *read_loop(void *arg)
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 		fclose(f);
 		buf[n] = '\0';
-		r->reads++;
+		atomic_fetch_add(&r->reads, 1);
 		if (validate(buf, true, r->why, sizeof(r->why)) < 0)
 			r->partial++;
 	}
@@ -359,16 +360,23 @@ static void a_reader_never_sees_a_partial_file(void **state)
 	assert_int_equal(sluice_metrics_write(path, &a, err, sizeof(err)), 0);
 	r.path = path;
 	assert_int_equal(pthread_create(&t, NULL, read_loop, &r), 0);
-	for (writes = 0; writes < 2000; writes++)
+	/*
+	 * 2000 writes, and on until the reader has read 100 times while they
+	 * go on: on a busy machine the reader thread may not run before the
+	 * first 2000 are done (bounded, a million writes at most).
+	 */
+	for (writes = 0; writes < 2000 || (atomic_load(&r.reads) < 100 && writes < 1000000);
+	     writes++)
 		assert_int_equal(sluice_metrics_write(path, writes % 2 ? &a : &b,
 						      err, sizeof(err)), 0);
 	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
 	print_message("%d writes, %d reads, %d partial, %d without a file\n",
-		      writes, r.reads, r.partial, r.missing);
-	assert_true(r.reads > 0);
+		      writes, atomic_load(&r.reads), r.partial, r.missing);
+	assert_true(atomic_load(&r.reads) >= 100);
 	if (r.partial)
-		fail_msg("%d of %d reads saw a partial file: %s", r.partial, r.reads, r.why);
+		fail_msg("%d of %d reads saw a partial file: %s", r.partial,
+			 atomic_load(&r.reads), r.why);
 	assert_int_equal(r.missing, 0);
 
 	/* Readable by the collector's user; no temporary file left behind. */
