@@ -203,15 +203,18 @@ topo_down() {
 	_netns=""
 }
 
-# wait_listen NS PORT: until a TCP socket listens on PORT (at most ~15 s).
+# wait_listen NS PORT [N]: until N TCP sockets (default 1) listen on PORT
+# (at most ~15 s). Servers started side by side on several addresses of
+# one port are waited for all: one listening says nothing of the others.
 wait_listen() {
 	_i=0
 	while [ $_i -lt 60 ]; do
-		ss -N "$1" -Hltn "sport = :$2" | grep -q . && return 0
+		[ "$(ss -N "$1" -Hltn "sport = :$2" | grep -c .)" -ge "${3:-1}" ] &&
+			return 0
 		sleep 0.25
 		_i=$((_i + 1))
 	done
-	echo "nothing listens on port $2 in $1" >&2
+	echo "fewer than ${3:-1} sockets listen on port $2 in $1" >&2
 	return 1
 }
 

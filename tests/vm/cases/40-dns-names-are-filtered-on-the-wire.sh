@@ -61,7 +61,7 @@ bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.4:443 \
 # time, and the one above stays stuck with the client whose hello we drop.
 bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept 10.91.2.5:443 \
 	-cert "$WORK/cert.pem" -key "$WORK/key.pem"
-wait_listen "$NS_SERVER" 443
+wait_listen "$NS_SERVER" 443 2
 
 setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "

@@ -37,7 +37,7 @@ for _a in 4 5; do
 	bg in_ns "$NS_SERVER" openssl s_server -quiet -www \
 		-accept 10.91.2.$_a:443 -cert "$WORK/cert.pem" -key "$WORK/key.pem"
 done
-wait_listen "$NS_SERVER" 443
+wait_listen "$NS_SERVER" 443 2
 
 setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "INSERT INTO settings VALUES ('block_doh', 'yes');"

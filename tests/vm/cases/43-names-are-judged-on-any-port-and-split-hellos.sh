@@ -73,7 +73,7 @@ while True:
     c, _ = l.accept()
     c.sendall(b"SSH-2.0-sluice-test\r\n")
     c.close()'
-wait_listen "$NS_SERVER" 443
+wait_listen "$NS_SERVER" 443 2
 wait_listen "$NS_SERVER" 8443
 wait_listen "$NS_SERVER" 2222
 

@@ -159,8 +159,7 @@ for a in 10.91.2.4 10.91.2.5 '[fd00:91:2::4]' '[fd00:91:2::5]'; do
 	bg in_ns "$NS_SERVER" openssl s_server -quiet -www -accept "$a:443" \
 		-cert "$WORK/cert.pem" -key "$WORK/key.pem"
 done
-wait_listen "$NS_SERVER" 443
-sleep 1
+wait_listen "$NS_SERVER" 443 4
 setup "sluice.ko loads" sluice_load
 policy_init "$WORK/policy.db" "
 INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked.test');"
