@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,11 +207,20 @@ static void release_write_lock(sqlite3 *db)
 	sqlite3_close(db);
 }
 
+/* The log thread's sink: counts the records it has taken from the ring. */
+static void count_taken(void *ctx, const struct sluice_log_record *r)
+{
+	(void)r;
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
 /* A reader never sees part of a batch: row counts move by whole batches. */
 static void test_each_batch_is_one_transaction(void **state)
 {
 	struct fixture *fx = *state;
-	struct sluice_log_options o = { .batch_records = 100, .flush_ms = 20 };
+	atomic_int taken = 0;
+	struct sluice_log_options o = { .batch_records = 100, .flush_ms = 20,
+					.sink = count_taken, .sink_ctx = &taken };
 	struct sluice_decision d = { .allow = 1, .rule_id = 3 };
 	struct sluice_flow f = v4_flow(1);
 	struct sluice_log *l;
@@ -225,7 +235,16 @@ static void test_each_batch_is_one_transaction(void **state)
 	lock = hold_write_lock(fx->path);
 	for (i = 0; i < 250; i++)
 		assert_int_equal(sluice_log_push(l, &f, &d), 0);
-	usleep(100 * 1000);	/* the log thread now holds a full batch, BUSY */
+	/*
+	 * Wait until the log thread holds a full batch (it keeps what it took
+	 * while the database is locked, and takes more only between tries),
+	 * rather than sleep: a thread held off the CPU on a busy machine could
+	 * otherwise still be trying a partial batch when the lock goes.
+	 */
+	end = mono_s() + 10;
+	while (atomic_load(&taken) < 100 && mono_s() < end)
+		usleep(1000);
+	assert_int_equal(atomic_load(&taken), 100);
 
 	assert_int_equal(sqlite3_open_v2(fx->path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(reader,
