@@ -394,17 +394,34 @@ udp_count() { cat "$WORK/udp.$1"; }
 udp_count_is() { [ "$(udp_count "$1")" -eq "$2" ]; }
 
 # udp_flood NS ADDR PORT COUNT [SPORT]: COUNT datagrams from ONE socket
-# (one flow): the first alone, the rest 0.3 s later as fast as they go.
+# (one flow): the first alone, the rest as fast as they go once its
+# verdict is back: NS's queues handed out a packet id since and hold
+# nothing (at most 10 s). A fixed pause instead (0.3 s) was once shorter
+# than the agent's answer in an emulated guest on a busy host, and every
+# datagram of the flood was queued as a first packet.
 # Prints "sent N refused N" (refused: the kernel said EPERM at once).
 udp_flood() {
 	in_ns "$1" python3 -c '
 import socket, sys, time
 addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def queues():
+    """(packet ids handed out, packets waiting) over all queues."""
+    ids = waiting = 0
+    try:
+        with open("/proc/net/netfilter/nfnetlink_queue") as f:
+            for line in f:
+                w = line.split()
+                waiting += int(w[2])
+                ids += int(w[7])
+    except OSError:
+        pass
+    return ids, waiting
 fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
 if len(sys.argv) > 4:
     s.bind(("", int(sys.argv[4])))
 sent = refused = 0
+ids0 = queues()[0]
 for i in range(count):
     try:
         s.sendto(b"flood %d" % i, (addr, port))
@@ -412,7 +429,12 @@ for i in range(count):
     except OSError:
         refused += 1
     if i == 0:
-        time.sleep(0.3)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            ids, waiting = queues()
+            if ids > ids0 and waiting == 0:
+                break
+            time.sleep(0.005)
 print("sent %d refused %d" % (sent, refused))' "$2" "$3" "$4" ${5:+"$5"}
 }
 
