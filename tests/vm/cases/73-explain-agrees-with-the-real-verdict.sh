@@ -158,8 +158,12 @@ in_ns "$NS_SERVER" python3 "$REPO/tests/vm/probe.py" try 2 \
 wait "$explaining"
 tried=$(cat "$WORK/tried.out" "$WORK/tried.in" | wc -l)
 check "every flow was tried ($tried of 56)" between "$tried" 56 56
-# The decision log is written in batches off the hot path.
-sleep 2
+# The decision log is written in batches off the hot path (every 200 ms;
+# later on a busy emulated guest): wait until it holds a row per flow.
+logged_at_least() {
+	[ "$(sqlite3 "$LOGDB" 'SELECT count(*) FROM decisions')" -ge "$1" ]
+}
+setup "the decision log holds $tried rows or more" eventually 100 logged_at_least "$tried"
 for d in out in; do
 	paste -d'|' "$WORK/tried.$d" "$WORK/explained.$d" | sed "s/^/$d /"
 done >"$WORK/explained"
