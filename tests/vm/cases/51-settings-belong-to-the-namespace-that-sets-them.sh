@@ -32,7 +32,7 @@ host_stat_is() {
 topo_up
 dmesg_mark
 http_server_start "$NS_SERVER" 8080
-setup "sluice.ko loads" sluice_load
+setup "sluice.ko loads with the default watchdog_ms=250" sluice_load watchdog_ms=250
 policy_init "$WORK/policy.db"
 check "sluiced enforcing in the client namespace" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db"

@@ -19,7 +19,7 @@ ids() {
 # from one socket (SOCKETS=1) or each from a socket of its own. With PID,
 # that process is stopped for the few milliseconds of the burst, so no
 # verdict can come back before the last datagram is queued (far below the
-# 250 ms watchdog; on a busy machine the agent could otherwise answer the
+# watchdog; on a busy machine the agent could otherwise answer the
 # first datagram before python sends the second).
 burst() {
 	in_ns "$1" python3 -c '
