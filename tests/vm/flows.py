@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Traffic for the VM tests: one new TCP connection per HTTP request, to
-each HOST:PORT in turn, over and over until the file STOP exists.
+"""Traffic for the VM tests: one new flow per request, to each target in
+turn, over and over until the file STOP exists; or one burst of them.
 
-Usage: flows.py STOP COUNTS HOST:PORT...
+Usage: flows.py STOP COUNTS TARGET...
+       flows.py --burst N TARGET...
+
+A TARGET is HOST:PORT (an HTTP request over a new TCP connection; IPv6
+as [ADDR]:PORT) or dns:HOST (a DNS question for ok.test over UDP to
+HOST:53, from a new socket, so a new flow each time).
 
 One process making many connections: under software emulation starting a
 curl costs about a second, a connection from here a few milliseconds, so
@@ -14,18 +19,31 @@ RETRANS"; each failure is described on stderr with its time.
 A connection that succeeded only because TCP sent a packet again (a SYN
 dropped and retransmitted after a second, say) still lost a packet: it is
 counted in RETRANS, from the socket's own tcpi_total_retrans, and described
-on stderr too. "0 failed, 0 retransmitted" means no packet of these flows
-was lost, not merely that none took the 5 s timeout.
+on stderr too. A DNS question is asked at most three times, a second
+apart: one answered only when asked again lost a packet as well (RETRANS),
+one never answered failed. "0 failed, 0 retransmitted" means no packet of
+these flows was lost, not merely that none took the 5 s timeout.
+
+Every loss on stderr starts with "START-END", the monotonic times (the
+guest's uptime) at which the request began and ended, so that a test can
+tell which of its events cost it.
+
+--burst makes N requests at once, one thread each, spread over the
+targets, and prints "OK FAILED RETRANS" once they are all over.
 """
 import os
+import random
 import socket
 import struct
 import sys
+import threading
 import time
 
 # struct tcp_info: 8 bytes of u8 fields, then u32s; tcpi_total_retrans is
 # the 24th of them (linux/tcp.h).
 TOTAL_RETRANS = 8 + 23 * 4
+DNS_NAME = b"\x02ok\x04test\x00"
+DNS_TRIES = 3
 
 
 def fetch(host, port):
@@ -44,24 +62,86 @@ def fetch(host, port):
     return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
 
 
+def ask(host):
+    """How many times an A question for ok.test was asked again."""
+    qid = random.randrange(1 << 16)
+    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + DNS_NAME + \
+        struct.pack(">HH", 1, 1)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s.settimeout(1)
+        for again in range(DNS_TRIES):
+            s.sendto(query, (host, 53))
+            try:
+                while True:
+                    reply = s.recv(512)
+                    if len(reply) >= 12 and reply[:2] == query[:2]:
+                        break
+            except socket.timeout:
+                continue
+            rcode, answers = reply[3] & 0xf, struct.unpack_from(">H", reply, 6)[0]
+            if rcode or not answers:
+                raise OSError("rcode %d, %d answers" % (rcode, answers))
+            return again
+    raise OSError("no answer after %d tries" % DNS_TRIES)
+
+
+def request(target):
+    """One request to TARGET: (retransmits, error or None), and says so."""
+    start = time.monotonic()
+    try:
+        if target[0] == "dns":
+            again = ask(target[1])
+        else:
+            again = fetch(target[0].strip("[]"), int(target[1]))
+        err = None
+    except OSError as e:
+        again, err = 0, e
+    label = ":".join(target)
+    if err is not None:
+        print("%.3f-%.3f %s failed: %s" % (start, time.monotonic(), label, err),
+              file=sys.stderr, flush=True)
+    elif again:
+        print("%.3f-%.3f %s made after %d retransmit(s)" %
+              (start, time.monotonic(), label, again),
+              file=sys.stderr, flush=True)
+    return again, err
+
+
+def burst(n, targets):
+    results = [None] * n
+
+    def one(i):
+        results[i] = request(targets[i % len(targets)])
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = sum(1 for _, err in results if err is not None)
+    retrans = sum(1 for again, err in results if err is None and again)
+    print("%d %d %d" % (n - failed, failed, retrans), flush=True)
+
+
 def main():
-    stop, counts, targets = sys.argv[1], sys.argv[2], sys.argv[3:]
-    targets = [t.rsplit(":", 1) for t in targets]
+    if sys.argv[1] == "--burst":
+        n, targets = int(sys.argv[2]), sys.argv[3:]
+    else:
+        stop, counts, targets = sys.argv[1], sys.argv[2], sys.argv[3:]
+    targets = [t.split(":", 1) if t.startswith("dns:") else t.rsplit(":", 1)
+               for t in targets]
+    if sys.argv[1] == "--burst":
+        burst(n, targets)
+        return
     ok = failed = retrans = 0
     while not os.path.exists(stop):
-        for host, port in targets:
-            try:
-                again = fetch(host.strip("[]"), int(port))
-                ok += 1
-                if again:
-                    retrans += 1
-                    print("%.3f %s:%s made after %d retransmit(s)" %
-                          (time.monotonic(), host, port, again),
-                          file=sys.stderr, flush=True)
-            except OSError as e:
+        for target in targets:
+            again, err = request(target)
+            if err is not None:
                 failed += 1
-                print("%.3f %s:%s %s" % (time.monotonic(), host, port, e),
-                      file=sys.stderr, flush=True)
+            else:
+                ok += 1
+                retrans += again > 0
             with open(counts + ".tmp", "w") as f:
                 f.write("%d %d %d\n" % (ok, failed, retrans))
             os.replace(counts + ".tmp", counts)

@@ -275,26 +275,37 @@ dmesg_clean() {
 	return 0
 }
 
-# flows_start NS HOST:PORT...: tests/vm/flows.py in NS, one new TCP
-# connection per request, until flows_stop. flows_ok / flows_failed read
+# flows_start NS TARGET...: tests/vm/flows.py in NS, one new flow per
+# request (HOST:PORT: an HTTP request over TCP; dns:HOST: a DNS question
+# over UDP), until flows_stop. flows_ok / flows_failed / flows_retrans read
 # its running counts; failures are described in $WORK/flows.err.
-flows_start() {
-	_ns=$1
-	shift
-	rm -f "$WORK/flows.stop"
-	echo "0 0 0" >"$WORK/flows.counts"
-	bg in_ns "$_ns" python3 "$REPO/tests/vm/flows.py" "$WORK/flows.stop" \
-		"$WORK/flows.counts" "$@" 2>"$WORK/flows.err"
-	_flows_pid=$!
+# load_start NAME NS TARGET...: the same, a second load beside it, whose
+# counts load_count NAME FIELD reads (1 ok, 2 failed, 3 lost a packet),
+# described in $WORK/NAME.err, until load_stop NAME.
+load_start() {
+	_name=$1
+	_ns=$2
+	shift 2
+	rm -f "$WORK/$_name.stop"
+	echo "0 0 0" >"$WORK/$_name.counts"
+	bg in_ns "$_ns" python3 "$REPO/tests/vm/flows.py" "$WORK/$_name.stop" \
+		"$WORK/$_name.counts" "$@" 2>"$WORK/$_name.err"
+	eval "_load_pid_$_name=\$!"
 }
-flows_stop() {
-	touch "$WORK/flows.stop"
-	wait "$_flows_pid"
+load_stop() {
+	touch "$WORK/$1.stop"
+	eval "wait \"\$_load_pid_$1\""
 }
-flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo "$_ok"; }
-flows_failed() { read -r _ _failed _ <"$WORK/flows.counts"; echo "$_failed"; }
+load_count() {
+	read -r _c1 _c2 _c3 <"$WORK/$1.counts"
+	eval "echo \$_c$2"
+}
+flows_start() { load_start flows "$@"; }
+flows_stop() { load_stop flows; }
+flows_ok() { load_count flows 1; }
+flows_failed() { load_count flows 2; }
 # Connections made only after TCP sent something again: a lost packet.
-flows_retrans() { read -r _ _ _retrans <"$WORK/flows.counts"; echo "$_retrans"; }
+flows_retrans() { load_count flows 3; }
 # flows_lossless: no connection failed and none lost a packet; the flows'
 # stderr (what was lost, when) goes to the log when one did.
 flows_lossless() {

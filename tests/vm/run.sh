@@ -14,7 +14,10 @@
 #         the run must then FAIL (exit 1, "kernel log clean" not ok). This
 #         proves that a panic or oops is never taken for success.
 # Environment:
-#   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*')
+#   SLUICE_VM_CASES         shell pattern of case names to run (e.g. '10-*');
+#                           by default every case but the soaks (9[0-9]-*,
+#                           make soak), which run only when named
+#   SLUICE_SOAK_SECONDS     how long a soak case runs (its own default)
 #   SLUICE_VM_CASE_DIR      where the cases are, in the repository (default
 #                           tests/vm/cases; tests/bench/vm.sh runs its own)
 #   SLUICE_BENCH_*, SLUICE_DEMO_*  passed on to the guest's cases as they are
@@ -190,6 +193,7 @@ SLUICE_VM_CASE_DIR='${SLUICE_VM_CASE_DIR:-tests/vm/cases}'
 SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
 SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
+SLUICE_SOAK_SECONDS='${SLUICE_SOAK_SECONDS:-}'
 ENV
 env | grep '^SLUICE_\(BENCH\|DEMO\)_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
 
