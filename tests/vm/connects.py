@@ -11,7 +11,7 @@ that did not, and the wall time of the round. Each flow connects and
 closes. One process for all of them: under emulation
 starting a program costs far more than a connection, so the count and
 the rate are the flows'. The second accepts and closes connections on
-PORT (IPv4, any address) until killed, without a process per connection.
+PORT (IPv4 and IPv6, any address) until killed, without a process per connection.
 """
 import socket
 import sys
@@ -19,9 +19,10 @@ import time
 
 
 def serve(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
     s.listen(1024)
     while True:
         c, _ = s.accept()

@@ -7,8 +7,10 @@ Usage: flows.py STOP COUNTS TARGET...
        flows.py --burst N TARGET...
 
 A TARGET is HOST:PORT (an HTTP request over a new TCP connection; IPv6
-as [ADDR]:PORT) or dns:HOST (a DNS question for ok.test over UDP to
-HOST:53, from a new socket, so a new flow each time).
+as [ADDR]:PORT), tcp:HOST:PORT (a TCP handshake, then close: for servers
+such as connects.py --serve, whose listen backlog takes a burst) or
+dns:HOST (a DNS question for ok.test over UDP to HOST:53, from a new
+socket, so a new flow each time).
 
 One process making many connections: under software emulation starting a
 curl costs about a second, a connection from here a few milliseconds, so
@@ -62,6 +64,13 @@ def fetch(host, port):
     return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
 
 
+def handshake(host, port):
+    """The number of packets the handshake sent again."""
+    with socket.create_connection((host, port), timeout=5) as s:
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
+
+
 def ask(host):
     """How many times an A question for ok.test was asked again."""
     qid = random.randrange(1 << 16)
@@ -92,6 +101,9 @@ def request(target):
     try:
         if target[0] == "dns":
             again = ask(target[1])
+        elif target[0] == "tcp":
+            host, port = target[1].rsplit(":", 1)
+            again = handshake(host.strip("[]"), int(port))
         else:
             again = fetch(target[0].strip("[]"), int(target[1]))
         err = None
@@ -128,8 +140,8 @@ def main():
         n, targets = int(sys.argv[2]), sys.argv[3:]
     else:
         stop, counts, targets = sys.argv[1], sys.argv[2], sys.argv[3:]
-    targets = [t.split(":", 1) if t.startswith("dns:") else t.rsplit(":", 1)
-               for t in targets]
+    targets = [t.split(":", 1) if t.startswith(("dns:", "tcp:"))
+               else t.rsplit(":", 1) for t in targets]
     if sys.argv[1] == "--burst":
         burst(n, targets)
         return
