@@ -9,6 +9,7 @@
 # make dkms       add and build the module with DKMS for KREL
 # make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
 # make vm-debug   the VM cases in a KASAN + lockdep + kmemleak kernel
+# make soak       the chaos soak (case 90) there, SOAK_SECONDS long (300)
 # make bench      every benchmark; writes docs/BENCHMARKS.md and its plots
 # make demo       sluice at work in the VM, in about a minute: deny list,
 #                 traffic, sluicectl status, log and explain
@@ -46,7 +47,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug deb dkms lifecycle fuzz demo
+.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug soak deb dkms lifecycle fuzz demo
 
 all: module agent
 
@@ -150,6 +151,14 @@ demo: all
 # ~/.cache/sluice), with sluice.ko built against it in a scratch copy.
 vm-debug: agent $(VM_TOOLS)
 	sh tests/vm/debug.sh
+
+# The chaos soak (tests/vm/cases/90-chaos-soak.sh) in the debug kernel:
+# every kind of event, SOAK_SECONDS long; make test runs a short one.
+SOAK_SECONDS ?= 300
+soak: agent $(VM_TOOLS)
+	SLUICE_VM_TIER=soak SLUICE_SOAK_SECONDS=$(SOAK_SECONDS) \
+	SLUICE_VM_CASE_TIMEOUT=$$(($(SOAK_SECONDS) + 600)) \
+		sh tests/vm/debug.sh '90-*'
 
 test: all $(UNIT_BINS) build/tsan/sluiced $(VM_TOOLS)
 	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS) $(UNIT_SCRIPTS)

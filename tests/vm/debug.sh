@@ -17,14 +17,16 @@
 # Usage: tests/vm/debug.sh [CASE-PATTERN]  (default: every case)
 # Environment: SLUICE_VM_CASE_TIMEOUT (default 900 s: KASAN and lockdep
 # under software emulation are slow), SLUICE_VM_TIMEOUT (default 7200 s),
-# SLUICE_VM_KEEP, and those of tests/vm/debug-kernel.sh.
-# Last line: "vm-debug: N passed, N failed".
+# SLUICE_VM_KEEP, SLUICE_VM_TIER (default vm-debug; make soak: soak),
+# SLUICE_SOAK_*, and those of tests/vm/debug-kernel.sh.
+# Last line: "vm-debug: N passed, N failed" (or SLUICE_VM_TIER's name).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
+TIER=${SLUICE_VM_TIER:-vm-debug}
 fail() {
 	echo "[vm-debug] error: $*" >&2
-	echo "vm-debug: 0 passed, 1 failed"
+	echo "$TIER: 0 passed, 1 failed"
 	exit 1
 }
 
@@ -63,7 +65,7 @@ fi
 SLUICE_VM_KERNEL=$dir/build/arch/x86/boot/bzImage \
 SLUICE_VM_MODDIR=$dir/modroot/lib/modules/$krel \
 SLUICE_VM_MODULE=$mod/kmod/sluice.ko \
-SLUICE_VM_TIER=vm-debug \
+SLUICE_VM_TIER=$TIER \
 SLUICE_VM_MEM=2G \
 SLUICE_VM_APPEND="panic_on_warn=0" \
 SLUICE_VM_SLOW=${SLUICE_VM_SLOW:-4} \

@@ -18,6 +18,7 @@
 #                           by default every case but the soaks (9[0-9]-*,
 #                           make soak), which run only when named
 #   SLUICE_SOAK_SECONDS     how long a soak case runs (its own default)
+#   SLUICE_SOAK_EVENTS      the kinds of event a soak applies (its default: all)
 #   SLUICE_VM_CASE_DIR      where the cases are, in the repository (default
 #                           tests/vm/cases; tests/bench/vm.sh runs its own)
 #   SLUICE_BENCH_*, SLUICE_DEMO_*  passed on to the guest's cases as they are
@@ -194,6 +195,7 @@ SLUICE_VM_CASE_TIMEOUT='${SLUICE_VM_CASE_TIMEOUT:-240}'
 SLUICE_VM_UNPINNED_HOOKS='${SLUICE_VM_UNPINNED_HOOKS:-}'
 SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
 SLUICE_SOAK_SECONDS='${SLUICE_SOAK_SECONDS:-}'
+SLUICE_SOAK_EVENTS='${SLUICE_SOAK_EVENTS:-}'
 ENV
 env | grep '^SLUICE_\(BENCH\|DEMO\)_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
 
