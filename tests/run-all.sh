@@ -52,7 +52,7 @@ tier vm-debug sh tests/vm/debug.sh "${SLUICE_DEBUG_CASES:-2[578]-*}"
 # Two minutes of the chaos soak there (make soak: five, and every kind of
 # event). Without "reload": an rmmod racing a verdict the agent is sending
 # trips a WARN in the kernel's nf_reinject (README, "The chaos soak"). The
-# debug kernel fits some six events a minute, not the forty of the bar.
+# debug kernel fits some ten events a minute, not the forty of the bar.
 tier soak env SLUICE_VM_TIER=soak SLUICE_SOAK_SECONDS=120 \
 	SLUICE_SOAK_EVENTS="kill stop term flush edit bad burst" \
 	SLUICE_SOAK_MIN_EVENTS=5 sh tests/vm/debug.sh '90-*'
