@@ -138,8 +138,9 @@ schedule() {
 import random, sys
 r = random.Random(int(sys.argv[1]))
 kinds = sys.argv[2].split()
-for _ in range(20000):
-    k = r.choice(kinds)  # uniform: every kind as often
+# Rounds of every kind once, each round in a random order: as many of each
+# kind, and every kind within the first round.
+for k in [k for _ in range(3000) for k in r.sample(kinds, len(kinds))]:
     p = {"stop": "%.2f" % r.uniform(0.1, 1.0),
          "burst": str(r.randint(20, 40))}.get(k, "-")
     print(k, p, "%.2f" % r.uniform(0, 0.1))' "$1" "$KINDS"
