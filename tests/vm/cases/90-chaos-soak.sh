@@ -192,7 +192,10 @@ bg in_ns "$NS_SERVER" python3 "$REPO/tests/vm/connects.py" --serve "$BURST_PORT"
 bg in_ns "$NS_SERVER" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	--bind-interfaces --listen-address="$SERVER4" --listen-address="$SERVER6" \
 	--pid-file= --user=root --log-facility=- --address=/ok.test/"$SERVER4"
-setup "sluice.ko loads (fail_mode=open)" sluice_load fail_mode=open
+# The module's own 250 ms watchdog (as the reloads' insmod has it): the
+# hangs are meant to trip it.
+setup "sluice.ko loads (fail_mode=open, watchdog_ms=250)" \
+	sluice_load fail_mode=open watchdog_ms=250
 setup "a policy with a deny rule for port 8081" policy_init "$DB" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
 setup "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
