@@ -5,7 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,12 @@
 /* Packets decided per batch: one sendmsg answers all of them. */
 #define SLUICE_QUEUE_BATCH	64
 /*
+ * Packets per recvmmsg(): its first waits, the others take what is
+ * already there. A lone packet costs one receive and one send, as in the
+ * barest NFQUEUE loop; a burst costs one receive per this many.
+ */
+#define SLUICE_QUEUE_RECV	16
+/*
  * All of each packet, up to the most NFQUEUE copies: a DNS message, or the
  * first payload of a TCP flow (the ClientHello, the HTTP request headers),
  * which at LOCAL_OUT may be one GSO packet of many segments. Only the
@@ -41,7 +47,12 @@ struct sluice_queue {
 	uint32_t portid;
 	uint16_t num;
 	uint32_t mark_mask;
+	/* SLUICE_QUEUE_RECV buffers of SLUICE_RECV_BUF, one per message */
 	char *rbuf;
+	struct mmsghdr msgs[SLUICE_QUEUE_RECV];
+	struct iovec iov[SLUICE_QUEUE_RECV];
+	int timeout_ms;			/* SO_RCVTIMEO as set; -1 not yet */
+	struct sluice_queue_counts counts;
 	struct mnl_nlmsg_batch *batch;
 	char *sbuf;
 	/* state of the current batch, for the parse callback */
@@ -150,17 +161,26 @@ int sluice_queue_alive(const struct sluice_queue *q)
 static struct sluice_queue *queue_alloc(uint16_t num, uint32_t mark_mask)
 {
 	struct sluice_queue *q;
+	int i;
 
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
 	q->num = num;
 	q->mark_mask = mark_mask;
-	q->rbuf = malloc(SLUICE_RECV_BUF);
+	q->timeout_ms = -1;
+	/* Pages untouched stay unmapped: a SYN uses one page of its buffer. */
+	q->rbuf = malloc((size_t)SLUICE_QUEUE_RECV * SLUICE_RECV_BUF);
 	q->sbuf = malloc(SLUICE_SEND_BUF);
 	if (!q->rbuf || !q->sbuf) {
 		sluice_queue_close(q);
 		return NULL;
+	}
+	for (i = 0; i < SLUICE_QUEUE_RECV; i++) {
+		q->iov[i].iov_base = q->rbuf + (size_t)i * SLUICE_RECV_BUF;
+		q->iov[i].iov_len = SLUICE_RECV_BUF;
+		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
+		q->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	return q;
 }
@@ -168,14 +188,18 @@ static struct sluice_queue *queue_alloc(uint16_t num, uint32_t mark_mask)
 /*
  * A slow moment must not put the socket in error and lose it (nor make
  * systemd drop it from its store, which closes a socket in error).
+ * Blocking: the verdict loop waits in its receive (SO_RCVTIMEO bounds the
+ * wait), whatever the socket was when handed over.
  */
 static void socket_options(struct sluice_queue *q)
 {
-	int one = 1, rcvbuf = 8 << 20;
+	int one = 1, rcvbuf = 8 << 20, fd = mnl_socket_get_fd(q->nl);
+	int fl = fcntl(fd, F_GETFL);
 
 	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
-	setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
-		   &rcvbuf, sizeof(rcvbuf));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 }
 
 struct sluice_queue *sluice_queue_adopt(int fd, uint16_t num,
@@ -390,6 +414,7 @@ static void put_verdict(struct sluice_queue *q, uint32_t id, int verdict)
 	}
 	if (!mnl_nlmsg_batch_next(q->batch)) {
 		/* Full: what fits goes now, the last message starts anew. */
+		q->counts.sends++;
 		mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->batch),
 				  mnl_nlmsg_batch_size(q->batch));
 		mnl_nlmsg_batch_reset(q->batch);
@@ -449,42 +474,89 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* How long the first receive of a run may wait; 0 as given never waits. */
+static int set_timeout(struct sluice_queue *q, int timeout_ms)
+{
+	struct timeval tv = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000,
+	};
+
+	if (timeout_ms == q->timeout_ms)
+		return 0;
+	if (setsockopt(sluice_queue_fd(q), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		       sizeof(tv)) < 0)
+		return -1;
+	q->timeout_ms = timeout_ms;
+	return 0;
+}
+
+static int send_batch(struct sluice_queue *q)
+{
+	ssize_t n;
+
+	if (mnl_nlmsg_batch_size(q->batch) == 0)
+		return 0;
+	q->counts.sends++;
+	n = mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->batch),
+			      mnl_nlmsg_batch_size(q->batch));
+	mnl_nlmsg_batch_reset(q->batch);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Up to SLUICE_QUEUE_BATCH packets in as few receives as they allow: the
+ * first waits up to @timeout_ms (MSG_WAITFORONE: only for its first
+ * packet), the next ones only while each came back full. No poll(): a
+ * lone packet costs this one receive and the verdict's send.
+ */
 int sluice_queue_run_once(struct sluice_queue *q, int timeout_ms,
 			  sluice_decide_fn decide, void *ctx)
 {
-	struct pollfd pfd = { .fd = sluice_queue_fd(q), .events = POLLIN };
-	int i, n;
+	int fd = sluice_queue_fd(q), flags, got = 0, err = 0, i, n;
 
 	apply_fail_open(q);
-	n = poll(&pfd, 1, timeout_ms);
-	if (n <= 0)
-		return n < 0 && errno != EINTR ? -1 : 0;
+	if (timeout_ms > 0 && set_timeout(q, timeout_ms) < 0)
+		return -1;
+	flags = timeout_ms > 0 ? MSG_WAITFORONE : MSG_DONTWAIT;
 
 	q->decide = decide;
 	q->ctx = ctx;
 	q->answered = 0;
-	for (i = 0; i < SLUICE_QUEUE_BATCH; i++) {
-		n = (int)recv(pfd.fd, q->rbuf, SLUICE_RECV_BUF, MSG_DONTWAIT);
+	while (got < SLUICE_QUEUE_BATCH) {
+		q->counts.receives++;
+		n = recvmmsg(fd, q->msgs, SLUICE_QUEUE_RECV, flags, NULL);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			if (errno == ENOBUFS)
-				continue;
-			return -1;
+			/* ENOBUFS: lost packets; the next run reads on. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ENOBUFS)
+				err = errno;
+			break;
 		}
 		/*
 		 * An error message here answers an earlier verdict whose
 		 * packet was gone (its flow was destroyed): not fatal.
 		 */
-		mnl_cb_run(q->rbuf, n, 0, q->portid, packet_cb, q);
+		for (i = 0; i < n; i++)
+			mnl_cb_run(q->iov[i].iov_base, q->msgs[i].msg_len, 0,
+				   q->portid, packet_cb, q);
+		got += n;
+		if (n < SLUICE_QUEUE_RECV)
+			break;
+		flags = MSG_DONTWAIT;
 	}
-	if (mnl_nlmsg_batch_size(q->batch) > 0) {
-		if (mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->batch),
-				      mnl_nlmsg_batch_size(q->batch)) < 0) {
-			mnl_nlmsg_batch_reset(q->batch);
-			return -1;
-		}
-		mnl_nlmsg_batch_reset(q->batch);
+	q->counts.packets += (uint64_t)q->answered;
+	if (send_batch(q) < 0)
+		return -1;
+	if (err) {
+		errno = err;
+		return -1;
 	}
 	return q->answered;
+}
+
+void sluice_queue_counts(const struct sluice_queue *q,
+			 struct sluice_queue_counts *out)
+{
+	*out = q->counts;
 }

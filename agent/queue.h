@@ -5,8 +5,9 @@
  * batch, writing the flow's verdict into its conntrack mark so that every
  * later packet of the flow is decided in the kernel.
  *
- * The hot path (sluice_queue_run_once) allocates nothing: both buffers are
- * allocated once at open.
+ * The hot path (sluice_queue_run_once) allocates nothing: its buffers are
+ * allocated once at open. A packet alone costs two system calls, one
+ * recvmmsg() and one send, as few as any NFQUEUE loop needs.
  */
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
@@ -100,11 +101,26 @@ int sluice_queue_alive(const struct sluice_queue *q);
 void sluice_queue_set_fail_open(struct sluice_queue *q, int fail_open);
 
 /*
- * Wait up to @timeout_ms for packets, decide every packet already waiting
- * (up to a batch) and send all verdicts at once. Returns the number of
- * packets answered (0 on timeout), or -1 with errno on a socket error.
+ * Wait up to @timeout_ms for packets (0: do not wait), decide every packet
+ * already waiting (up to a batch) and send all verdicts at once. Returns
+ * the number of packets answered (0 on timeout), or -1 with errno on a
+ * socket error. From one thread at a time.
  */
 int sluice_queue_run_once(struct sluice_queue *q, int timeout_ms,
 			  sluice_decide_fn decide, void *ctx);
+
+/*
+ * What the queue's reading has cost so far: packets answered, receive
+ * calls (recvmmsg, timeouts included) and verdict sends. Read by the
+ * thread that runs the queue.
+ */
+struct sluice_queue_counts {
+	uint64_t packets;
+	uint64_t receives;
+	uint64_t sends;
+};
+
+void sluice_queue_counts(const struct sluice_queue *q,
+			 struct sluice_queue_counts *out);
 
 #endif
