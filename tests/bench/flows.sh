@@ -17,19 +17,26 @@
 #                 uid, exe and unit, decision log on
 #   opensnitch    opensnitchd 1.5.8 alone (default action allow), which puts
 #                 its own iptables rules in its client netns
+#   baseline-big  with SLUICED_BASELINE=PATH only: as sluiced-big, but that
+#                 other build of sluiced (an A/B of two builds in one run)
 # ROUNDS rounds; in each, every filter in turn gets FLOWS sequential TCP
 # connects and FLOWS UDP flows (new source port each, echo awaited), so
 # that the load of a shared machine falls on all alike. The medians of the
 # rounds are kept. The agents' VmRSS idle and at its peak under load; the
 # queue's counters (dropped by the kernel, by the socket, packets queued);
 # then a perf profile of the sluiced filter furthest from the bare loop.
+# What each filter's process cost per TCP flow, summed over its threads
+# and over the rounds' TCP batches: CPU time (schedstat) and context
+# switches. The switches hold still on a busy machine; the CPU time
+# moves with what a system call costs there at the moment.
 #
 #   sh tests/bench/flows.sh OUTDIR
 #
 # Writes OUTDIR/flows.txt ("flows:", "rss:", "count:" lines) and
-# OUTDIR/profile.txt. FLOWS (1000), ROUNDS (9), OPENSNITCH_FLOWS (300: it
-# does some hundreds a second), BIG_RULES (100000) and BIG_NAMES (1000000)
-# override the counts.
+# OUTDIR/profile.txt ("cost:" lines: the counts per flow). FLOWS (1000),
+# ROUNDS (9), OPENSNITCH_FLOWS (300: it does some hundreds a second),
+# BIG_RULES (100000) and BIG_NAMES (1000000) override the counts; FILTERS
+# a subset of the filters, in the order given (bare and sluiced-big, say).
 set -eu
 
 out=${1:?usage: flows.sh OUTDIR}
@@ -118,6 +125,13 @@ wait_for() {
 	done
 }
 
+# cost_of PID: on-CPU nanoseconds and context switches, all its threads.
+cost_of() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f ", s }'
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '$1 ~ /^(non)?voluntary_ctxt_switches:$/ { s += $2 } END { print s + 0 }'
+}
+
 rss_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo -; }
 
 # Highest VmRSS of PID while $tmp/sampling exists, kept in $tmp/F.rss.
@@ -165,12 +179,13 @@ make_big_policy() {
 	echo "count: big_rules=$(sqlite3 "$db" 'SELECT count(*) FROM rules') big_names=$(sqlite3 "$db" 'SELECT count(*) FROM list_domains')" >> "$res"
 }
 
-# start_sluiced F DB [log]: sluiced serving queue 0 in F's client netns.
+# start_sluiced F DB [log [BINARY]]: sluiced serving queue 0 in F's
+# client netns.
 start_sluiced() {
 	logarg=""
 	[ "${3:-}" = log ] && logarg="--log-db $tmp/$1-log.db"
 	# shellcheck disable=SC2086
-	ip netns exec "$(cns "$1")" "$top/agent/sluiced" --db "$2" \
+	ip netns exec "$(cns "$1")" "${4:-$top/agent/sluiced}" --db "$2" \
 		--status-file "$tmp/$1.status" --threads 1 $logarg > "$tmp/$1.log" 2>&1 &
 	echo $! > "$tmp/$1.pid"
 	pids="$pids $!"
@@ -199,10 +214,23 @@ start_opensnitch() {
 }
 
 filters="none bare sluiced sluiced-log sluiced-big"
+[ -n "${SLUICED_BASELINE:-}" ] && filters="$filters baseline-big"
 if command -v opensnitchd > /dev/null; then
 	filters="$filters opensnitch"
 else
 	echo "skip: opensnitch opensnitchd is not installed (make deps)" >> "$res"
+fi
+if [ -n "${FILTERS:-}" ]; then
+	for f in $FILTERS; do
+		case " $filters " in
+		*" $f "*) ;;
+		*) die "FILTERS: no filter $f here (these are: $filters)" ;;
+		esac
+	done
+	filters=$FILTERS
+fi
+if [ -n "${SLUICED_BASELINE:-}" ]; then
+	[ -x "$SLUICED_BASELINE" ] || die "SLUICED_BASELINE: $SLUICED_BASELINE is not a program"
 fi
 
 make_big_policy "$tmp/big.db"
@@ -217,13 +245,20 @@ for f in $filters; do
 		queue_rule "$f"
 		ip netns exec "$(cns "$f")" "$top/build/nfq_accept" 0 &
 		pids="$pids $!"
+		echo $! > "$tmp/$f.cpid"	# for its cost; no RSS, no status
 		;;
 	sluiced) queue_rule "$f"; start_sluiced "$f" "$tmp/default.db" ;;
 	sluiced-log) queue_rule "$f"; start_sluiced "$f" "$tmp/default-log.db" log ;;
 	sluiced-big) queue_rule "$f"; start_sluiced "$f" "$tmp/big.db" log ;;
+	baseline-big)
+		queue_rule "$f"
+		start_sluiced "$f" "$tmp/big.db" log "$SLUICED_BASELINE"
+		;;
 	opensnitch) start_opensnitch "$f" ;;
 	esac
 	[ -f "$tmp/$f.pid" ] && echo "rss: $f idle_kib=$(rss_of "$(cat "$tmp/$f.pid")" VmRSS)" >> "$res"
+	[ -f "$tmp/$f.pid" ] && cp "$tmp/$f.pid" "$tmp/$f.cpid"
+	echo "0 0" > "$tmp/$f.cost"
 done
 
 say "$flows flows ($os_flows for opensnitch) x $rounds rounds, filters in turn: $filters"
@@ -237,7 +272,13 @@ while [ $r -lt "$rounds" ]; do
 			sample_rss "$(cat "$tmp/$f.pid")" "$f" &
 			sampler=$!
 		fi
+		[ -f "$tmp/$f.cpid" ] && c0=$(cost_of "$(cat "$tmp/$f.cpid")")
 		inc "$f" "$fb" tcp 10.77.0.2 $port "$n" >> "$tmp/$f.tcp"
+		if [ -f "$tmp/$f.cpid" ]; then
+			# shellcheck disable=SC2086,SC2046
+			set -- $c0 $(cost_of "$(cat "$tmp/$f.cpid")") $(cat "$tmp/$f.cost")
+			echo "$(($5 + $3 - $1)) $(($6 + $4 - $2))" > "$tmp/$f.cost"
+		fi
 		inc "$f" "$fb" udp 10.77.0.2 $port "$n" $((10000 + r * n)) >> "$tmp/$f.udp"
 		if [ -f "$tmp/$f.pid" ]; then
 			rm -f "$tmp/sampling"
@@ -282,6 +323,10 @@ for f in $filters; do
 		apid=$(cat "$tmp/$f.pid")
 		echo "rss: $f load_kib=$(cat "$tmp/$f.rss") hwm_kib=$(rss_of "$apid" VmHWM)" >> "$res"
 	fi
+	if [ -f "$tmp/$f.cpid" ]; then
+		read -r ns cs < "$tmp/$f.cost"
+		echo "cost: $f tcp_flows=$((n * rounds)) cpu_us_per_flow=$(awk -v a="$ns" -v b=$((n * rounds)) 'BEGIN { printf "%.1f", a / b / 1000 }') ctxsw_per_flow=$(awk -v a="$cs" -v b=$((n * rounds)) 'BEGIN { printf "%.2f", a / b }')" >> "$res"
+	fi
 	if [ -f "$tmp/$f.status" ]; then
 		echo "count: $f $(grep -E '^(policy_rules|decided_allow|decided_deny|flows_named|decisions_logged|decisions_dropped)=' \
 			"$tmp/$f.status" | tr '\n' ' ')" >> "$res"
@@ -292,26 +337,31 @@ done
 # under perf, not counted above.
 worst=$(awk '$1 == "flows:" && $2 ~ /^sluiced/ { for (i = 3; i <= NF; i++) if ($i ~ /^tcp_flows_per_s=/) { split($i, a, "="); print a[2], $2 } }' "$res" |
 	sort -n | head -n 1 | cut -d' ' -f2)
-echo "profiled: $worst" >> "$res"
-apid=$(cat "$tmp/$worst.pid")
-perf record -F 1000 --call-graph dwarf,16384 -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
-ppid=$!
-sleep 1
-pflows=$((flows * 3))
-inc "$worst" "$fb" tcp 10.77.0.2 $port $pflows > /dev/null
-inc "$worst" "$fb" udp 10.77.0.2 $port $pflows 40000 > /dev/null
-kill -INT $ppid
-wait $ppid || true	# perf exits non-zero after SIGINT
-[ -s "$tmp/perf.data" ] || die "perf record wrote nothing: $(tail -n 3 "$tmp/perf.log")"
-{
-	echo "perf record -F 1000 --call-graph dwarf -p PID ($worst): $pflows TCP + $pflows UDP new flows"
-	perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
-		--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
-	echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"
-	echo "sluice's functions with what they call (children, then self):"
-	perf report -i "$tmp/perf.data" --stdio --children --sort symbol -g none 2>/dev/null |
-		grep -E '\] (sluice_|judge|rule_matches|verdict_thread)' | head -n 10
-} > "$out/profile.txt"
+if [ -z "$worst" ]; then
+	echo "profiled: none (FILTERS has no sluiced filter)" >> "$res"
+	: > "$out/profile.txt"
+else
+	echo "profiled: $worst" >> "$res"
+	apid=$(cat "$tmp/$worst.pid")
+	perf record -F 1000 --call-graph dwarf,16384 -p "$apid" -o "$tmp/perf.data" > "$tmp/perf.log" 2>&1 &
+	ppid=$!
+	sleep 1
+	pflows=$((flows * 3))
+	inc "$worst" "$fb" tcp 10.77.0.2 $port $pflows > /dev/null
+	inc "$worst" "$fb" udp 10.77.0.2 $port $pflows 40000 > /dev/null
+	kill -INT $ppid
+	wait $ppid || true	# perf exits non-zero after SIGINT
+	[ -s "$tmp/perf.data" ] || die "perf record wrote nothing: $(tail -n 3 "$tmp/perf.log")"
+	{
+		echo "perf record -F 1000 --call-graph dwarf -p PID ($worst): $pflows TCP + $pflows UDP new flows"
+		perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol \
+			--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
+		echo "samples: $(perf report -i "$tmp/perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: //p' | head -n 1)"
+		echo "sluice's functions with what they call (children, then self):"
+		perf report -i "$tmp/perf.data" --stdio --children --sort symbol -g none 2>/dev/null |
+			grep -E '\] (sluice_|judge|rule_matches|verdict_thread)' | head -n 10
+	} > "$out/profile.txt"
+fi
 
 # Orderly stops, so that the agents' own counts can be read.
 for f in $filters; do
