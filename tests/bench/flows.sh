@@ -21,8 +21,10 @@
 #                 other build of sluiced (an A/B of two builds in one run)
 # ROUNDS rounds; in each, every filter in turn gets FLOWS sequential TCP
 # connects and FLOWS UDP flows (new source port each, echo awaited), so
-# that the load of a shared machine falls on all alike. The medians of the
-# rounds are kept. The agents' VmRSS idle and at its peak under load; the
+# that the load of a shared machine falls on all alike; each round starts
+# one filter further on, so that none always follows the same one (an
+# agent's log thread writes the last batch's decisions while the next
+# filter runs). The medians of the rounds are kept. The agents' VmRSS idle and at its peak under load; the
 # queue's counters (dropped by the kernel, by the socket, packets queued);
 # then a perf profile of the sluiced filter furthest from the bare loop.
 # What each filter's process cost per TCP flow, summed over its threads
@@ -263,8 +265,11 @@ done
 
 say "$flows flows ($os_flows for opensnitch) x $rounds rounds, filters in turn: $filters"
 r=0
+nfilters=$(echo "$filters" | wc -w)
 while [ $r -lt "$rounds" ]; do
-	for f in $filters; do
+	order=$(echo "$filters" | tr ' ' '\n' | grep . |
+		awk -v k=$((r % nfilters)) -v n="$nfilters" '{ a[NR - 1] = $0 } END { for (i = 0; i < n; i++) print a[(i + k) % n] }')
+	for f in $order; do
 		n=$flows
 		[ "$f" = opensnitch ] && n=$os_flows
 		if [ -f "$tmp/$f.pid" ]; then
