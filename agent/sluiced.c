@@ -916,6 +916,8 @@ int main(int argc, char **argv)
 		.metrics_s = DEFAULT_METRICS_S,
 	};
 	struct sluice_log_options lo = { 0 };
+	struct sluice_queue_counts qc;
+	uint64_t receives = 0, sends = 0;
 	pthread_t hb;
 	int i;
 	unsigned int polls = 0;
@@ -1066,8 +1068,13 @@ int main(int argc, char **argv)
 	}
 
 	shutdown_agent(&d, hb);
-	for (i = 0; i < d.threads; i++)
+	/* The verdict threads are joined: their queues' counts are still. */
+	for (i = 0; i < d.threads; i++) {
+		sluice_queue_counts(d.vt[i].queue, &qc);
+		receives += qc.receives;
+		sends += qc.sends;
 		sluice_queue_close(d.vt[i].queue);
+	}
 	if (d.log) {
 		sluice_log_event(d.log, "stop", NULL);
 		sluice_log_flush(d.log, 1000);
@@ -1076,10 +1083,12 @@ int main(int argc, char **argv)
 	write_metrics(&d, false);
 	if (d.log)
 		sluice_log_close(d.log);
-	say("stopped: %llu packets answered, %llu flows allowed, %llu denied",
+	say("stopped: %llu packets answered, %llu flows allowed, %llu denied; "
+	    "%llu receives and %llu sends on the queues",
 	    (unsigned long long)atomic_load(&d.verdict.answered),
 	    (unsigned long long)atomic_load(&d.verdict.allowed),
-	    (unsigned long long)atomic_load(&d.verdict.denied));
+	    (unsigned long long)atomic_load(&d.verdict.denied),
+	    (unsigned long long)receives, (unsigned long long)sends);
 	sluice_verdict_free(&d.verdict);
 	if (d.status_path)
 		unlink(d.status_path);
