@@ -464,3 +464,114 @@ between() {
 	echo "$1 in [$2, $3]?" >&2
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
 }
+
+# talk_serve NS PORT...: tests/vm/talk.py's echo server on [::]:PORT (and
+# IPv4) in NS for every PORT; accepts PORT reads how many connections
+# reached it so far.
+talk_serve() {
+	_ns=$1
+	shift
+	rm -f "$WORK/serve.ready"
+	bg in_ns "$_ns" python3 "$REPO/tests/vm/talk.py" serve "$WORK" "$@" \
+		2>>"$WORK/serve.err"
+	_i=0
+	while [ ! -e "$WORK/serve.ready" ]; do
+		[ $_i -ge 300 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+accepts() { cat "$WORK/accepts.$1"; }
+
+# new_flow NS HOST PORT: a new TCP connection from NS to the echo server
+# gets its line back within 2 s; no_new_flow NS HOST PORT: it does not.
+new_flow() {
+	in_ns "$1" python3 "$REPO/tests/vm/talk.py" once "$2" "$3" 2
+}
+no_new_flow() { ! new_flow "$@"; }
+
+# talk_start NAME NS HOST PORT: a conversation (talk.py talk) from NS to
+# the echo server, a message every 100 ms on one connection, until
+# talk_stop NAME; waits until the first echo came back (or the
+# connection failed). Its counts: talk_sent, talk_echoed, talk_late,
+# talk_retrans, talk_state NAME; its local port: talk_sport NAME.
+talk_start() {
+	rm -f "$WORK/talk.$1.stop"
+	echo "0 0 0 0 up" >"$WORK/talk.$1"
+	bg in_ns "$2" python3 "$REPO/tests/vm/talk.py" talk \
+		"$WORK/talk.$1.stop" "$WORK/talk.$1" "$3" "$4" \
+		2>"$WORK/talk.$1.err"
+	echo $! >"$WORK/talk.$1.pid"
+	_i=0
+	while [ "$(talk_echoed "$1")" -eq 0 ]; do
+		[ "$(talk_state "$1")" = up ] && [ $_i -lt 300 ] || return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+talk_stop() {
+	touch "$WORK/talk.$1.stop"
+	wait "$(cat "$WORK/talk.$1.pid")"
+}
+_talk_field() {
+	# shellcheck disable=SC2016 # awk's own $N
+	awk -v n="$2" '{ print $n }' "$WORK/talk.$1"
+}
+talk_sent() { _talk_field "$1" 1; }
+talk_echoed() { _talk_field "$1" 2; }
+talk_late() { _talk_field "$1" 3; }
+talk_retrans() { _talk_field "$1" 4; }
+talk_state() { _talk_field "$1" 5; }
+talk_sport() { _talk_field "$1" 6; }
+
+# talk_grows NAME SECONDS N: at least N more echoes within SECONDS.
+talk_grows() {
+	_a=$(talk_echoed "$1")
+	sleep "$2"
+	_b=$(talk_echoed "$1")
+	echo "talk $1: echoes $_a -> $_b in $2 s, at least $3 more wanted" >&2
+	[ "$_b" -ge $((_a + $3)) ]
+}
+# talk_stays NAME SECONDS: not one echo within SECONDS.
+talk_stays() {
+	_a=$(talk_echoed "$1")
+	sleep "$2"
+	_b=$(talk_echoed "$1")
+	echo "talk $1: echoes $_a -> $_b in $2 s" >&2
+	[ "$_b" -eq "$_a" ]
+}
+# talk_whole NAME: after talk_stop, every message was echoed, none late,
+# no packet sent again, the connection still up.
+talk_whole() {
+	echo "talk $1: $(cat "$WORK/talk.$1") (sent echoed late retrans state)" >&2
+	[ "$(talk_sent "$1")" -gt 0 ] &&
+		[ "$(talk_echoed "$1")" -eq "$(talk_sent "$1")" ] &&
+		[ "$(talk_late "$1")" -eq 0 ] &&
+		[ "$(talk_retrans "$1")" -eq 0 ] &&
+		[ "$(talk_state "$1")" = up ] && return 0
+	cat "$WORK/talk.$1.err" >&2
+	return 1
+}
+
+# ct_verdict NS SPORT: sluice's verdict in the conntrack mark of NS's TCP
+# flow from local port SPORT (default mark_mask): unset, allow, deny,
+# unvetted, or "none" when NS has no such flow.
+ct_verdict() {
+	_m=$(in_ns "$1" conntrack -L -p tcp --sport "$2" 2>/dev/null |
+		sed -n 's/.* mark=\([0-9]*\).*/\1/p' | head -n 1)
+	case "$_m" in
+	'') echo none ;;
+	*) case $(((_m >> 30) & 3)) in
+		0) echo unset ;;
+		1) echo allow ;;
+		2) echo deny ;;
+		3) echo unvetted ;;
+		esac ;;
+	esac
+}
+# ct_verdict_is NS SPORT VERDICT
+ct_verdict_is() {
+	_v=$(ct_verdict "$1" "$2")
+	echo "flow from port $2 in $1: $_v, $3 wanted" >&2
+	[ "$_v" = "$3" ]
+}
