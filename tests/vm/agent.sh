@@ -140,3 +140,36 @@ eventually() {
 	done
 	"$@"
 }
+
+# outage_begin crash|hang|restart NS: NS's agent ($AGENT_PID) goes away
+# as a crash (SIGKILL), a hang (SIGSTOP until the watchdog notices) or
+# the first half of a restart (SIGTERM); outage_end KIND NS DB brings it
+# back (SIGCONT, or a new agent on DB). Each step is checked.
+outage_begin() {
+	case $1 in
+	crash)
+		kill -KILL "$AGENT_PID"
+		wait "$AGENT_PID" 2>/dev/null
+		check "crash: SIGKILL leaves the namespace without agent" \
+			wait_mode "$2" no-agent 20 ;;
+	hang)
+		kill -STOP "$AGENT_PID"
+		check "hang: SIGSTOP, the watchdog reports the agent hung" \
+			wait_mode "$2" hung 20 ;;
+	restart)
+		check "restart: SIGTERM stops the agent with status 0" agent_stop
+		check "restart: the namespace has no agent meanwhile" \
+			wait_mode "$2" no-agent 20 ;;
+	esac
+}
+outage_end() {
+	case $1 in
+	hang)
+		kill -CONT "$AGENT_PID"
+		check "hang: after SIGCONT the agent is enforcing again" \
+			wait_mode "$2" enforcing 50 ;;
+	*)
+		check "$1: a new agent registers and enforces" \
+			agent_start "$2" "$3" ;;
+	esac
+}

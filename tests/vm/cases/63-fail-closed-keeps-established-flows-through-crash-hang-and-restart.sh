@@ -42,21 +42,7 @@ check "its conntrack entry carries the allow verdict" \
 made=2	# connections the server must have accepted on 7000 so far
 
 for outage in crash hang restart; do
-	case $outage in
-	crash)
-		kill -KILL "$AGENT_PID"
-		wait "$AGENT_PID" 2>/dev/null
-		check "crash: SIGKILL leaves the namespace without agent" \
-			wait_mode "$NS_CLIENT" no-agent 20 ;;
-	hang)
-		kill -STOP "$AGENT_PID"
-		check "hang: SIGSTOP, the watchdog reports the agent hung" \
-			wait_mode "$NS_CLIENT" hung 20 ;;
-	restart)
-		check "restart: SIGTERM stops the agent with status 0" agent_stop
-		check "restart: the namespace has no agent meanwhile" \
-			wait_mode "$NS_CLIENT" no-agent 20 ;;
-	esac
+	outage_begin "$outage" "$NS_CLIENT"
 	c0=$(sluice_stat "$NS_CLIENT" failed_closed)
 	a0=$(accepts 7000)
 	check "$outage: the established connection keeps talking (10 echoes in 2 s)" \
@@ -72,15 +58,7 @@ for outage in crash hang restart; do
 		[ "$(accepts 7000)" -eq "$a0" ]
 	check "$outage: the established connection still talks (5 echoes in 1 s)" \
 		talk_grows estab 1 5
-	case $outage in
-	hang)
-		kill -CONT "$AGENT_PID"
-		check "hang: after SIGCONT the agent is enforcing again" \
-			wait_mode "$NS_CLIENT" enforcing 50 ;;
-	*)
-		check "$outage: a new agent registers and enforces" \
-			agent_start "$NS_CLIENT" "$WORK/policy.db" ;;
-	esac
+	outage_end "$outage" "$NS_CLIENT" "$WORK/policy.db"
 	check "$outage: control, a new flow to 7000 works with the agent back" \
 		new_flow "$NS_CLIENT" "$SERVER4" 7000
 	made=$((made + 1))
