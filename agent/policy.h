@@ -78,6 +78,12 @@ size_t sluice_policy_list_count(const struct sluice_policy *p);
 size_t sluice_policy_domain_count(const struct sluice_policy *p);
 
 /*
+ * Whether a rule or list of p allows by domain: without one, a flow that
+ * p denies with its name unknown stays denied whatever its name.
+ */
+int sluice_policy_names_can_allow(const struct sluice_policy *p);
+
+/*
  * The settings compiled into p, read in the same transaction as its rules
  * (NULL p: the defaults). default_action: 1 allow, 0 deny; sinkhole
  * 'null': 1 (0 'nxdomain'); block_dot, block_doh 'yes': 1.

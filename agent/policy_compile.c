@@ -544,6 +544,8 @@ static int read_rules(sqlite3 *db, struct sluice_policy *p, struct list_heads *l
 	if (merge_lists(p, lh, &cap, 0, true) < 0)
 		goto oom;
 	p->nlists = lh->n;
+	for (size_t i = 0; i < p->nrules; i++)
+		p->nname_allow += (p->rules[i].has & HAS_DOMAIN) && p->rules[i].allow;
 	sqlite3_finalize(r.st);
 	return 0;
 oom:
@@ -776,6 +778,11 @@ size_t sluice_policy_list_count(const struct sluice_policy *p)
 size_t sluice_policy_domain_count(const struct sluice_policy *p)
 {
 	return p ? sluice_domains_count(p->names) : 0;
+}
+
+int sluice_policy_names_can_allow(const struct sluice_policy *p)
+{
+	return p && p->nname_allow > 0;
 }
 
 int sluice_policy_default_allow(const struct sluice_policy *p)

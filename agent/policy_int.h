@@ -62,6 +62,7 @@ struct sluice_policy {
 	size_t nrules;			/* entries of rules[]: table rows and lists */
 	size_t ntable_rules, nlists;
 	size_t nidentity;		/* rules with a uid, exe or unit */
+	size_t nname_allow;		/* entries that allow by domain */
 	struct rule *rules;		/* by priority, rules before lists, then id;
 					 * a list's id is -lists.id */
 	struct rule_ident *idents;	/* rules' programs and units */

@@ -298,8 +298,14 @@ static int tcp_name(struct sluice_verdict_ctx *v, const struct sluice_policy *po
 	if (!pl) {
 		struct sluice_decision d = sluice_policy_match(pol, &p->flow);
 
-		/* Only a name can change the answer: who sent it is known now. */
-		return d.allow || (d.unknown & SLUICE_UNKNOWN_DOMAIN) ?
+		/*
+		 * Only a name can change the answer: who sent it is known
+		 * now. A deny stands whatever the name unless some entry
+		 * allows by name: the SYN of a denied flow waiting would let
+		 * its handshake reach the server.
+		 */
+		return d.allow || ((d.unknown & SLUICE_UNKNOWN_DOMAIN) &&
+				   sluice_policy_names_can_allow(pol)) ?
 		       SLUICE_Q_PENDING : JUDGE;
 	}
 	if (p->reply)

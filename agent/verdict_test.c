@@ -192,6 +192,24 @@ static void an_address_rule_that_no_name_can_change_denies_the_syn(void **state)
 	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
 }
 
+/*
+ * A name can only deny more when no entry allows by name: the SYN of a
+ * flow the address rule denies is refused at once, so that its handshake
+ * never reaches the server. Its control: the same rules with an allow by
+ * name make it wait.
+ */
+static void a_deny_no_name_can_lift_refuses_the_syn(void **state)
+{
+	struct fixture *fx = *state;
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(priority, action, domain) VALUES (10, 'deny', 'bad.test');"
+		   "INSERT INTO rules(priority, action, dst) VALUES (20, 'deny', '10.0.0.2/32');");
+	assert_int_equal(segment(fx, 8443, 0, SYN, 100, NULL, 0), SLUICE_Q_DENY);
+	policy(fx, "INSERT INTO rules(priority, action, domain) VALUES (15, 'allow', 'ok.test');");
+	assert_int_equal(segment(fx, 8444, 0, SYN, 100, NULL, 0), SLUICE_Q_PENDING);
+}
+
 static void a_domain_rule_before_the_address_rule_makes_the_syn_wait(void **state)
 {
 	struct fixture *fx = *state;
@@ -419,13 +437,14 @@ static struct sluice_verdict_thread *thread_of(struct fixture *fx)
  * A flow waits from its SYN for its name; when its hello comes, the
  * module has forgotten it. It is judged with what the SYN was told: the
  * exe rule denies it (asked again, the module would say nothing, and the
- * flow would pass).
+ * flow would pass). The allow by another name is what makes the SYN wait:
+ * without an entry that allows by name, the exe rule denies the SYN.
  */
 static void a_named_flow_is_judged_with_the_identity_of_its_syn(void **state)
 {
 	struct fixture *fx = *state;
 	struct sluice_verdict_thread *t;
-	char exe[4096], sql[4300];
+	char exe[4096], sql[4400];
 	uint8_t h[512];
 	size_t n = hello(h, "ok.test", 0);
 
@@ -433,6 +452,7 @@ static void a_named_flow_is_judged_with_the_identity_of_its_syn(void **state)
 	module_knows_this_process(exe, sizeof(exe));
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO rules(priority, action, domain) VALUES (10, 'deny', 'denied.test');"
+		 "INSERT INTO rules(priority, action, domain) VALUES (15, 'allow', 'other.test');"
 		 "INSERT INTO rules(priority, action, exe) VALUES (20, 'deny', '%s');", exe);
 	policy(fx, sql);
 	t = thread_of(fx);
@@ -607,6 +627,7 @@ int main(void)
 		T(a_syn_on_any_port_waits_for_the_name),
 		T(without_names_to_filter_the_syn_is_decided),
 		T(an_address_rule_that_no_name_can_change_denies_the_syn),
+		T(a_deny_no_name_can_lift_refuses_the_syn),
 		T(a_domain_rule_before_the_address_rule_makes_the_syn_wait),
 		T(sni_and_host_are_judged_on_any_port),
 		T(a_hello_split_in_two_segments_is_judged_by_its_name),
