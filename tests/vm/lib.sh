@@ -493,7 +493,7 @@ no_new_flow() { ! new_flow "$@"; }
 # talk_start NAME NS HOST PORT: a conversation (talk.py talk) from NS to
 # the echo server, a message every 100 ms on one connection, until
 # talk_stop NAME; waits until the first echo came back (or the
-# connection failed). Its counts: talk_sent, talk_echoed, talk_late,
+# connection failed; at most 30 s). Its counts: talk_sent, talk_echoed, talk_late,
 # talk_retrans, talk_state NAME; its local port: talk_sport NAME.
 talk_start() {
 	rm -f "$WORK/talk.$1.stop"
@@ -502,11 +502,11 @@ talk_start() {
 		"$WORK/talk.$1.stop" "$WORK/talk.$1" "$3" "$4" \
 		2>"$WORK/talk.$1.err"
 	echo $! >"$WORK/talk.$1.pid"
-	_i=0
+	_end=$(($(date +%s) + 30))
 	while [ "$(talk_echoed "$1")" -eq 0 ]; do
-		[ "$(talk_state "$1")" = up ] && [ $_i -lt 300 ] || return 1
+		[ "$(talk_state "$1")" = up ] && [ "$(date +%s)" -lt "$_end" ] ||
+			return 1
 		sleep 0.1
-		_i=$((_i + 1))
 	done
 }
 talk_stop() {
