@@ -540,14 +540,18 @@ talk_stays() {
 	echo "talk $1: echoes $_a -> $_b in $2 s" >&2
 	[ "$_b" -eq "$_a" ]
 }
-# talk_whole NAME: after talk_stop, every message was echoed, none late,
-# no packet sent again, the connection still up.
+# talk_whole NAME: after talk_stop, every message was echoed and the
+# connection is still up; at most 3 echoes late (over a second) and at
+# most 5 packets sent again. Not 0: the emulated guest on a busy host
+# stalls now and then (measured: an echo 1.42 s late before any outage,
+# 3 retransmits in a run); a connection cut for the outages' few seconds
+# has every message of them late, 20 and more, and retransmits each time.
 talk_whole() {
 	echo "talk $1: $(cat "$WORK/talk.$1") (sent echoed late retrans state)" >&2
 	[ "$(talk_sent "$1")" -gt 0 ] &&
 		[ "$(talk_echoed "$1")" -eq "$(talk_sent "$1")" ] &&
-		[ "$(talk_late "$1")" -eq 0 ] &&
-		[ "$(talk_retrans "$1")" -eq 0 ] &&
+		[ "$(talk_late "$1")" -le 3 ] &&
+		[ "$(talk_retrans "$1")" -le 5 ] &&
 		[ "$(talk_state "$1")" = up ] && return 0
 	cat "$WORK/talk.$1.err" >&2
 	return 1

@@ -2,8 +2,8 @@
 # fail_mode=closed keeps what it already judged: an allowed TCP connection
 # exchanging a message every 100 ms goes on through an agent crash
 # (SIGKILL), a hang (SIGSTOP past the watchdog) and a restart (SIGTERM,
-# then a new agent), without one message lost, late or sent again, while
-# every NEW flow meanwhile is refused, counted as failed_closed, and never
+# then a new agent), without one message lost or held up by a cut (see
+# talk_whole), while every NEW flow meanwhile is refused, counted as failed_closed, and never
 # reaches the server. The control after each outage: a new flow to the
 # same allowed port works again. A denied port is never reached, counted
 # at the server.
