@@ -77,6 +77,14 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 					   const struct sluice_flow *f);
 
 /*
+ * Whether d holds whatever the columns the flow lacked (d->unknown): it
+ * was not partial, or no entry of the other action wants any of them (a
+ * deny by address behind a deny by name is a deny for every name).
+ */
+int sluice_decision_settled(const struct sluice_policy *p,
+			    const struct sluice_decision *d);
+
+/*
  * Does an enabled rule of p need who the flow belongs to (uid, exe or
  * unit)? Only then does the agent ask the kernel; 0 for NULL.
  */

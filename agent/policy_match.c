@@ -131,6 +131,7 @@ struct sluice_match_index {
 	uint32_t min_domain;			/* smallest entry with a domain */
 	struct ilist filed[NFILINGS];		/* F_UID..F_REST: their entries */
 	unsigned int has_any;			/* HAS_* of any entry */
+	unsigned int has_allow, has_deny;	/* HAS_* of any allowing, denying one */
 };
 
 /* ------------------------------------------------------------------ */
@@ -456,6 +457,10 @@ int sluice_policy_index_build(struct sluice_policy *p)
 
 		kind[i] = (uint8_t)k;
 		x->has_any |= r->has;
+		if (r->allow)
+			x->has_allow |= r->has;
+		else
+			x->has_deny |= r->has;
 		if ((r->has & HAS_DOMAIN) && x->min_domain == NONE)
 			x->min_domain = (uint32_t)i;
 		if (x->min_filed[k] == NONE)
@@ -798,6 +803,27 @@ struct sluice_decision sluice_policy_match(const struct sluice_policy *p,
 	d.partial = w.unknown != 0;
 	d.unknown = w.unknown;
 	return d;
+}
+
+/*
+ * Only entries of the other action that want one of the columns the flow
+ * lacks can be the rules skipped before the winner and decide otherwise.
+ */
+int sluice_decision_settled(const struct sluice_policy *p,
+			    const struct sluice_decision *d)
+{
+	unsigned int other, wanted;
+
+	if (!d->partial)
+		return 1;
+	if (!p)
+		return 0;
+	other = d->allow ? p->index->has_deny : p->index->has_allow;
+	wanted = (d->unknown & SLUICE_UNKNOWN_UID ? HAS_UID : 0) |
+		 (d->unknown & SLUICE_UNKNOWN_EXE ? HAS_EXE : 0) |
+		 (d->unknown & SLUICE_UNKNOWN_UNIT ? HAS_UNIT : 0) |
+		 (d->unknown & SLUICE_UNKNOWN_DOMAIN ? HAS_DOMAIN : 0);
+	return !(other & wanted);
 }
 
 int sluice_flow_mask_format(const struct sluice_flow_mask *m, char *out, size_t outlen)

@@ -498,9 +498,10 @@ static int entry_cb(const struct nlmsghdr *nlh, void *data)
 	d = sluice_policy_match(c->policy, &f);
 	/*
 	 * Conntrack knows no uid, program, unit or domain: when a rule on those
-	 * might have decided, the verdict the flow got with them stands.
+	 * might have decided otherwise, the verdict the flow got with them
+	 * stands. A rule on them of the same action changes nothing.
 	 */
-	if (d.partial)
+	if (!sluice_decision_settled(c->policy, &d))
 		return MNL_CB_OK;
 	act = sluice_revoke_action(stored, d.allow);
 	if (act == SLUICE_REVOKE_KEEP)

@@ -460,6 +460,44 @@ static void test_revoke_rewrites_marks_in_a_real_conntrack_table(void **state)
 	sluice_policy_free(p);
 }
 
+/*
+ * Conntrack knows no names: a rule on names ahead of the deny leaves the
+ * flow's verdict alone only when it could decide otherwise (an allow by
+ * name). A deny by name ahead of a deny by address is a deny whatever the
+ * name: the flow is cut. The allow by name is the control.
+ */
+static void test_revoke_sees_past_rules_on_names_of_the_same_action(void **state)
+{
+	struct netns_fixture *fx = *state;
+	struct sluice_revoke_stats st;
+	struct sluice_policy *p;
+	char err[512] = "";
+
+	if (fx->home < 0)
+		skip();
+	CT_ADD("-p tcp -s 127.0.0.1 -d 127.0.0.2 --sport 1010 --dport 443 --state ESTABLISHED -m 1073741824");
+
+	p = policy_with(fx,
+		"INSERT INTO rules(id, priority, action, domain)"
+		"  VALUES (40, 1, 'allow', 'ok.example');"
+		"INSERT INTO rules(id, priority, action, proto, dst_port)"
+		"  VALUES (41, 2, 'deny', 'tcp', '443');");
+	assert_int_equal(sluice_revoke_apply(p, MASK, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.flipped_to_deny, 0);
+	assert_int_equal(ct_mark("sport=1010"), M_ALLOW);
+	sluice_policy_free(p);
+
+	p = policy_with(fx,
+		"INSERT INTO rules(id, priority, action, domain)"
+		"  VALUES (40, 1, 'deny', 'bad.example');"
+		"INSERT INTO rules(id, priority, action, proto, dst_port)"
+		"  VALUES (41, 2, 'deny', 'tcp', '443');");
+	assert_int_equal(sluice_revoke_apply(p, MASK, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.flipped_to_deny, 1);
+	assert_int_equal(ct_mark("sport=1010"), M_DENY);
+	sluice_policy_free(p);
+}
+
 /* Open a TCP connection over loopback; its conntrack entry gets a verdict. */
 static void test_revoke_denies_an_open_tcp_connection(void **state)
 {
@@ -601,6 +639,8 @@ int main(void)
 		cmocka_unit_test(test_tuple_without_protocol_is_refused),
 		cmocka_unit_test(test_bad_mark_mask_is_one_sentence),
 		cmocka_unit_test_setup_teardown(test_revoke_rewrites_marks_in_a_real_conntrack_table,
+						netns_setup, netns_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_sees_past_rules_on_names_of_the_same_action,
 						netns_setup, netns_teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_denies_an_open_tcp_connection,
 						netns_setup, netns_teardown),
