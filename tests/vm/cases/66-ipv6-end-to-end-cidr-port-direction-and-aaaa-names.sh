@@ -142,11 +142,10 @@ check "a long-lived IPv6 connection to 7000 talks" \
 	talk_start v6 "$NS_CLIENT" "$SERVER6" 7000
 check "and an IPv4 one to the same port" \
 	talk_start v4 "$NS_CLIENT" "$SERVER4" 7000
-# Priority 0, before the rules on names: revocation keeps a flow's verdict
-# whenever a rule on names comes first (conntrack knows no name), even a
-# deny by name before a deny, which no name could turn into an allow.
+# Behind the deny by name (priority 1): conntrack knows no name, but no
+# name could turn a deny by name into an allow, so the deny holds.
 sqlite3 "$WORK/client.db" "INSERT INTO rules(priority, action, direction, proto, dst, dst_port)
-  VALUES (0, 'deny', 'out', 'tcp', '$SERVER6/128', '7000');"
+  VALUES (5, 'deny', 'out', 'tcp', '$SERVER6/128', '7000');"
 check "a sqlite3 deny of $SERVER6/128 revokes the IPv6 connection: marked deny" \
 	eventually 20 ct_verdict_is "$NS_CLIENT" "$(talk_sport v6)" deny
 check "and cut: not one echo in 2 s" talk_stays v6 2
