@@ -290,14 +290,28 @@ static void agreeing_flow(const struct sluice_flow *f, const struct sluice_flow_
 		g->domain = f->domain;
 }
 
+/* f with every column it lacks drawn from the pools: one way it could be. */
+static void completed_flow(const struct sluice_flow *f, struct sluice_flow *g)
+{
+	*g = *f;
+	if (g->uid < 0)
+		g->uid = rnd(2) ? 1000 : 0;
+	if (!g->exe)
+		g->exe = PICK(flow_exes);
+	if (!g->unit)
+		g->unit = PICK(units);
+	if (!g->domain)
+		g->domain = PICK(flow_domains);
+}
+
 /*
  * npolicies random policies of up to small rules (the last sixth: big),
  * nflows random flows each, through both matchers and the mask.
  */
 static void agree(int npolicies, int nflows, uint32_t small, uint32_t big)
 {
-	long cases = 0, matched = 0, partial = 0, masked = 0;
-	int i, j;
+	long cases = 0, matched = 0, partial = 0, masked = 0, settled = 0;
+	int i, j, k;
 
 	for (i = 0; i < npolicies; i++) {
 		struct sluice_policy *p = random_policy(1 + (int)rnd(i < npolicies * 5 / 6 ?
@@ -322,6 +336,18 @@ static void agree(int npolicies, int nflows, uint32_t small, uint32_t big)
 					 " the mask gets rule %lld", i, j, (long long)a.rule_id,
 					 (long long)b.rule_id);
 			masked++;
+			/* Settled: whatever the flow lacked, the same verdict. */
+			if (!a.partial || !sluice_decision_settled(p, &a))
+				continue;
+			settled++;
+			for (k = 0; k < 8; k++) {
+				completed_flow(&f, &g);
+				b = oracle_match(p, &g);
+				if (b.allow != a.allow)
+					fail_msg("settled: policy %d flow %d: allow %d, but with its"
+						 " unknown columns filled in rule %lld says %d",
+						 i, j, a.allow, (long long)b.rule_id, b.allow);
+			}
 		}
 		sluice_policy_free(p);
 	}
@@ -330,12 +356,13 @@ static void agree(int npolicies, int nflows, uint32_t small, uint32_t big)
 	sqlite3_finalize(ins_name);
 	sqlite3_close(db);
 	db = NULL;
-	print_message("%ld cases, %ld decided by a rule, %ld partial, %ld mask checks\n",
-		      cases, matched, partial, masked);
+	print_message("%ld cases, %ld decided by a rule, %ld partial (%ld settled), %ld mask checks\n",
+		      cases, matched, partial, settled, masked);
 	/* Count, don't infer: the pools must give every kind of outcome. */
 	assert_true(cases == (long)npolicies * nflows);
 	assert_true(matched > cases / 10 && matched < cases - cases / 10);
 	assert_true(partial > cases / 100);
+	assert_true(settled > 0 && settled < partial);
 }
 
 static void index_agrees_with_linear_matcher(void **state)
