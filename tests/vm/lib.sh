@@ -370,9 +370,15 @@ nstat_abs() {
 
 # udp_sink_start NS PORT...: counts the datagrams that reach each PORT
 # (IPv4 and IPv6) in NS; udp_count PORT reads the count so far.
+# One sink per case: udp_count asks it (the file udp.sync) to drain every
+# socket and write its counts before it reads, so that a datagram that
+# reached a socket before the question is counted however late the sink
+# runs (a count read as the sink last wrote it lagged by whatever it had
+# not yet read, and a "nothing more arrives" check could see that arrive).
 udp_sink_start() {
 	_ns=$1
 	shift
+	rm -f "$WORK/udp.sync"
 	bg in_ns "$_ns" python3 -c '
 import os, select, socket, sys
 work, ports = sys.argv[1], sys.argv[2:]
@@ -389,9 +395,13 @@ def save():
         with open("%s/udp.%s.tmp" % (work, p), "w") as f:
             f.write("%d\n" % n)
         os.rename("%s/udp.%s.tmp" % (work, p), "%s/udp.%s" % (work, p))
+sync = "%s/udp.sync" % work
 save()
 while True:
-    ready, _, _ = select.select(list(socks), [], [], 0.1)
+    ready, _, _ = select.select(list(socks), [], [], 0.05)
+    asked = os.path.exists(sync)
+    if asked:
+        ready = list(socks)
     for s in ready:
         while True:
             try:
@@ -400,7 +410,9 @@ while True:
                 break
             counts[socks[s]] += 1
     if ready:
-        save()' "$WORK" "$@"
+        save()
+    if asked:
+        os.unlink(sync)' "$WORK" "$@"
 	for _p in "$@"; do
 		_i=0
 		while [ ! -e "$WORK/udp.$_p" ]; do
@@ -410,9 +422,76 @@ while True:
 		done
 	done
 }
-udp_count() { cat "$WORK/udp.$1"; }
+udp_count() {
+	: >"$WORK/udp.sync"
+	_i=0
+	while [ -e "$WORK/udp.sync" ]; do
+		if [ $_i -ge 200 ]; then
+			echo "udp_count: the sink did not drain its sockets in 10 s" >&2
+			break
+		fi
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	cat "$WORK/udp.$1"
+}
 # udp_count_is PORT N: exactly N datagrams reached PORT so far.
 udp_count_is() { [ "$(udp_count "$1")" -eq "$2" ]; }
+
+# spray_start NS PORT...: new UDP flows (a new socket each) to 127.0.0.1
+# at each PORT in NS, about 200 a second each, until spray_stop. Each from
+# a source port never used before in the run: a random port could meet a
+# flow allowed earlier, whose packets rightly pass.
+spray_start() {
+	_ns=$1
+	shift
+	rm -f "$WORK/spray.stop" "$WORK/spray.started"
+	bg in_ns "$_ns" python3 -c '
+import os, socket, sys, time
+stop, started, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]
+sport = 20000
+while not os.path.exists(stop) and sport < 65000:
+    for port in ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sport += 1
+        try:
+            s.bind(("127.0.0.1", sport))
+            s.sendto(b"spray", ("127.0.0.1", port))
+        except OSError:
+            pass
+        s.close()
+    if not os.path.exists(started):
+        open(started, "w").close()
+    time.sleep(0.005)' "$WORK/spray.stop" "$WORK/spray.started" "$@"
+	_spray_pid=$!
+	# python takes seconds to start under emulation on a loaded host
+	_i=0
+	while [ ! -e "$WORK/spray.started" ]; do
+		[ "$_i" -ge 300 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+spray_stop() {
+	touch "$WORK/spray.stop"
+	wait "$_spray_pid"
+}
+# count_grows PORT SECONDS, count_stays PORT SECONDS: datagrams keep
+# reaching PORT's sink over SECONDS, or not one more does.
+count_grows() {
+	_a=$(udp_count "$1")
+	sleep "$2"
+	_b=$(udp_count "$1")
+	echo "port $1: $_a -> $_b in $2 s" >&2
+	[ "$_b" -gt "$_a" ]
+}
+count_stays() {
+	_a=$(udp_count "$1")
+	sleep "$2"
+	_b=$(udp_count "$1")
+	echo "port $1: $_a -> $_b in $2 s" >&2
+	[ "$_b" -eq "$_a" ]
+}
 
 # udp_flood NS ADDR PORT COUNT [SPORT]: COUNT datagrams from ONE socket
 # (one flow): the first alone, the rest as fast as they go once its

@@ -29,56 +29,6 @@ stays() {
 	echo "lines $_a -> $_b in $1 s" >&2
 	[ "$_b" -eq "$_a" ]
 }
-# spray_start: new UDP flows (a new socket each) to 127.0.0.1:5301 and
-# :5302 in the client namespace, about 200 a second each, until spray_stop.
-# Each from a source port never used before in the run: a random port
-# could meet a flow allowed earlier, whose packets rightly pass.
-spray_start() {
-	rm -f "$WORK/spray.stop" "$WORK/spray.started"
-	bg in_ns "$NS_CLIENT" python3 -c '
-import os, socket, sys, time
-stop, started = sys.argv[1], sys.argv[2]
-sport = 20000
-while not os.path.exists(stop) and sport < 65000:
-    for port in (5301, 5302):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sport += 1
-        try:
-            s.bind(("127.0.0.1", sport))
-            s.sendto(b"spray", ("127.0.0.1", port))
-        except OSError:
-            pass
-        s.close()
-    if not os.path.exists(started):
-        open(started, "w").close()
-    time.sleep(0.005)' "$WORK/spray.stop" "$WORK/spray.started"
-	_spray_pid=$!
-	# python takes seconds to start under emulation on a loaded host
-	_i=0
-	while [ ! -e "$WORK/spray.started" ]; do
-		[ "$_i" -ge 300 ] && return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-spray_stop() {
-	touch "$WORK/spray.stop"
-	wait "$_spray_pid"
-}
-count_grows() {
-	_a=$(udp_count "$1")
-	sleep "$2"
-	_b=$(udp_count "$1")
-	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -gt "$_a" ]
-}
-count_stays() {
-	_a=$(udp_count "$1")
-	sleep "$2"
-	_b=$(udp_count "$1")
-	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -eq "$_a" ]
-}
 topo_up
 dmesg_mark
 bg in_ns "$NS_SERVER" nc -l 7000 >"$WORK/lines"
@@ -115,7 +65,7 @@ touch "$WORK/talk.stop"
 # (b) SIGKILL of the agent in closed mode, new flows pouring in.
 check "sluiced enforcing (client namespace closed)" \
 	agent_start "$NS_CLIENT" "$WORK/policy.db"
-spray_start
+spray_start "$NS_CLIENT" 5301 5302
 check "with the agent, new flows to the allowed port arrive" count_grows 5302 1.5
 check "and none to the denied port" [ "$(udp_count 5301)" -eq 0 ]
 c1=$(sluice_stat "$NS_CLIENT" failed_closed)

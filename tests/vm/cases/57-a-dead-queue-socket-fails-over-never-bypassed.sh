@@ -12,56 +12,6 @@
 # shellcheck source=tests/vm/agent.sh
 . "$(dirname "$0")/../agent.sh"
 
-# spray_start: new UDP flows (a new socket each) to 127.0.0.1:5301 and
-# :5302 in the client namespace, about 200 a second each, until spray_stop.
-# Each from a source port never used before in the run: a random port
-# could meet a flow allowed earlier, whose packets rightly pass.
-spray_start() {
-	rm -f "$WORK/spray.stop" "$WORK/spray.started"
-	bg in_ns "$NS_CLIENT" python3 -c '
-import os, socket, sys, time
-stop, started = sys.argv[1], sys.argv[2]
-sport = 20000
-while not os.path.exists(stop) and sport < 65000:
-    for port in (5301, 5302):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sport += 1
-        try:
-            s.bind(("127.0.0.1", sport))
-            s.sendto(b"spray", ("127.0.0.1", port))
-        except OSError:
-            pass
-        s.close()
-    if not os.path.exists(started):
-        open(started, "w").close()
-    time.sleep(0.005)' "$WORK/spray.stop" "$WORK/spray.started"
-	_spray_pid=$!
-	# python takes seconds to start under emulation on a loaded host
-	_i=0
-	while [ ! -e "$WORK/spray.started" ]; do
-		[ "$_i" -ge 300 ] && return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-spray_stop() {
-	touch "$WORK/spray.stop"
-	wait "$_spray_pid"
-}
-count_grows() {
-	_a=$(udp_count "$1")
-	sleep "$2"
-	_b=$(udp_count "$1")
-	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -gt "$_a" ]
-}
-count_stays() {
-	_a=$(udp_count "$1")
-	sleep "$2"
-	_b=$(udp_count "$1")
-	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -eq "$_a" ]
-}
 # both_queues_used NS: queues 5 and 6 of NS have handed out packet ids.
 both_queues_used() {
 	# shellcheck disable=SC2016 # awk's own fields
@@ -85,6 +35,10 @@ queue_fd() {
 	done
 	return 1
 }
+# not_running PID: PID is gone or a zombie (not yet reaped).
+not_running() {
+	! grep -qE '^State:[[:space:]]+[RSDT]' "/proc/$1/status" 2>/dev/null
+}
 not_enforcing() {
 	_m=$(sluice_stat "$1" mode)
 	echo "$1: mode $_m" >&2
@@ -99,7 +53,7 @@ policy_init "$WORK/policy.db" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'udp', '5301');"
 check "sluicectl set fail-mode closed in the client namespace" \
 	in_ns "$NS_CLIENT" "$SLUICECTL" set fail-mode closed
-spray_start
+spray_start "$NS_CLIENT" 5301 5302
 
 # Closed mode.
 setup "sluiced --threads 2 enforcing" \
@@ -115,13 +69,11 @@ c2=$(sluice_stat "$NS_CLIENT" failed_closed)
 # gdb itself may crash then: no core file of it in the tree.
 # shellcheck disable=SC3045 # dash's ulimit takes -c
 (ulimit -c 0; timeout 60 gdb -q -batch -p "$AGENT_PID" -ex "call (int)close($fd)") >&2 2>&1
-sleep 2
 # Gone or a zombie (the case's shell has not reaped it yet): not running.
-check "the agent left at once, as a crash would (it does not register a dead queue again)" \
-	sh -c "! grep -qE '^State:[[:space:]]+[RSDT]' /proc/$AGENT_PID/status 2>/dev/null"
+check "the agent left (within 10 s), as a crash would (it does not register a dead queue again)" \
+	eventually 100 not_running "$AGENT_PID"
 check "and says why" grep -q "queue 6 is no longer ours" "$WORK/sluiced.$NS_CLIENT.log"
-check "the module failed over: mode left enforcing" not_enforcing "$NS_CLIENT"
-sleep 2
+check "the module failed over: mode left enforcing" eventually 100 not_enforcing "$NS_CLIENT"
 check "no flow bypassed the dead queue to the denied port ($den0 -> $(udp_count 5301))" \
 	[ "$(udp_count 5301)" -eq 0 ]
 check "nothing gets through in closed mode" count_stays 5302 1
@@ -132,8 +84,13 @@ kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 
 # Open mode, where a flow that meets no agent is admitted,
-# but counted and marked unvetted: whatever reaches the denied port once
-# things settle must have been admitted that way, not slipped through.
+# but counted and marked unvetted: whatever reaches the denied port from
+# here on must have been admitted that way, not slipped through. Counted
+# from before the switch (closed mode: nothing in flight) to after the
+# spray stopped and the sink drained, so no datagram is in flight at
+# either end.
+den3=$(udp_count 5301)
+o3=$(sluice_stat "$NS_CLIENT" failed_open)
 check "sluicectl set fail-mode open in the client namespace" \
 	in_ns "$NS_CLIENT" "$SLUICECTL" set fail-mode open
 check "sluiced --threads 2 enforcing (open)" \
@@ -142,15 +99,14 @@ fd=$(queue_fd "$NS_CLIENT" "$AGENT_PID" 6)
 check "queue 6 is the agent's descriptor ${fd:-?}" [ -n "$fd" ]
 # shellcheck disable=SC3045 # dash's ulimit takes -c
 (ulimit -c 0; timeout 60 gdb -q -batch -p "$AGENT_PID" -ex "call (int)close(${fd:-99})") >&2 2>&1
-sleep 2
-den3=$(udp_count 5301)
-o3=$(sluice_stat "$NS_CLIENT" failed_open)
-sleep 2
+check "open mode: the agent left, the module failed over" \
+	eventually 100 not_enforcing "$NS_CLIENT"
+check "and flows fail open: the allowed port is reached again" count_grows 5302 1
+spray_stop
 den4=$(udp_count 5301)
 o4=$(sluice_stat "$NS_CLIENT" failed_open)
-check "open mode: what reached the denied port was admitted failing open, nothing bypassed the dead queue (mode $(sluice_stat "$NS_CLIENT" mode), denied port +$((den4 - den3)), failed_open +$((o4 - o3)))" \
+check "open mode: what reached the denied port was admitted failing open, nothing bypassed the dead queue (denied port +$((den4 - den3)), failed_open +$((o4 - o3)))" \
 	[ $((den4 - den3)) -le $((o4 - o3)) ]
-spray_stop
 in_ns "$NS_CLIENT" cat /proc/net/netfilter/nfnetlink_queue /proc/net/sluice >&2
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
