@@ -90,8 +90,9 @@ build/san/%_test: agent/%_test.c $(SAN_LIB_OBJS) $(AGENT_HDRS) $(wildcard tests/
 	$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcmocka
 
 UNIT_BINS := $(patsubst agent/%_test.c,build/san/%_test,$(AGENT_TESTS))
-# The man pages: formatted without a warning, and not behind the sources.
-UNIT_SCRIPTS := tests/unit/man_pages.sh
+# The man pages: formatted without a warning, and not behind the sources;
+# the one kernel-trouble pattern of the tiers that boot a kernel.
+UNIT_SCRIPTS := tests/unit/man_pages.sh tests/unit/kernel_trouble.sh
 
 # ThreadSanitizer builds of the tests that run threads: the decision log's
 # writer, the parallel QUIC and policy checks, and sluiced's verdict and

@@ -58,6 +58,8 @@ P=$RUN/payload
 mkdir -p "$P/results" "$P/guest" "$P/v1" "$P/v2"
 cp tests/lifecycle/guest/* "$P/guest/"
 cp tests/vm/flows.py "$P/flows.py"
+mkdir -p "$P/tests/vm"
+cp tests/vm/trouble.sh "$P/tests/vm/"
 
 # v1: this build. v2: the same sources with the module rebuilt from a
 # tree that differs by one comment (so another build ID: a new module to
@@ -175,9 +177,10 @@ elif [ -e "$P/results/done" ]; then
 else
 	not_ok "guest ran to the end and powered off (no done marker: crash or panic)"
 fi
-bad='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|general protection|Call Trace|RIP:|soft lockup|hung_task|INFO: task .* blocked)'
-trouble=$(tr -d '\r' <"$RUN/console.log" | cat - "$P/results/dmesg" 2>/dev/null |
-	  grep -E "$bad" | head -n 20)
+# The one kernel-trouble pattern of every tier (tests/vm/trouble.sh).
+# shellcheck source=tests/vm/trouble.sh
+. tests/vm/trouble.sh
+trouble=$(cat "$RUN/console.log" "$P/results/dmesg" 2>/dev/null | kernel_trouble)
 if [ -n "$trouble" ]; then
 	not_ok "kernel log clean (no oops, BUG, WARN or panic)"
 	echo "$trouble" | sed 's/^/#   /'

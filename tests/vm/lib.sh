@@ -263,13 +263,15 @@ sluice_stat() {
 }
 
 # dmesg_mark / dmesg_clean: is the kernel log free of trouble since the
-# mark? (The host checks the whole log again after the run.)
+# mark? (The host checks the whole log again after the run, with the same
+# pattern: kernel_trouble of tests/vm/trouble.sh.)
+# shellcheck disable=SC1091
+. "$REPO/tests/vm/trouble.sh"
 dmesg_mark() {
 	_dmesg_mark=$(dmesg | wc -l)
 }
 dmesg_clean() {
-	_bad='Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|general protection|Call Trace|RIP:|refcount_t|list_add corruption|list_del corruption|soft lockup|blocked for more than'
-	if dmesg | tail -n +"$((_dmesg_mark + 1))" | grep -E "$_bad" >&2; then
+	if dmesg | tail -n +"$((_dmesg_mark + 1))" | kernel_trouble >&2; then
 		return 1
 	fi
 	return 0

@@ -273,19 +273,13 @@ fi
 
 # Kernel trouble in the serial console (printed even when the guest never
 # got to save its dmesg) or in the guest's final dmesg (which also holds
-# messages below the console log level). Only kernel lines, which carry a
-# [ seconds ] stamp, are matched, so test output cannot trip it. Besides
-# oopses and WARNs this catches what the debug kernel's checkers say:
-# KASAN and UBSAN ("BUG: KASAN: ...", "UBSAN: ..."), lockdep ("WARNING:
-# possible circular locking dependency detected", "WARNING: suspicious RCU
-# usage", "INFO: trying to register non-static key"), "BUG: sleeping
-# function called from invalid context", debug objects ("ODEBUG:"), RCU
-# stalls ("rcu: INFO: ... detected stalls"), soft lockups, hung tasks
-# ("INFO: task ... blocked for more than"), kmemleak's "suspected memory
-# leaks" after a scan.
-bad='^\[ *[0-9]+\.[0-9]+\].*(Oops|BUG:|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|ODEBUG|general protection|Call Trace|[^A-Za-z_]RIP:|soft lockup|hung_task|blocked for more than|circular locking|suspicious RCU|invalid context|list_add corruption|list_del corruption|suspected memory leak)'
-trouble=$(tr -d '\r' <"$RUN/console.log" | cat - "$RES/dmesg" 2>/dev/null |
-	  grep -E "$bad" | head -n 20)
+# messages below the console log level): tests/vm/trouble.sh's pattern,
+# the one of every tier (oopses, WARNs, and what the debug kernel's
+# checkers say: KASAN, UBSAN, lockdep, RCU, stalls, lockups, hung tasks,
+# debug objects, kmemleak), on kernel lines only.
+# shellcheck source=tests/vm/trouble.sh
+. tests/vm/trouble.sh
+trouble=$(cat "$RUN/console.log" "$RES/dmesg" 2>/dev/null | kernel_trouble)
 if [ -n "$trouble" ]; then
 	not_ok "kernel log clean (no oops, BUG, WARN, panic or checker report)"
 	echo "$trouble" | sed 's/^/#   /'
