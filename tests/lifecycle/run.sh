@@ -48,9 +48,9 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/sluice-lifecycle.XXXXXX")
 P=$RUN/payload
 mkdir -p "$P/results" "$P/guest" "$P/v1" "$P/v2"
 cp tests/lifecycle/guest/* "$P/guest/"
-cp tests/vm/flows.py "$P/flows.py"
+# The VM tier's helpers, as the guest's lifecycle.sh finds them.
 mkdir -p "$P/tests/vm"
-cp tests/vm/trouble.sh "$P/tests/vm/"
+cp tests/vm/lib.sh tests/vm/trouble.sh tests/vm/flows.py "$P/tests/vm/"
 
 # v1: this build. v2: the same sources with the module rebuilt from a
 # tree that differs by one comment (so another build ID: a new module to

@@ -26,36 +26,29 @@ P=/mnt/lifecycle
 RES=$P/results
 # shellcheck disable=SC1091
 . "$P/env"
-WORK=$(mktemp -d)
-exec 3>"$RES/lifecycle.tap" 2>"$RES/lifecycle.err"
+# TAP on stdout, what each step did on stderr, as in the VM tier's cases;
+# the console (fd 4) hears only where the run is.
+exec 4>&1 >"$RES/lifecycle.tap" 2>"$RES/lifecycle.err"
 DB=/var/lib/sluice/policy.db
 
-n=0
-nfailed=0
-tap_ok() { n=$((n + 1)); echo "ok $n - $*" >&3; echo "ok $n - $*"; }
-tap_not_ok() {
-	n=$((n + 1))
-	nfailed=$((nfailed + 1))
-	echo "not ok $n - $*" >&3
-	echo "not ok $n - $*"
-}
-diag() { echo "# $*" >&3; }
-check() {
-	_d=$1
-	shift
-	read -r _up _ </proc/uptime
-	echo "--- [$_up] $_d: $*" >&2
-	if "$@" >&2; then tap_ok "$_d"; else tap_not_ok "$_d"; return 1; fi
-}
+# The VM tier's helpers (check, setup, in_ns, ns_add, http_server_start,
+# the flows load, counters, dmesg_mark / dmesg_clean), copied with
+# flows.py and trouble.sh by run.sh into the payload, which stands for
+# the repository here.
+REPO=$P
+# shellcheck source=tests/vm/lib.sh
+. "$P/tests/vm/lib.sh"
+
 # require DESCRIPTION COMMAND...: a check the rest depends on; when it
 # fails, what systemd knows is logged and the run ends here.
 require() {
-	check "$@" && return 0
+	_failed_before=$_tap_failed
+	check "$@"
+	[ "$_tap_failed" -eq "$_failed_before" ] && return 0
 	systemctl status --no-pager sluiced.service >&2
 	journalctl -u sluiced.service --no-pager -o short-monotonic >&2
 	finish
 }
-in_ns() { _ns=$1; shift; ip netns exec "$_ns" "$@"; }
 eventually() {
 	_n=$1
 	shift
@@ -67,85 +60,60 @@ eventually() {
 	done
 	"$@"
 }
-mode() { awk '$1 == "mode" { print $2 }' /proc/net/sluice 2>/dev/null; }
+# sluiced runs in the VM's own namespace, where systemd is: named sl-host
+# here, for the helpers that read a namespace's counters.
+NS_HOST=sl-host
+mode() { sluice_stat "$NS_HOST" mode; }
 mode_is() { [ "$(mode)" = "$1" ] || { echo "mode is '$(mode)', not '$1'" >&2; return 1; }; }
+mode_is_not() { [ "$(mode)" != "$1" ]; }
 connects() { in_ns sl-client curl -sf --max-time 3 -o /dev/null "http://$1/"; }
 refused() { ! in_ns sl-client curl -sf --max-time 2 -o /dev/null "http://$1/"; }
 main_pid() { systemctl show -p MainPID --value sluiced.service; }
 prop() { systemctl show -p "$1" --value sluiced.service; }
-# TCP segments retransmitted in NS: a queued SYN that was lost shows here.
-retrans() {
-	in_ns "$1" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
-		else print $c["RetransSegs"] }' /proc/net/snmp
+# TCP segments retransmitted by the test hosts; SYNs the client sent
+# again: the first packet of a flow is the one the module queues, so a
+# queued packet that was lost shows there.
+retrans_all() {
+	echo $(($(nstat_abs sl-client TcpRetransSegs) + $(nstat_abs sl-server TcpRetransSegs)))
 }
-retrans_all() { echo $(($(retrans sl-client) + $(retrans sl-server))); }
-# SYNs the client sent again: the first packet of a flow is the one the
-# module queues, so a queued packet that was lost shows here.
-syn_retrans() {
-	in_ns sl-client awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
-		else print $c["TCPSynRetrans"] }' /proc/net/netstat
-}
+syn_retrans() { nstat_abs sl-client TcpExtTCPSynRetrans; }
 
 # The loop may be paused (flows_stop, flows_start): the counts go on from
 # where they were, so that "the whole run" means the whole run.
 flows_base_ok=0
 flows_base_failed=0
+flows_on=""
 flows_start() {
-	rm -f "$WORK/flows.stop"
 	if [ -e "$WORK/flows.counts" ]; then
-		read -r _ok _f _ <"$WORK/flows.counts"
-		flows_base_ok=$((flows_base_ok + _ok))
-		flows_base_failed=$((flows_base_failed + _f))
+		flows_base_ok=$((flows_base_ok + $(load_count flows 1)))
+		flows_base_failed=$((flows_base_failed + $(load_count flows 2)))
 	fi
-	echo "0 0 0" >"$WORK/flows.counts"
-	in_ns sl-client python3 "$P/flows.py" "$WORK/flows.stop" "$WORK/flows.counts" \
-		"$@" 2>"$WORK/flows.err" &
-	flows_pid=$!
+	load_start flows sl-client "$@"
+	flows_on=1
 }
-flows_pid=""
 flows_stop() {
-	touch "$WORK/flows.stop"
-	[ -n "$flows_pid" ] && wait "$flows_pid"
-	flows_pid=""
+	[ -n "$flows_on" ] && load_stop flows
+	flows_on=""
 }
-flows_ok() { read -r _ok _ <"$WORK/flows.counts"; echo $((_ok + flows_base_ok)); }
-flows_failed() { read -r _ _f _ <"$WORK/flows.counts"; echo $((_f + flows_base_failed)); }
-flows_wait_more() {
-	_goal=$(($(flows_ok) + $1))
-	_i=0
-	while [ "$(flows_ok)" -lt "$_goal" ]; do
-		[ $_i -ge 300 ] && { echo "traffic stalled at $(flows_ok)" >&2; return 1; }
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
+flows_ok() { echo $(($(load_count flows 1) + flows_base_ok)); }
+flows_failed() { echo $(($(load_count flows 2) + flows_base_failed)); }
 no_failures() {
 	[ "$(flows_failed)" -eq 0 ] || { cat "$WORK/flows.err" >&2; return 1; }
 }
-# The one kernel-trouble pattern of every tier, copied by run.sh.
-# shellcheck disable=SC1091
-. "$P/tests/vm/trouble.sh"
-# dmesg_clean [LINE]: no kernel trouble in the log after its line LINE.
-dmesg_clean() {
-	! dmesg | tail -n +"$((${1:-0} + 1))" | kernel_trouble >&2
-}
-# One counter of /proc/net/sluice (this namespace's).
-sluice_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/sluice; }
-# Packets nfnetlink_queue dropped, summed over this namespace's queues:
-# queue_dropped (the queue was full) + user_dropped (the agent's socket
-# could not take the packet). A queue's counters live as long as the
-# socket bound to it: compare them only across a span where the socket
-# stays the same (a handover keeps it; a drain and a crash do not).
-nfq_dropped() {
-	awk '{ n += $6 + $7 } END { print n + 0 }' /proc/net/netfilter/nfnetlink_queue
-}
+# The whole log since the test began (dmesg_mark / dmesg_clean: since a
+# mark); the boot before it, the host reads.
+kernel_log_clean() { ! dmesg | tail -n +"$((boot_lines + 1))" | kernel_trouble >&2; }
+# Packets nfnetlink_queue dropped (nfq_lost) in the VM's namespace: a
+# queue's counters live as long as the socket bound to it: compare them
+# only across a span where the socket stays the same (a handover keeps
+# it; a drain and a crash do not).
 nfq_sockets() { awk '{ print $1 ":" $2 }' /proc/net/netfilter/nfnetlink_queue | tr '\n' ' '; }
 # Everything that shows loss, into variables whose names end with $1:
 # failed_closed (fc), failed_open (fo), transitions (tr), queue drops (q),
 # the queues' sockets (qs), the client's SYNs sent again (s).
 loss_snapshot() {
-	eval "fc$1=$(sluice_stat failed_closed) fo$1=$(sluice_stat failed_open)"
-	eval "tr$1=$(sluice_stat transitions) q$1=$(nfq_dropped) s$1=$(syn_retrans)"
+	eval "fc$1=$(sluice_stat "$NS_HOST" failed_closed) fo$1=$(sluice_stat "$NS_HOST" failed_open)"
+	eval "tr$1=$(sluice_stat "$NS_HOST" transitions) q$1=$(nfq_lost "$NS_HOST") s$1=$(syn_retrans)"
 	eval "qs$1='$(nfq_sockets)'"
 }
 # handover_gaps EPOCH: for each handover logged since EPOCH, the seconds
@@ -182,53 +150,40 @@ loaded_is_file() {
 }
 
 finish() {
-	flows_stop 2>/dev/null
+	flows_stop
 	diag "journal of sluiced:"
 	journalctl -u sluiced.service --no-pager -o short-monotonic 2>&1 |
-		tail -n 60 | sed 's/^/#   /' >&3
-	echo "lifecycle-guest: $n checks, $nfailed failed"
+		tail -n 60 | sed 's/^/#   /'
+	echo "lifecycle-guest: $_tap_n checks, $_tap_failed failed" >&4
 	dmesg >"$RES/dmesg"
 	echo done >"$RES/done"
 	sync
 	exit 0
 }
 
-echo "lifecycle-guest: systemd $(systemctl --version | head -n 1 | cut -d' ' -f2), kernel $(uname -r)"
+echo "lifecycle-guest: systemd $(systemctl --version | head -n 1 | cut -d' ' -f2), kernel $(uname -r)" >&4
 dmesg -n 7
+boot_lines=$(dmesg | wc -l)
 
 # --- topology ----------------------------------------------------------------
+# lib.sh's hosts, with the VM's own namespace (named $NS_HOST) as the
+# router: sluiced and systemd are there.
 modprobe veth
-for ns in sl-client sl-server; do
-	ip netns add $ns
-	ip -n $ns link set lo up
-done
-ip link add veth1 type veth peer name veth0 netns sl-client
-ip link add veth2 type veth peer name veth3 netns sl-server
+ip netns attach "$NS_HOST" 1
+ns_add "$NS_CLIENT"
+ns_add "$NS_SERVER"
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 	net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-for ns in sl-client sl-server; do
-	in_ns $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-done
-ip addr add 10.91.1.1/24 dev veth1
-ip addr add fd00:91:1::1/64 dev veth1 nodad
-ip addr add 10.91.2.1/24 dev veth2
-ip addr add fd00:91:2::1/64 dev veth2 nodad
-ip link set veth1 up
-ip link set veth2 up
-ip -n sl-client addr add 10.91.1.2/24 dev veth0
-ip -n sl-client addr add fd00:91:1::2/64 dev veth0 nodad
-ip -n sl-client link set veth0 up
-ip -n sl-client route add default via 10.91.1.1
-ip -n sl-client route add default via fd00:91:1::1
-ip -n sl-server addr add 10.91.2.2/24 dev veth3
-ip -n sl-server addr add fd00:91:2::2/64 dev veth3 nodad
-ip -n sl-server link set veth3 up
-ip -n sl-server route add default via 10.91.2.1
-ip -n sl-server route add default via fd00:91:2::1
-mkdir -p "$WORK/www"
-echo "sluice lifecycle" >"$WORK/www/index.html"
+veth_pair "$NS_CLIENT" veth0 "$CLIENT4" "$CLIENT6" \
+	  "$NS_HOST" veth1 "$ROUTER4_C" "$ROUTER6_C"
+veth_pair "$NS_HOST" veth2 "$ROUTER4_S" "$ROUTER6_S" \
+	  "$NS_SERVER" veth3 "$SERVER4" "$SERVER6"
+printf 'route add default via %s\nroute add default via %s\n' \
+	"$ROUTER4_C" "$ROUTER6_C" | ip -n "$NS_CLIENT" -batch -
+printf 'route add default via %s\nroute add default via %s\n' \
+	"$ROUTER4_S" "$ROUTER6_S" | ip -n "$NS_SERVER" -batch -
 for port in 8080 8081; do
-	in_ns sl-server busybox httpd -f -p $port -h "$WORK/www" &
+	setup "HTTP server on port $port" http_server_start "$NS_SERVER" $port
 done
 check "test hosts reach each other without sluice" eventually 50 connects 10.91.2.2:8080
 
@@ -283,7 +238,7 @@ check "unit: curl in sl-allowed.service connects" \
 check "unit: curl in sl-denied.service is refused" \
 	not_8080 in_unit sl-denied.service "$(command -v curl)"
 sluicectl log --denied --limit 20 >"$WORK/denied" 2>&1
-sed 's/^/#   /' "$WORK/denied" >&3
+sed 's/^/#   /' "$WORK/denied"
 check "log: the refused flow names /opt/sl-b/curl and uid 65534" \
 	grep -q "uid=65534.*exe=/opt/sl-b/curl\|exe=/opt/sl-b/curl.*uid=65534" "$WORK/denied"
 check "log: the refused flow names sl-denied.service" \
@@ -328,7 +283,7 @@ check "every stop drained and exited 0 (ExecMainStatus $(prop ExecMainStatus))" 
 # drop counters, and the SYNs the client had to send again.
 check "sluicectl set fail-mode closed" sluicectl set fail-mode closed
 check "closed: /proc/net/sluice says fail_mode closed" \
-	sh -c '[ "$(awk "\$1 == \"fail_mode\" { print \$2 }" /proc/net/sluice)" = closed ]'
+	[ "$(sluice_stat "$NS_HOST" fail_mode)" = closed ]
 check "closed: connections flow" flows_wait_more 3
 other=$WORK/other-sluiced
 mkdir -p "$other"
@@ -369,10 +324,10 @@ check "closed restarts: every stop handed over" \
 flows_stop
 check "closed: systemctl stop sluiced" systemctl stop sluiced.service
 check "closed stop: the module has no agent within 2 s" eventually 20 mode_is no-agent
-fc0=$(sluice_stat failed_closed)
+fc0=$(sluice_stat "$NS_HOST" failed_closed)
 check "closed stop: a new connection fails" refused 10.91.2.2:8080
-check "closed stop: counted as failed closed ($fc0 -> $(sluice_stat failed_closed))" \
-	[ "$(sluice_stat failed_closed)" -gt "$fc0" ]
+fc1=$(sluice_stat "$NS_HOST" failed_closed)
+check "closed stop: counted as failed closed ($fc0 -> $fc1)" [ "$fc1" -gt "$fc0" ]
 check "closed stop: no queue left bound ($(nfq_sockets))" [ -z "$(nfq_sockets)" ]
 check "closed: systemctl start sluiced" systemctl start sluiced.service
 check "closed start: enforcing" eventually 100 mode_is enforcing
@@ -385,7 +340,7 @@ check "open again: connections flow" flows_wait_more 5
 pid0=$(main_pid)
 nr0=$(prop NRestarts)
 kill -STOP "$pid0"
-check "SIGSTOP: the module sees a hung agent" eventually 30 sh -c '[ "$(awk "\$1 == \"mode\" { print \$2 }" /proc/net/sluice)" != enforcing ]'
+check "SIGSTOP: the module sees a hung agent" eventually 30 mode_is_not enforcing
 check "SIGSTOP: connections go on while it hangs" flows_wait_more 5
 check "SIGSTOP: systemd's watchdog restarted it (within 15 s)" \
 	eventually 150 sh -c "[ \"\$(systemctl show -p NRestarts --value sluiced)\" -gt $nr0 ] && systemctl is-active --quiet sluiced"
@@ -393,7 +348,7 @@ check "SIGSTOP: enforcing again" eventually 100 mode_is enforcing
 check "SIGSTOP: no connection failed ($(flows_failed))" no_failures
 
 # --- upgrade: dpkg -i of newer packages, module included ---------------------
-dmesg_mark=$(dmesg | wc -l)
+dmesg_mark
 ok0=$(flows_ok)
 old_id=$(build_id_loaded)
 check "dpkg -i $V2_DEBS (under traffic)" dpkg -i $(for d in $V2_DEBS; do echo "$P/v2/$d"; done)
@@ -406,7 +361,7 @@ check "upgrade: sluiced active and enforcing" eventually 100 mode_is enforcing
 check "upgrade: connections go on" flows_wait_more 5
 check "upgrade: connections during it: $(($(flows_ok) - ok0)), none failed ($(flows_failed))" no_failures
 check "upgrade: the policy kept its deny rule" eventually 30 refused 10.91.2.2:8081
-check "upgrade: no oops or WARN" dmesg_clean "$dmesg_mark"
+check "upgrade: no oops or WARN" dmesg_clean
 
 # --- systemctl stop: fail open; start: enforcement back ----------------------
 check "systemctl stop sluiced" systemctl stop sluiced.service
@@ -427,5 +382,5 @@ check "removal: connections go on" flows_wait_more 5
 check "removal: port 8081 connects" connects 10.91.2.2:8081
 flows_stop
 check "no connection failed in the whole run ($(flows_ok) made, $(flows_failed) failed)" no_failures
-check "kernel log clean" dmesg_clean
+check "kernel log clean" kernel_log_clean
 finish
