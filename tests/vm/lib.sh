@@ -185,9 +185,16 @@ topo_up() {
 	ns_add "$NS_CLIENT"
 	ns_add "$NS_ROUTER" forward
 	ns_add "$NS_SERVER"
+	topo_wire "$NS_ROUTER"
+}
+
+# topo_wire ROUTER: the veth pairs and the routes of the diagram above
+# between $NS_CLIENT, ROUTER and $NS_SERVER, namespaces made already (the
+# lifecycle tier's router is the VM's own namespace).
+topo_wire() {
 	veth_pair "$NS_CLIENT" veth0 "$CLIENT4" "$CLIENT6" \
-		  "$NS_ROUTER" veth1 "$ROUTER4_C" "$ROUTER6_C"
-	veth_pair "$NS_ROUTER" veth2 "$ROUTER4_S" "$ROUTER6_S" \
+		  "$1" veth1 "$ROUTER4_C" "$ROUTER6_C"
+	veth_pair "$1" veth2 "$ROUTER4_S" "$ROUTER6_S" \
 		  "$NS_SERVER" veth3 "$SERVER4" "$SERVER6"
 	printf 'route add default via %s\nroute add default via %s\n' \
 		"$ROUTER4_C" "$ROUTER6_C" | ip -n "$NS_CLIENT" -batch -

@@ -174,14 +174,7 @@ ns_add "$NS_CLIENT"
 ns_add "$NS_SERVER"
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 	net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-veth_pair "$NS_CLIENT" veth0 "$CLIENT4" "$CLIENT6" \
-	  "$NS_HOST" veth1 "$ROUTER4_C" "$ROUTER6_C"
-veth_pair "$NS_HOST" veth2 "$ROUTER4_S" "$ROUTER6_S" \
-	  "$NS_SERVER" veth3 "$SERVER4" "$SERVER6"
-printf 'route add default via %s\nroute add default via %s\n' \
-	"$ROUTER4_C" "$ROUTER6_C" | ip -n "$NS_CLIENT" -batch -
-printf 'route add default via %s\nroute add default via %s\n' \
-	"$ROUTER4_S" "$ROUTER6_S" | ip -n "$NS_SERVER" -batch -
+topo_wire "$NS_HOST"
 for port in 8080 8081; do
 	setup "HTTP server on port $port" http_server_start "$NS_SERVER" $port
 done
