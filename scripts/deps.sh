@@ -8,7 +8,7 @@ libssl-dev python3 python3-cryptography kmod cpio
 linux-headers-amd64 linux-image-amd64 linux-source-6.1
 qemu-system-x86 busybox-static sparse
 libmnl-dev libnetfilter-queue-dev libnl-genl-3-dev libsqlite3-dev sqlite3
-libsystemd-dev libcmocka-dev
+libsystemd-dev libcmocka-dev libldns-dev
 iproute2 iptables nftables conntrack curl dnsutils netcat-openbsd iperf3
 procps psmisc util-linux dnsmasq-base openssl debootstrap dkms bash-completion
 gnuplot-nox linux-perf time groff-base man-db opensnitch valgrind"
