@@ -39,6 +39,7 @@ FLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -I.
 TARGETS="
 dns_query_fuzz   agent/dns.c             1024
 dns_answer_fuzz  agent/dns.c             4096
+dns_ldns_fuzz    agent/dns.c             4096 -lldns
 sni_fuzz         agent/sni.c,agent/dns.c 4096
 http_host_fuzz   agent/sni.c,agent/dns.c 4096
 pending_fuzz     agent/pending.c,agent/sni.c,agent/dns.c 16386
