@@ -70,6 +70,12 @@ put("dns_answer_fuzz", "query-a", query("ads.test", 1, edns=True))
 put("dns_answer_fuzz", "aaaa", header(8, 0x8180, 1, 1, 0, 0) + name("v6.test") + b"\0\x1c\0\1"
     + rr(b"\xc0\x0c", 28, 60, bytes(16)))
 
+# dns_ldns_fuzz: the seeds of both DNS targets, against ldns.
+for src in ("dns_query_fuzz", "dns_answer_fuzz"):
+    for f in sorted(os.listdir(os.path.join(CORPUS, src))):
+        with open(os.path.join(CORPUS, src, f), "rb") as fh:
+            put("dns_ldns_fuzz", src.split("_")[1] + "-" + f, fh.read())
+
 # sni_fuzz: captured hellos
 for f in ("hello-openssl", "hello-curl", "hello-openssl-nosni"):
     src = os.path.join(CORPUS, "sni_fuzz", f)
