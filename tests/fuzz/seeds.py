@@ -75,6 +75,21 @@ for src in ("dns_query_fuzz", "dns_answer_fuzz"):
     for f in sorted(os.listdir(os.path.join(CORPUS, src))):
         with open(os.path.join(CORPUS, src, f), "rb") as fh:
             put("dns_ldns_fuzz", src.split("_")[1] + "-" + f, fh.read())
+# The longest name (253 characters, 255 bytes on the wire), more addresses
+# than sluice keeps, and a longer CNAME chain than it follows.
+longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+put("dns_ldns_fuzz", "query-longest-name", query(longest, 1))
+put("dns_ldns_fuzz", "answer-longest-name", header(9, 0x8180, 1, 1, 0, 0) + name(longest)
+    + b"\0\1\0\1" + rr(b"\xc0\x0c", 1, 60, bytes([192, 0, 2, 9])))
+many = header(10, 0x8180, 1, 33, 0, 0) + name("many.test") + b"\0\1\0\1"
+for i in range(33):
+    many += rr(b"\xc0\x0c", 1, 60, bytes([198, 51, 100, i]))
+put("dns_ldns_fuzz", "answer-33-addrs", many)
+chain = header(11, 0x8180, 1, 19, 0, 0) + name("c0.test") + b"\0\1\0\1"
+for i in range(18):
+    chain += rr(name("c%d.test" % i), 5, 60, name("c%d.test" % (i + 1)))
+chain += rr(name("c18.test"), 1, 60, bytes([198, 51, 100, 1]))
+put("dns_ldns_fuzz", "answer-18-cnames", chain)
 
 # sni_fuzz: captured hellos
 for f in ("hello-openssl", "hello-curl", "hello-openssl-nosni"):
