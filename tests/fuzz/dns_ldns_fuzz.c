@@ -55,10 +55,14 @@
  *    an answer's records through the A view, where ldns reads only what
  *    sluice uses and a record that does not fill its data is a finding.
  *  - With TC, sluice ends at the first record it cannot read, which ldns
- *    may still read (a pointer forward): only the first direction (all
- *    sluice reports is in ldns) is checked ("TC: no completeness"). Under
- *    TC an IN CNAME whose data is not exactly a name lies past sluice's
- *    cut (sluice refuses the message otherwise) and is left out.
+ *    may still read (a pointer forward, or into the header). Completeness
+ *    is then checked only when every owner ldns framed keeps sluice's
+ *    pointer rule (each pointer at or after the header and below the start
+ *    of the piece of name it ends, at most SLUICE_DNS_MAX_JUMPS), so that
+ *    both end at the same record; otherwise only the first direction (all
+ *    sluice reports is in ldns) is ("TC: forward pointer, no
+ *    completeness"). Under TC an IN CNAME whose data is not exactly a name
+ *    may lie past sluice's cut and is left out.
  *  - sluice keeps at most SLUICE_DNS_MAX_NAMES names and
  *    SLUICE_DNS_MAX_ADDRS addresses: the completeness checks above allow
  *    for these caps exactly.
@@ -87,7 +91,7 @@ enum skip {
 static const char *const skip_name[SKIP_N] = {
 	"compressed question (sluice refuses, ldns reads)",
 	"ldns refuses the whole message (checked through a view)",
-	"TC: no completeness",
+	"TC: forward pointer, no completeness",
 	"more names than sluice keeps",
 	"more addresses than sluice keeps",
 };
@@ -173,6 +177,30 @@ static int name_has_pointer(const uint8_t *msg, size_t len, size_t off)
 		off += 1 + (size_t)msg[off];
 	}
 	return 0;
+}
+
+/*
+ * Does the name at @off (read by ldns already) keep sluice's pointer rule:
+ * each pointer at or after the header and below the start of the piece
+ * of name it ends, at most SLUICE_DNS_MAX_JUMPS of them?
+ */
+static int pointers_back(const uint8_t *msg, size_t off)
+{
+	size_t piece = off;
+	unsigned int jumps = 0;
+
+	while (msg[off]) {
+		if (msg[off] >= 0xc0) {
+			off = (size_t)(msg[off] & 0x3f) << 8 | msg[off + 1];
+			if (off < SLUICE_DNS_HEADER_LEN || off >= piece ||
+			    ++jumps > SLUICE_DNS_MAX_JUMPS)
+				return 0;
+			piece = off;
+			continue;
+		}
+		off += 1 + (size_t)msg[off];
+	}
+	return 1;
 }
 
 /* A copy of @msg with its counts set to 1/@an/0/0. */
@@ -262,9 +290,11 @@ static void check_query(const uint8_t *msg, size_t len)
  * length) is ldns_wire2dname()'s; a record of class IN, type CNAME, A of
  * length 4 or AAAA of length 16 is read whole by ldns_wire2rr(), which
  * must end where its data length says. Records start after the question,
- * at @qend.
+ * at @qend. *backward tells whether every owner framed keeps sluice's
+ * pointer rule.
  */
-static ldns_rr_list *answer_view(const uint8_t *msg, size_t len, size_t qend)
+static ldns_rr_list *answer_view(const uint8_t *msg, size_t len, size_t qend,
+				  int *backward)
 {
 	unsigned int n = get16(msg + 6), tc = !!(msg[2] & 0x02), i;
 	ldns_rr_list *list = ldns_rr_list_new();
@@ -283,6 +313,8 @@ static ldns_rr_list *answer_view(const uint8_t *msg, size_t len, size_t qend)
 
 		st = ldns_wire2dname(&owner, msg, len, &p);
 		ldns_rdf_deep_free(owner);
+		if (st == LDNS_STATUS_OK && !pointers_back(msg, start))
+			*backward = 0;
 		if (st != LDNS_STATUS_OK || p + 10 > len || get16(msg + p + 8) > len - p - 10) {
 			FUZZ_CHECK(tc);	/* sluice read an answer cut without TC */
 			break;
@@ -440,7 +472,7 @@ static void check_answer(const uint8_t *msg, size_t len)
 	ldns_pkt *p = NULL;
 	ldns_rr *q = NULL;
 	uint8_t *v;
-	int rc = sluice_dns_parse_answer(msg, len, &a);
+	int backward = 1, rc = sluice_dns_parse_answer(msg, len, &a);
 
 	if (rc == -1)
 		return;
@@ -460,9 +492,9 @@ static void check_answer(const uint8_t *msg, size_t len)
 	FUZZ_CHECK(rc == 0);
 	FUZZ_CHECK(ldns_wire2rr(&q, msg, len, &qend, LDNS_SECTION_QUESTION) == LDNS_STATUS_OK);
 	ldns_rr_free(q);
-	an = answer_view(msg, len, qend);
+	an = answer_view(msg, len, qend, &backward);
 	check_sound(&a, an);
-	if (a.flags & SLUICE_DNS_FLAG_TC)
+	if ((a.flags & SLUICE_DNS_FLAG_TC) && !backward)
 		skipped[SKIP_TC_NO_COMPLETENESS]++;
 	else
 		check_complete(&a, an);
