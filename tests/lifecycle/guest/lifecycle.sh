@@ -269,6 +269,17 @@ check "kill -9: connections go on" flows_wait_more 5
 check "kill -9: no connection failed ($(flows_failed))" no_failures
 
 # --- binary replaced + systemctl restart x10 ---------------------------------
+# systemd hands ExecStopPost the way each main process ended: a drop-in
+# writes it down, so "exited 0" reads every stop's exit status (a restart
+# leaves no window to ask systemctl show between the two processes).
+mkdir -p /etc/systemd/system/sluiced.service.d
+cat >/etc/systemd/system/sluiced.service.d/exits.conf <<'EOF2'
+[Service]
+ExecStopPost=/bin/sh -c 'echo "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" >>/run/sluiced-exits'
+EOF2
+systemctl daemon-reload
+touch /run/sluiced-exits
+exits0=$(wc -l </run/sluiced-exits)
 r0=$(retrans_all)
 s0=$(syn_retrans)
 ok0=$(flows_ok)
@@ -280,8 +291,18 @@ check "10 x (binary replaced, systemctl restart): each back to enforcing" [ $res
 check "connections during the restarts: $(($(flows_ok) - ok0))" [ $(($(flows_ok) - ok0)) -ge 20 ]
 check "restarts: no connection failed ($(flows_failed))" no_failures
 check "restarts: no queued packet lost (client SYN retransmissions $((s1 - s0)))" [ $((s1 - s0)) -eq 0 ]
-check "every stop drained and exited 0 (ExecMainStatus $(prop ExecMainStatus))" \
+# ten_clean_exits: the ten stops of the restarts ended as "success exited 0".
+ten_clean_exits() {
+	tail -n +$((exits0 + 1)) /run/sluiced-exits >"$RES/exits"
+	sed 's/^/# stop: /' "$RES/exits" >&2
+	[ "$(wc -l <"$RES/exits")" -eq 10 ] &&
+		[ "$(grep -cx 'success exited 0' "$RES/exits")" -eq 10 ]
+}
+check "every stop drained and exited 0 (the exit status of each, from systemd)" ten_clean_exits
+check "and said it drained" \
 	sh -c '[ "$(journalctl -u sluiced -o cat | grep -c "SIGTERM: draining")" -ge 10 ]'
+rm /etc/systemd/system/sluiced.service.d/exits.conf
+systemctl daemon-reload
 
 # --- fail_mode=closed: restarts hand the queue over, nothing dropped --------
 # The old agent leaves its queue sockets in systemd's file descriptor store
