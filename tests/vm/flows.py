@@ -121,6 +121,7 @@ def request(target):
 
 
 def burst(n, targets):
+    """N requests at once: "OK FAILED RETRANS" once they are all over."""
     results = [None] * n
 
     def one(i):
@@ -132,7 +133,12 @@ def burst(n, targets):
         t.join()
     failed = sum(1 for _, err in results if err is not None)
     retrans = sum(1 for again, err in results if err is None and again)
-    print("%d %d %d" % (n - failed, failed, retrans), flush=True)
+    return "%d %d %d" % (n - failed, failed, retrans)
+
+
+def parse_targets(targets):
+    return [t.split(":", 1) if t.startswith(("dns:", "tcp:"))
+            else t.rsplit(":", 1) for t in targets]
 
 
 def main():
@@ -140,10 +146,9 @@ def main():
         n, targets = int(sys.argv[2]), sys.argv[3:]
     else:
         stop, counts, targets = sys.argv[1], sys.argv[2], sys.argv[3:]
-    targets = [t.split(":", 1) if t.startswith(("dns:", "tcp:"))
-               else t.rsplit(":", 1) for t in targets]
+    targets = parse_targets(targets)
     if sys.argv[1] == "--burst":
-        burst(n, targets)
+        print(burst(n, targets), flush=True)
         return
     ok = failed = retrans = 0
     while not os.path.exists(stop):
