@@ -9,20 +9,39 @@
 #   reload  rmmod + insmod; the agent registers again by itself
 #   flush   conntrack -F in the agent's namespace
 #   edit    an allow rule for a port the load never uses, added or deleted
-#           with sqlite3
 #   bad     a row that bypasses the schema's checks (ignore_check_constraints)
 #           added, or removed again
 #   burst   20 to 40 new connections at once
-# SLUICE_SOAK_EVENTS narrows the kinds (default: all eight).
+#   swap    an upgrade: a different sluiced file renamed over the running
+#           agent's (as a package manager does), SIGTERM, the new one started
+#   netns   a second namespace (sl-other, its own agent and load to the
+#           server) deleted with "ip netns del" under its live agent, its
+#           agent killed so it is torn down, or made again; the agent's
+#           namespace must not blink (its agent enforcing, no flow failed
+#           open, not one packet of its load lost)
+#   oom     a new agent in a cgroup v2 whose memory.max is 0.4 to 1.2 times
+#           what an agent used under load (memory.high three quarters of
+#           it), held there under load half a second: it is throttled, or
+#           OOM-killed (a crash: the soak starts another), or survives and
+#           is moved out
+#   disk    the decision log's file system (a 8 MB tmpfs) filled: the agent
+#           goes on deciding and says so (sluice_log_failed_records_total
+#           of its metrics grows), then the space is freed and the log is
+#           written again
+# SLUICE_SOAK_EVENTS narrows the kinds (default: all twelve).
 # SLUICE_SOAK_MIN_EVENTS: how many events must fit (default: 200 in five
 # minutes, SLUICE_VM_SLOW times fewer in a slower kernel).
 # Not one connection or DNS question may fail. A packet may be lost (and
-# sent again by TCP or the DNS client) only where a SIGKILL or an rmmod
-# caught it queued to the agent, or a SIGSTOP held it there (it waits for
-# SIGCONT: the watchdog fails over only new flows), at most one per such
-# event and load client (README, case 28). Each loss is put down to the event under way when its request
-# began. At the end a deny rule still refuses a connection while its
-# control is allowed, and the module's counters add up.
+# sent again by TCP or the DNS client) only where a SIGKILL, an OOM kill or
+# an rmmod caught it queued to the agent, or a SIGSTOP or the memory
+# cgroup's throttling held it there (it waits for the agent: the watchdog
+# fails over only new flows), at most one per such event and load client
+# (README, case 28). Each loss is put down to the event under way when its
+# request began. At the end a deny rule still refuses a connection while
+# its control is allowed, and the module's counters add up.
+# The driver's waits, sleeps, edits and bursts are done by one helper
+# process (tests/vm/soak.py): a program started costs some 0.4 s in the
+# emulated stock kernel under the load, a second and more under KASAN.
 # Prints one summary line: "# soak: ...". Only run when named (make soak).
 # shellcheck disable=SC2317 # the events run as "ev_$kind", helpers by check
 # shellcheck source=tests/vm/lib.sh
@@ -33,21 +52,43 @@
 SECS=${SLUICE_SOAK_SECONDS:-150}
 SEED=${SLUICE_SOAK_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 SLOW=${SLUICE_VM_SLOW:-1}
-KINDS=${SLUICE_SOAK_EVENTS:-kill stop term reload flush edit bad burst}
+KINDS=${SLUICE_SOAK_EVENTS:-kill stop term reload flush edit bad burst swap netns oom disk}
 DB=$WORK/policy.db
 BAD_ROW=9077
 # busybox httpd listens with a backlog of a few: a burst goes to a server
 # whose backlog takes it, or the server would drop SYNs itself.
 BURST_PORT=8082
 BAD="rules row $BAD_ROW: dst '10.0.0.300/8' is not a CIDR"
+# Every agent runs from this file, which the swaps replace.
+SLUICED=$WORK/bin/sluiced
+# The second namespace, on a link of its own to the server.
+NS_OTHER=sl-other
+OTHER4=10.91.3.2
+OTHER6=fd00:91:3::2
+SERVER4_O=10.91.3.1
+SERVER6_O=fd00:91:3::1
+CG=$WORK/cgroup
+MEMCG=$CG/soak-agent
+LOGFS=$WORK/logfs
+LOGDB=$LOGFS/decisions.db
 
-# read_uptime: the guest's uptime in $up, without a process (under KASAN a
-# fork costs a second).
+# read_uptime: the guest's uptime in $up, without a process.
 read_uptime() { read -r up _ </proc/uptime; }
-# sql STATEMENTS: the sqlite3 CLI on the policy, waiting out the agent's
-# reads.
-sql() { sqlite3 -bail -cmd '.timeout 5000' "$DB" "$@"; }
 dns_answered() { [ "$(load_count dns 1)" -gt 2 ]; }
+
+# hand REQUEST...: one request to the helper (tests/vm/soak.py); its
+# reply is in $reply, and the status says whether it began with "ok".
+hand() {
+	echo "$*" >&4
+	read -r reply <&5 || reply="no reply from the helper"
+	case $reply in ok*) return 0 ;; esac
+	return 1
+}
+# hand_value FILE KEY: KEY's value in FILE in $reply ("" if none).
+hand_value() {
+	if hand value "$1" "$2"; then reply=${reply#ok }; else reply=; fi
+}
+sql() { hand sql "$DB" "$@"; }
 
 # failed_event WHAT: an event did not go as meant; the soak goes on.
 failed_event() {
@@ -56,9 +97,37 @@ failed_event() {
 	echo "$*" >>"$WORK/event-failures"
 }
 
+# agent_in NS DB CGROUP [ARGS...]: sluiced in NS (in CGROUP unless ""),
+# enforcing within 10 s (SLUICE_VM_SLOW times that); sets AGENT_PID. The
+# driver steps into CGROUP for the fork only, so that everything the agent
+# allocates is charged there.
+agents=0
+agent_in() {
+	_ns=$1
+	_db=$2
+	_cg=$3
+	shift 3
+	agents=$((agents + 1))
+	[ -z "$_cg" ] || echo $$ >"$_cg/cgroup.procs"
+	ip netns exec "$_ns" "$SLUICED" --db "$_db" \
+		--status-file "$WORK/status.$_ns" "$@" \
+		>>"$WORK/sluiced.$_ns.log" 2>&1 &
+	AGENT_PID=$!
+	[ -z "$_cg" ] || echo $$ >"$CG/cgroup.procs"
+	_pids="$_pids $AGENT_PID"
+	hand mode "$AGENT_PID" enforcing $((100 * SLOW))
+}
+# The client's agent: its decision log on the small file system, its
+# metrics every second to a file of its own.
+main_agent() {
+	METRICS=$WORK/metrics.$((agents + 1))
+	agent_in "$NS_CLIENT" "$DB" "${1:-}" --log-db "$LOGDB" \
+		--metrics-file "$METRICS" --metrics-interval 1
+}
+
 # agent_up: a new agent, enforcing (a failure is recorded).
 agent_up() {
-	agent_start "$NS_CLIENT" "$DB" || failed_event "agent start"
+	main_agent || failed_event "agent start: $reply"
 }
 
 # agent_alive: the agent the driver started is still there (else, say so
@@ -80,7 +149,7 @@ ev_kill() {
 ev_stop() {
 	agent_alive || return
 	kill -STOP "$AGENT_PID"
-	sleep "$1"
+	hand sleep "$1"
 	kill -CONT "$AGENT_PID"
 }
 
@@ -93,13 +162,12 @@ ev_term() {
 ev_reload() {
 	rmmod sluice || failed_event "rmmod"
 	insmod "$SLUICE_KO" fail_mode=open || failed_event "insmod"
-	wait_mode "$NS_CLIENT" enforcing $((50 * SLOW)) ||
-		failed_event "agent registers again after insmod"
+	hand mode "$AGENT_PID" enforcing $((50 * SLOW)) ||
+		failed_event "agent registers again after insmod: $reply"
 }
 
 ev_flush() {
-	in_ns "$NS_CLIENT" conntrack -F 2>/dev/null ||
-		failed_event "conntrack -F"
+	hand run conntrack -F || failed_event "conntrack -F: $reply"
 }
 
 # The rows the edits add, and whether they are there now.
@@ -109,30 +177,159 @@ ev_edit() {
 	if [ -n "$soak_rule" ]; then
 		sql "DELETE FROM rules WHERE comment = 'soak';" && soak_rule=
 	else
-		sql "INSERT INTO rules(action, proto, dst_port, comment)
-		     VALUES ('allow', 'tcp', '9999', 'soak');" && soak_rule=1
-	fi || failed_event "sqlite3 edit"
+		sql "INSERT INTO rules(action, proto, dst_port, comment) VALUES ('allow', 'tcp', '9999', 'soak');" &&
+			soak_rule=1
+	fi || failed_event "sqlite edit: $reply"
 }
 
 ev_bad() {
 	if [ -n "$bad_row" ]; then
 		sql "DELETE FROM rules WHERE id = $BAD_ROW;" && bad_row=
 	else
-		sql "PRAGMA ignore_check_constraints = 1;
-		     INSERT INTO rules(id, action, dst, dst_port)
-		     VALUES ($BAD_ROW, 'allow', '10.0.0.300/8', '9998');" && bad_row=1
-	fi || failed_event "sqlite3 bad row"
+		sql "PRAGMA ignore_check_constraints = 1; INSERT INTO rules(id, action, dst, dst_port) VALUES ($BAD_ROW, 'allow', '10.0.0.300/8', '9998');" &&
+			bad_row=1
+	fi || failed_event "sqlite bad row: $reply"
 }
 
 ev_burst() {
-	_r=$(in_ns "$NS_CLIENT" python3 "$REPO/tests/vm/flows.py" --burst "$1" \
-		"tcp:$SERVER4:$BURST_PORT" "tcp:[$SERVER6]:$BURST_PORT" \
-		2>>"$WORK/burst.err")
-	[ -n "$_r" ] || { failed_event "burst client"; return; }
-	echo "$_r" >>"$WORK/burst.counts"
+	if hand burst "$1" "tcp:$SERVER4:$BURST_PORT" "tcp:[$SERVER6]:$BURST_PORT"; then
+		echo "${reply#ok }" >>"$WORK/burst.counts"
+	else
+		failed_event "burst: $reply"
+	fi
 }
 
-# The schedule: one "KIND PARAM GAP" line per event, from the seed.
+# An upgrade: the running agent's file replaced (it runs on from the old
+# inode, "(deleted)"), SIGTERM, the new file started.
+swaps=0
+ev_swap() {
+	agent_alive || return
+	swaps=$((swaps + 1))
+	hand install "$REPO/agent/sluiced" "$SLUICED" "sluice-soak-upgrade-$swaps" ||
+		{ failed_event "upgrade: $reply"; return; }
+	hand exe "$AGENT_PID"
+	[ "$reply" = "ok $SLUICED (deleted)" ] ||
+		failed_event "upgrade: the running agent's file was not replaced ($reply)"
+	agent_stop || failed_event "agent exit status after SIGTERM (upgrade)"
+	agent_up
+	hand exe "$AGENT_PID"
+	[ "$reply" = "ok $SLUICED" ] || failed_event "upgrade: the new agent runs $reply"
+}
+
+# The second namespace: made with a link of its own to the server, its
+# agent and its load; or deleted under them.
+other_pid=
+other_n=0
+other_up() {
+	other_n=$((other_n + 1))
+	if ! { ns_add "$NS_OTHER" &&
+		veth_pair "$NS_OTHER" vo0 "$OTHER4" "$OTHER6" \
+			"$NS_SERVER" "vs$other_n" "$SERVER4_O" "$SERVER6_O" &&
+		printf 'route add default via %s\nroute add default via %s\n' \
+			"$SERVER4_O" "$SERVER6_O" | ip -n "$NS_OTHER" -batch -; }; then
+		failed_event "namespace $NS_OTHER made"
+		return
+	fi
+	_main=$AGENT_PID
+	agent_in "$NS_OTHER" "$WORK/other.db" "" ||
+		failed_event "the agent of $NS_OTHER: $reply"
+	other_pid=$AGENT_PID
+	AGENT_PID=$_main
+	load_start other "$NS_OTHER" "$SERVER4_O:8080" "[$SERVER6_O]:8080"
+}
+other_ok=0
+other_failed=0
+other_retrans=0
+other_down() {
+	ip netns del "$NS_OTHER" || failed_event "ip netns del $NS_OTHER"
+	# Nameless now, it lives on while its agent and load are in it.
+	load_stop other
+	read -r _o _f _r <"$WORK/other.counts"
+	other_ok=$((other_ok + _o))
+	other_failed=$((other_failed + _f))
+	other_retrans=$((other_retrans + _r))
+	kill -KILL "$other_pid"
+	wait "$other_pid" 2>/dev/null
+	other_pid=
+	# Its link goes with it; the server's end at once, whatever the
+	# teardown's pace, so that the next one can take the addresses.
+	ip -n "$NS_SERVER" link del "vs$other_n" 2>/dev/null
+}
+ev_netns() {
+	agent_alive || return
+	hand mode "$AGENT_PID" enforcing $((50 * SLOW)) ||
+		failed_event "enforcing before the namespace event: $reply"
+	hand_value "/proc/$AGENT_PID/net/sluice" failed_open
+	_fo=$reply
+	if [ -n "$other_pid" ]; then other_down; else other_up; fi
+	hand_value "/proc/$AGENT_PID/net/sluice" failed_open
+	if [ -z "$_fo" ] || [ "$reply" != "$_fo" ]; then
+		failed_event "$NS_CLIENT failed flows open while $NS_OTHER came or went ($_fo -> $reply)"
+	fi
+	hand mode "$AGENT_PID" enforcing 1 ||
+		failed_event "$NS_CLIENT not enforcing after $NS_OTHER came or went: $reply"
+}
+
+# ev_oom PERCENT: a new agent whose cgroup allows PERCENT of MEM_REF.
+ev_oom() {
+	agent_alive || return
+	agent_stop || failed_event "agent exit status after SIGTERM (before the memory limit)"
+	_lim=$((MEM_REF * $1 / 100))
+	echo $((_lim * 3 / 4)) >"$MEMCG/memory.high"
+	echo "$_lim" >"$MEMCG/memory.max"
+	hand_value "$MEMCG/memory.events" oom_kill
+	_k0=$reply
+	main_agent "$MEMCG" && hand sleep 0.5
+	if kill -0 "$AGENT_PID" 2>/dev/null &&
+		echo "$AGENT_PID" 2>/dev/null >"$CG/cgroup.procs"; then
+		oom_note=survived
+		hand mode "$AGENT_PID" enforcing $((50 * SLOW)) ||
+			failed_event "the agent out of the memory cgroup: $reply"
+	else
+		wait "$AGENT_PID"
+		_st=$?
+		hand_value "$MEMCG/memory.events" oom_kill
+		if [ "$reply" -gt "$_k0" ] && [ "$_st" -eq 137 ]; then
+			oom_note=killed
+		else
+			oom_note=exit-$_st
+			failed_event "agent under memory.max $_lim ended with status $_st, OOM kills $_k0 -> $reply"
+		fi
+		agent_up
+	fi
+	echo max >"$MEMCG/memory.max"
+	echo max >"$MEMCG/memory.high"
+}
+
+# The log's file system filled: the agent goes on deciding and says so;
+# then the space is freed and the log is written again. The write-ahead
+# log is emptied first (SQLite reuses its file's space, so the failure
+# would come only when it grew past its size).
+counter() {
+	hand above "$METRICS" "$1" -1 $((30 * SLOW))
+	reply=${reply#ok }
+}
+ev_disk() {
+	agent_alive || return
+	hand sql "$LOGDB" "PRAGMA wal_checkpoint(TRUNCATE);" ||
+		failed_event "checkpoint of the decision log: $reply"
+	counter sluice_log_failed_records_total
+	_f0=$reply
+	counter 'sluice_decisions_total{action="allow"}'
+	_d0=$reply
+	hand fill "$LOGFS/fill" || { failed_event "fill: $reply"; return; }
+	hand above "$METRICS" sluice_log_failed_records_total "$_f0" $((50 * SLOW)) ||
+		failed_event "the agent did not say its log could not be written ($_f0 -> $reply)"
+	hand above "$METRICS" 'sluice_decisions_total{action="allow"}' "$_d0" $((50 * SLOW)) ||
+		failed_event "no decision while the log's disk was full ($_d0 -> $reply)"
+	counter sluice_log_written_records_total
+	_w0=$reply
+	hand unlink "$LOGFS/fill" || failed_event "unlink: $reply"
+	hand above "$METRICS" sluice_log_written_records_total "$_w0" $((50 * SLOW)) ||
+		failed_event "the log was not written again once space was freed ($_w0 -> $reply)"
+}
+
+# The schedule: one "KIND PARAM" line per event, from the seed.
 schedule() {
 	python3 -c '
 import random, sys
@@ -142,8 +339,9 @@ kinds = sys.argv[2].split()
 # kind, and every kind within the first round.
 for k in [k for _ in range(3000) for k in r.sample(kinds, len(kinds))]:
     p = {"stop": "%.2f" % r.uniform(0.1, 1.0),
-         "burst": str(r.randint(20, 40))}.get(k, "-")
-    print(k, p, "%.2f" % r.uniform(0, 0.1))' "$1" "$KINDS"
+         "burst": str(r.randint(20, 40)),
+         "oom": str(r.randint(40, 120))}.get(k, "-")
+    print(k, p)' "$1" "$KINDS"
 }
 
 # sum_col FILE N: the sum of column N of FILE (0 when it is missing).
@@ -156,7 +354,7 @@ sum_col() {
 # put down to the first event that began while the request was under way
 # (a crash that caught its packet queued), else to the event under way
 # when it began (a hang that held it), else to none. Events run one after
-# another: "START END KIND" in $WORK/events.
+# another: "START END KIND [NOTE]" in $WORK/events.
 lost_by_kind() {
 	cat "$WORK/flows.err" "$WORK/dns.err" "$WORK/burst.err" 2>/dev/null |
 		awk 'NR == FNR { s[NR] = $1; e[NR] = $2; k[NR] = $3; n = NR; next }
@@ -183,6 +381,29 @@ sluice_counters_add_up() {
 		"$WORK/proc.sluice" >&2
 }
 
+# cg_init: a cgroup2 hierarchy, the memory controller on for the agent's
+# cgroup.
+cg_init() {
+	mount -t cgroup2 none "$CG" &&
+		echo +memory >"$CG/cgroup.subtree_control" &&
+		mkdir -p "$MEMCG" && [ -e "$MEMCG/memory.peak" ]
+}
+# soak_helper: tests/vm/soak.py in the client's namespace, on fds 4 and 5.
+soak_helper() {
+	mkfifo "$WORK/requests" "$WORK/replies" || return 1
+	bg in_ns "$NS_CLIENT" python3 "$REPO/tests/vm/soak.py" \
+		"$WORK/requests" "$WORK/replies" 2>>"$WORK/burst.err"
+	exec 4>"$WORK/requests" 5<"$WORK/replies"
+	hand sleep 0
+}
+# mem_ref: what the first agent, started in the agent's cgroup without
+# limit, used at its peak until the load ran; then it is moved out.
+mem_ref() {
+	read -r MEM_REF <"$MEMCG/memory.peak"
+	echo "memory.peak of the first agent: $MEM_REF" >&2
+	echo "$AGENT_PID" >"$CG/cgroup.procs" && [ "$MEM_REF" -gt 0 ]
+}
+
 topo_up
 setup "netfilter hook points kept in use (see netfilter_keys_on)" netfilter_keys_on
 dmesg_mark
@@ -198,12 +419,19 @@ setup "sluice.ko loads (fail_mode=open, watchdog_ms=250)" \
 	sluice_load fail_mode=open watchdog_ms=250
 setup "a policy with a deny rule for port 8081" policy_init "$DB" \
 	"INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '8081');"
-setup "sluiced enforcing" agent_start "$NS_CLIENT" "$DB"
+setup "the second namespace's policy" policy_init "$WORK/other.db"
+mkdir -p "$WORK/bin" "$LOGFS" "$CG"
+setup "an 8 MB tmpfs for the decision log" mount -t tmpfs -o size=8m tmpfs "$LOGFS"
+setup "a cgroup2 hierarchy with the memory controller" cg_init
+setup "the soak's helper answers" soak_helper
+setup "the agent's file installed" hand install "$REPO/agent/sluiced" "$SLUICED" sluice-soak-0
+setup "sluiced enforcing (in the agent's cgroup, no limit)" main_agent "$MEMCG"
 flows_start "$NS_CLIENT" "$SERVER4:8080" "[$SERVER6]:8080"
 load_start dns "$NS_CLIENT" "dns:$SERVER4" "dns:$SERVER6"
 setup "the burst server listens" wait_listen "$NS_SERVER" "$BURST_PORT"
 setup "connections flow" flows_wait_more 5
 setup "DNS questions are answered" eventually 100 dns_answered
+setup "the agent's memory under load measured" mem_ref
 schedule "$SEED" >"$WORK/schedule"
 : >"$WORK/events"
 : >"$WORK/event-failures"
@@ -211,14 +439,14 @@ schedule "$SEED" >"$WORK/schedule"
 diag "soak: seed $SEED, $SECS s, events: $KINDS"
 read_uptime
 end=$((${up%.*} + SECS))
-while read -r kind param gap <&3; do
+while read -r kind param <&3; do
 	read_uptime
 	[ "${up%.*}" -lt "$end" ] || break
 	t0=$up
+	oom_note=
 	"ev_$kind" "$param"
 	read_uptime
-	echo "$t0 $up $kind" >>"$WORK/events"
-	[ "$gap" = 0.00 ] || sleep "$gap"
+	echo "$t0 $up $kind $oom_note" >>"$WORK/events"
 done 3<"$WORK/schedule"
 
 # The load goes on a moment after the last event, so that a packet that
@@ -226,13 +454,16 @@ done 3<"$WORK/schedule"
 flows_wait_more 3
 load_stop dns
 flows_stop
+[ -z "$other_pid" ] || other_down
 sql "DELETE FROM rules WHERE id = $BAD_ROW OR comment = 'soak';"
 
 events=$(wc -l <"$WORK/events")
 by_kind=$(awk '{ n[$3]++ } END { for (k in n) printf "%s %d, ", k, n[k] }' \
 	"$WORK/events" | sed 's/, $//')
 count_of() { awk -v k="$1" '$3 == k' "$WORK/events" | wc -l; }
-crashes=$(($(count_of kill) + $(count_of reload) + $(count_of stop)))
+ooms=$(awk '$3 == "oom" { n[$4]++ } END { for (k in n) printf "%s %d, ", k, n[k] }' \
+	"$WORK/events" | sed 's/, $//')
+crashes=$(($(count_of kill) + $(count_of reload) + $(count_of stop) + $(count_of oom)))
 conns=$(($(flows_ok) + $(flows_failed) + $(sum_col "$WORK/burst.counts" 1) +
 	 $(sum_col "$WORK/burst.counts" 2)))
 conns_failed=$(($(flows_failed) + $(sum_col "$WORK/burst.counts" 2)))
@@ -246,10 +477,13 @@ if dmesg_clean; then kernel="kernel log clean"; else kernel="KERNEL LOG NOT CLEA
 diag "soak: seed $SEED, $SECS s, $events events ($by_kind);" \
 	"connections $conns attempted, $conns_failed failed, $conns_retrans retransmitted;" \
 	"DNS $dns asked, $dns_failed failed, $dns_retried asked again;" \
-	"lost by event: ${lost:-none}; nfqueue drops $nfq; $kernel;" \
-	"event failures $(wc -l <"$WORK/event-failures")"
+	"lost by event: ${lost:-none}; nfqueue drops $nfq;" \
+	"agents under memory limits: ${ooms:-none};" \
+	"$NS_OTHER's load $other_ok connections, $other_failed failed, $other_retrans retransmitted;" \
+	"$kernel; event failures $(wc -l <"$WORK/event-failures")"
 sed 's/^/# event failed: /' "$WORK/event-failures"
-cat "$WORK/flows.err" "$WORK/dns.err" "$WORK/burst.err" "$WORK/events" >&2
+cat "$WORK/flows.err" "$WORK/dns.err" "$WORK/burst.err" "$WORK/other.err" \
+	"$WORK/events" >&2 2>/dev/null
 
 check "every event went as meant ($(wc -l <"$WORK/event-failures") did not)" \
 	[ ! -s "$WORK/event-failures" ]
@@ -267,12 +501,22 @@ check "DNS questions asked: $dns" [ "$dns" -gt 10 ]
 check "no DNS question failed ($dns_failed)" [ "$dns_failed" -eq 0 ]
 # Each load client has at most one request in flight, the bursts none
 # during a crash: a crash, rmmod or hang may cost each client one packet.
-check "connections that lost a packet: $conns_retrans, at most one per SIGKILL, rmmod and SIGSTOP ($crashes)" \
+check "connections that lost a packet: $conns_retrans, at most one per SIGKILL, rmmod, SIGSTOP and memory limit ($crashes)" \
 	[ "$conns_retrans" -le "$crashes" ]
-check "DNS questions asked again: $dns_retried, at most one per SIGKILL, rmmod and SIGSTOP ($crashes)" \
+check "DNS questions asked again: $dns_retried, at most one per SIGKILL, rmmod, SIGSTOP and memory limit ($crashes)" \
 	[ "$dns_retried" -le "$crashes" ]
-check "no loss put down to any other event than a SIGKILL, an rmmod or a SIGSTOP (${lost:-none})" \
-	[ -z "$(lost_by_kind | awk '$1 != "kill" && $1 != "reload" && $1 != "stop"')" ]
+check "no loss put down to any other event than a SIGKILL, an rmmod, a SIGSTOP or a memory limit (${lost:-none})" \
+	[ -z "$(lost_by_kind | awk '$1 != "kill" && $1 != "reload" && $1 != "stop" && $1 != "oom"')" ]
+if [ "$(count_of netns)" -gt 0 ]; then
+	# Its load is stopped before its agent is killed: only an rmmod
+	# while it ran may have cost it a packet.
+	other_load_whole() {
+		[ "$other_ok" -gt 0 ] && [ "$other_failed" -eq 0 ] &&
+			[ "$other_retrans" -le "$(count_of reload)" ]
+	}
+	check "$NS_OTHER's load: $other_ok connections, $other_failed failed, $other_retrans lost a packet (at most one per rmmod, $(count_of reload))" \
+		other_load_whole
+fi
 if [ "$(count_of bad)" -gt 0 ]; then
 	check "the agent named the bad row and why" \
 		grep -qF "$BAD" "$WORK/sluiced.$NS_CLIENT.log"
@@ -285,6 +529,10 @@ check "while its control is allowed (port 8080)" \
 check "/proc/net/sluice: every packet seen is counted once by its outcome" \
 	sluice_counters_add_up
 check "SIGTERM stops the last agent with status 0" agent_stop
+exec 4>&- 5<&-
+umount "$LOGFS"
+rmdir "$MEMCG"
+umount "$CG"
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
 tap_done
