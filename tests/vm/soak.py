@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # the repository is shared with the host
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flows  # noqa: E402
 
