@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Test runner inside the VM, run by initramfs-init after it chrooted into
-# the host's root file system (read-only, tmpfs over the writable places).
+# Test runner inside the VM, run by initramfs-init in a mount namespace
+# whose root is the host's root file system (read-only, tmpfs over the
+# writable places).
 # Runs every tests/vm/cases/NN-*.sh in order (or those of
 # SLUICE_VM_CASE_DIR: the benchmark's); each case's TAP output goes
 # to the results share (/run/sluice-vm/NAME.tap), its exit status to

@@ -179,8 +179,9 @@ veth_pair() {
 
 # topo_up: build the three hosts of the diagram above.
 topo_up() {
-	# The kernel's own module autoload does not work from the guest's
-	# chroot: load veth explicitly, every case may be the first one.
+	# The kernel's own module autoload runs modprobe in PID 1's root, the
+	# initramfs, which has none: load veth explicitly, every case may be
+	# the first one.
 	modprobe veth || return 1
 	ns_add "$NS_CLIENT"
 	ns_add "$NS_ROUTER" forward

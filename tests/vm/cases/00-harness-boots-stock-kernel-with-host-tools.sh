@@ -17,6 +17,12 @@ check "python3 of the host runs in the guest" python3 -c "import socket"
 check "repository is writable from the guest" \
 	sh -c "touch '$REPO/tests/vm/.write-probe' && rm '$REPO/tests/vm/.write-probe'"
 check "modprobe of the host resolves dependencies (veth)" modprobe veth
+# The runner's root is the top mount of its own mount namespace, not a
+# chroot: the kernel lets it create user namespaces, as a container would.
+check "root of a new user namespace can be made (unshare -U -r)" \
+	unshare -U -r true
+check "and of a user namespace with its own network namespace" \
+	unshare -U -r -n true
 
 topo_up
 check "client reaches server over IPv4 through router" \
