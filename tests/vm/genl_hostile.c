@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A hostile caller of the "sluice" generic netlink family, for the VM
- * tier (case 24). Run it in a network namespace of its own: it may
- * register, drain or reconfigure that namespace.
+ * tier (cases 24 and 39). Run it in a network namespace of its own: it
+ * may register, drain or reconfigure that namespace.
  *
  *   genl_hostile get           one well-formed GET_CONFIG; exit 0 when
  *                              answered, 3 when refused with EPERM, 1 else
@@ -11,9 +11,21 @@
  *                              lengths, broken attribute headers, nested
  *                              flags on scalars, then N random bodies
  *
+ *   genl_hostile every FAIL_MODE WATCHDOG_MS HOOKS
+ *                              every command of the family, well formed,
+ *                              in the order an agent's life sends them,
+ *                              from one socket: REGISTER, HEARTBEAT,
+ *                              GET_CONFIG, SET_CONFIG (fail mode and
+ *                              watchdog), SET_CONFIG (hooks), GET_STATS,
+ *                              GET_FLOW (of a conntrack id nobody has),
+ *                              FORGET_DENIED, DRAIN, HANDOVER, UNREGISTER
+ *
  * fuzz prints one line "sent S answered A ok K refused R extack E" and
  * exits 0 only if every request was answered (an error or a reply; none
  * lost, none hung past 2 s) and the family still answers GET_CONFIG.
+ * every prints one line a command, "NAME ok" or "NAME EPERM" (the errno's
+ * name), with the extended ack's message after a colon when there is
+ * one, and exits 0 when every command was answered.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -80,6 +92,31 @@ static int has_extack(const struct nlmsghdr *nlh)
 	return nlh->nlmsg_len > NLMSG_HDRLEN + off;
 }
 
+/* The message of the last refusal's extended ack ("" without one). */
+static char ack_text[256];
+
+static int ack_msg_cb(const struct nlattr *a, void *data)
+{
+	(void)data;
+	if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(ack_text, sizeof(ack_text), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static void ack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t off = sizeof(*e);
+
+	ack_text[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	mnl_attr_parse(nlh, off, ack_msg_cb, NULL);
+}
+
 /*
  * Sends what is in req and reads until its ack: 0 answered OK, a
  * positive errno when refused, -1 when no answer came in 2 s.
@@ -118,6 +155,7 @@ static int ask(struct nlmsghdr *nlh, mnl_cb_t data_cb)
 			refused++;
 			if (has_extack(m))
 				extack++;
+			ack_msg(m);
 			return -e->error;
 		}
 	}
@@ -153,6 +191,72 @@ static void send_one(struct nlmsghdr *nlh, const char *what)
 		fprintf(stderr, "genl_hostile: no answer to %s (seq %u)\n",
 			what, nlh->nlmsg_seq);
 	}
+}
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case 0: return "ok";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ERANGE: return "ERANGE";
+	default: return strerror(err);
+	}
+}
+
+/*
+ * One well-formed request of each command, in the order of an agent's
+ * life, so that a caller let past the capability check meets no other
+ * refusal: it is the registered agent when it beats, drains and leaves.
+ */
+static int every(uint8_t fail_mode, uint32_t watchdog_ms, uint32_t hooks)
+{
+	static const struct {
+		const char *name;
+		uint8_t cmd;
+	} cmds[] = {
+		{ "register", SLUICE_CMD_REGISTER },
+		{ "heartbeat", SLUICE_CMD_HEARTBEAT },
+		{ "get_config", SLUICE_CMD_GET_CONFIG },
+		{ "set_config", SLUICE_CMD_SET_CONFIG },
+		{ "set_hooks", SLUICE_CMD_SET_CONFIG },
+		{ "get_stats", SLUICE_CMD_GET_STATS },
+		{ "get_flow", SLUICE_CMD_GET_FLOW },
+		{ "forget_denied", SLUICE_CMD_FORGET_DENIED },
+		{ "drain", SLUICE_CMD_DRAIN },
+		{ "handover", SLUICE_CMD_HANDOVER },
+		{ "unregister", SLUICE_CMD_UNREGISTER },
+	};
+	struct nlmsghdr *nlh;
+	int lost_any = 0, rc;
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		nlh = start(family, cmds[i].cmd);
+		if (!strcmp(cmds[i].name, "set_config")) {
+			mnl_attr_put_u8(nlh, SLUICE_A_FAIL_MODE, fail_mode);
+			mnl_attr_put_u32(nlh, SLUICE_A_WATCHDOG_MS, watchdog_ms);
+		} else if (!strcmp(cmds[i].name, "set_hooks")) {
+			mnl_attr_put_u32(nlh, SLUICE_A_HOOKS, hooks);
+		} else if (cmds[i].cmd == SLUICE_CMD_GET_FLOW) {
+			mnl_attr_put_u32(nlh, SLUICE_A_CT_ID, 0);
+		} else if (cmds[i].cmd == SLUICE_CMD_HANDOVER) {
+			mnl_attr_put_u32(nlh, SLUICE_A_HANDOVER_MS,
+					 SLUICE_HANDOVER_MS_MIN);
+		}
+		ack_text[0] = '\0';
+		rc = ask(nlh, NULL);
+		if (rc < 0) {
+			printf("%s lost\n", cmds[i].name);
+			lost_any = 1;
+			continue;
+		}
+		printf("%s %s%s%s\n", cmds[i].name, errno_name(rc),
+		       ack_text[0] ? ": " : "", ack_text);
+	}
+	return lost_any;
 }
 
 static int fuzz(unsigned int rng, long rounds)
@@ -213,7 +317,7 @@ int main(int argc, char **argv)
 	int one = 1, rc;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS\n");
+		fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS | every FAIL_MODE WATCHDOG_MS HOOKS\n");
 		return 2;
 	}
 	nl = mnl_socket_open(NETLINK_GENERIC);
@@ -243,6 +347,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "fuzz") && argc == 4)
 		return fuzz((unsigned int)strtoul(argv[2], NULL, 0),
 			    strtol(argv[3], NULL, 0));
-	fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS\n");
+	if (!strcmp(argv[1], "every") && argc == 5)
+		return every((uint8_t)strtoul(argv[2], NULL, 0),
+			     (uint32_t)strtoul(argv[3], NULL, 0),
+			     (uint32_t)strtoul(argv[4], NULL, 0));
+	fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS | every FAIL_MODE WATCHDOG_MS HOOKS\n");
 	return 2;
 }
