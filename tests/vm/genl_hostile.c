@@ -196,13 +196,20 @@ static void send_one(struct nlmsghdr *nlh, const char *what)
 static const char *errno_name(int err)
 {
 	switch (err) {
-	case 0: return "ok";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ERANGE: return "ERANGE";
-	default: return strerror(err);
+	case 0:
+		return "ok";
+	case EPERM:
+		return "EPERM";
+	case ENOENT:
+		return "ENOENT";
+	case EINVAL:
+		return "EINVAL";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case ERANGE:
+		return "ERANGE";
+	default:
+		return strerror(err);
 	}
 }
 
@@ -310,6 +317,13 @@ static int fuzz(unsigned int rng, long rounds)
 	return lost ? 1 : 0;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS |\n"
+		"       genl_hostile every FAIL_MODE WATCHDOG_MS HOOKS\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct timeval tv = { .tv_sec = 2 };
@@ -317,8 +331,7 @@ int main(int argc, char **argv)
 	int one = 1, rc;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS | every FAIL_MODE WATCHDOG_MS HOOKS\n");
-		return 2;
+		return usage();
 	}
 	nl = mnl_socket_open(NETLINK_GENERIC);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -351,6 +364,5 @@ int main(int argc, char **argv)
 		return every((uint8_t)strtoul(argv[2], NULL, 0),
 			     (uint32_t)strtoul(argv[3], NULL, 0),
 			     (uint32_t)strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: genl_hostile get | fuzz SEED ROUNDS | every FAIL_MODE WATCHDOG_MS HOOKS\n");
-	return 2;
+	return usage();
 }
