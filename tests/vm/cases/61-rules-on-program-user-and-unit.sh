@@ -16,10 +16,11 @@
 #         'demo.service'), curl in demo.slice/other.service is served;
 # and the decision log names uid, unit and program of the refused flows.
 #
-# The clients run in the client agent's own mount namespace (in_client):
-# the VM's userspace lives in a chroot at /newroot of the initramfs, so a
-# program in another mount namespace (another "ip netns exec") has its
-# /proc/PID/exe shown from that namespace's root, /newroot/usr/bin/curl.
+# The clients run in the client agent's own mount namespace (in_client),
+# so that their /proc/PID/exe reads as the agent's paths do (while the
+# VM's runner was chrooted at /newroot of the initramfs, a program in
+# another mount namespace, another "ip netns exec", showed
+# /newroot/usr/bin/curl there).
 # On a real system the namespace's root is the root, and the lifecycle
 # tier proves the same rules under systemd, whose services each have a
 # mount namespace of their own.
