@@ -1,0 +1,190 @@
+#!/bin/sh
+# IPv6 extension headers cannot walk past a deny. The server's agent
+# denies incoming TCP 7000, UDP 7100 and the names *.blocked7.test, and
+# allows the rest; every refusal has its control beside it (7001, 7101,
+# ok7.test), and the server's own nft counters (before reassembly) prove
+# that the packets reached it carrying the headers they should.
+# Real clients: a TCP connection from a socket with sticky hop-by-hop
+# options, a routing header and destination options before and after it;
+# a 3000-byte UDP datagram sent in fragments over the client's MTU of
+# 1280; a DNS question with destination options, which gets the same
+# NXDOMAIN as one without. Crafted on a raw socket by the client (the
+# attacker's own host, no agent; it keeps its kernel from resetting the
+# handshakes it forges): a SYN behind an Authentication Header, behind
+# nine destination options headers, behind a "no next header", and in two
+# fragments whose first lacks the TCP header; after each, a real
+# connection from the same port, so that a flow allowed on the crafted
+# SYN would carry it. Each must leave the server's accept count on 7000
+# at 0 and no allow in its conntrack.
+#
+#   client (attacker, MTU 1280) --- router --- server (sluiced; echo on
+#                                              7000, 7001; UDP 7100,
+#                                              7101; dnsmasq)
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/vm/agent.sh
+. "$(dirname "$0")/../agent.sh"
+
+ext() {
+	_ns=$1
+	shift
+	in_ns "$_ns" python3 "$REPO/tests/vm/exthdr.py" "$@"
+}
+# seen COMMENT: packets the server's nft rule COMMENT counted.
+seen() {
+	in_ns "$NS_SERVER" nft list chain ip6 seen pre 2>/dev/null | awk -v c="\"$1\"" '
+		$NF == c { for (i = 1; i < NF; i++) if ($i == "packets") n = $(i + 1) }
+		END { print n + 0 }'
+}
+# at_least N VALUE [WHAT]
+at_least() {
+	echo "${3:-value} $2, at least $1 wanted" >&2
+	[ "$2" -ge "$1" ]
+}
+# crafted KIND SPORT PORT: exthdr.py syn from the client to the server;
+# synacks SPORT and followup SPORT read what it printed.
+crafted() {
+	ext "$NS_CLIENT" syn "$1" "$CLIENT6" "$2" "$SERVER6" "$3" >"$WORK/syn.$2"
+	cat "$WORK/syn.$2" >&2
+}
+synacks() { awk '$1 == "synacks" { print $2 }' "$WORK/syn.$1"; }
+followup() { awk '$1 == "followup" { print $2 }' "$WORK/syn.$1"; }
+# went_nowhere SPORT: no SYN-ACK came back to it, and the real
+# connection from its port failed too.
+went_nowhere() { [ "$(synacks "$1")" -eq 0 ] && [ "$(followup "$1")" = failed ]; }
+# dns_rcode NAME [plain]: "rcode N answers N" or "timeout" for an AAAA
+# question from the client to the server's dnsmasq.
+dns_is() {
+	_got=$(ext "$NS_CLIENT" dns "$SERVER6" "$1" ${3:+"$3"})
+	echo "$1${3:+ ($3)}: '$_got', '$2' wanted" >&2
+	[ "$_got" = "$2" ]
+}
+queued() { sluice_stat "$NS_SERVER" queued; }
+not_allowed() {
+	_v=$(ct_verdict "$NS_SERVER" "$1")
+	echo "server's flow from port $1: $_v" >&2
+	[ "$_v" != allow ]
+}
+
+topo_up
+dmesg_mark
+modprobe nf_tables
+ip -n "$NS_CLIENT" link set veth0 mtu 1280
+ip -n "$NS_ROUTER" link set veth1 mtu 1280
+# The server steps over a segment routing header with no segment left.
+in_ns "$NS_SERVER" sysctl -qw net.ipv6.conf.all.seg6_enabled=1 \
+	net.ipv6.conf.veth3.seg6_enabled=1
+setup "nft counters in the server, before reassembly" \
+	in_ns "$NS_SERVER" nft -f - <<NFT
+table ip6 seen {
+	chain pre {
+		type filter hook prerouting priority -500;
+		ip6 saddr $CLIENT6 exthdr hbh exists exthdr rt exists exthdr dst exists tcp dport 7000 tcp flags & (syn | ack) == syn counter comment "ext-syn-7000"
+		ip6 saddr $CLIENT6 exthdr hbh exists exthdr rt exists exthdr dst exists tcp dport 7001 tcp flags & (syn | ack) == syn counter comment "ext-syn-7001"
+		ip6 saddr $CLIENT6 exthdr frag exists counter comment "frags"
+		ip6 saddr $CLIENT6 exthdr dst exists udp dport 53 counter comment "ext-dns"
+	}
+}
+NFT
+setup "echo server on 7000, 7001" talk_serve "$NS_SERVER" 7000 7001
+setup "UDP sink on 7100, 7101" udp_sink_start "$NS_SERVER" 7100 7101
+bg in_ns "$NS_SERVER" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+	--bind-interfaces --listen-address="$SERVER6" --pid-file= --user=root \
+	--log-facility=- --address=/ok7.test/"$SERVER6" \
+	--address=/blocked7.test/"$SERVER6"
+setup "sluice.ko loads" sluice_load
+policy_init "$WORK/server.db" "
+INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'in', 'tcp', '7000');
+INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'in', 'udp', '7100');
+INSERT INTO rules(action, domain) VALUES ('deny', '*.blocked7.test');"
+setup "server agent enforcing" agent_start "$NS_SERVER" "$WORK/server.db" \
+	--log-db "$WORK/decisions.db"
+SERVER_AGENT=$AGENT_PID
+setup "dnsmasq answers" eventually 50 dns_is ok7.test "rcode 0 answers 1" plain
+
+# ---- real clients with sticky extension headers ----------------------
+q0=$(queued)
+check "control: TCP to 7001 with hop-by-hop, routing and destination options works" \
+	ext "$NS_CLIENT" connect "$SERVER6" 7001 3
+check "the server saw its SYN carry them ($(seen ext-syn-7001))" \
+	at_least 1 "$(seen ext-syn-7001)"
+check "TCP to the denied 7000 with the same headers is refused" \
+	sh -c "! ip netns exec $NS_CLIENT python3 $REPO/tests/vm/exthdr.py connect $SERVER6 7000 2"
+check "though the server saw its SYN carry them ($(seen ext-syn-7000))" \
+	at_least 1 "$(seen ext-syn-7000)"
+check "the server accepted none on 7000 ($(accepts 7000))" [ "$(accepts 7000)" -eq 0 ]
+check "and one on 7001 ($(accepts 7001))" [ "$(accepts 7001)" -eq 1 ]
+q1=$(queued)
+check "the server's agent was asked ($q0 -> $q1 queued)" at_least 2 $((q1 - q0))
+
+# ---- fragments --------------------------------------------------------
+setup "3000 bytes to the denied UDP 7100" ext "$NS_CLIENT" udp "$SERVER6" 7100 3000
+setup "3000 bytes to UDP 7101" ext "$NS_CLIENT" udp "$SERVER6" 7101 3000
+check "control: the datagram to 7101 arrives" eventually 50 udp_count_is 7101 1
+check "the one to 7100, sent before it, does not ($(udp_count 7100))" \
+	udp_count_is 7100 0
+check "both reached the server in fragments ($(seen frags))" \
+	at_least 4 "$(seen frags)"
+q2=$(queued)
+check "the server's agent was asked ($q1 -> $q2 queued)" at_least 2 $((q2 - q1))
+
+# ---- DNS with destination options -------------------------------------
+check "without extension headers, a denied name gets NXDOMAIN" \
+	dns_is x.blocked7.test "rcode 3 answers 0" plain
+check "with destination options, a denied name gets the same NXDOMAIN" \
+	dns_is x.blocked7.test "rcode 3 answers 0"
+check "control: with destination options, an allowed name is answered" \
+	dns_is ok7.test "rcode 0 answers 1"
+check "the server saw both questions carry them ($(seen ext-dns))" \
+	at_least 2 "$(seen ext-dns)"
+
+# ---- crafted SYNs ------------------------------------------------------
+setup "the client keeps its kernel from resetting forged handshakes" \
+	in_ns "$NS_CLIENT" nft -f - <<'NFT'
+table ip6 attacker {
+	chain out {
+		type filter hook output priority 0;
+		tcp flags & rst == rst drop
+	}
+}
+NFT
+q3=$(queued)
+setup "a SYN behind nine destination options headers to 7001" crafted dst9 41001 7001
+check "control: it gets its SYN-ACK ($(synacks 41001))" at_least 1 "$(synacks 41001)"
+setup "a SYN behind nine destination options headers to 7000" crafted dst9 41002 7000
+check "to the denied 7000 it gets none ($(synacks 41002)), nor does a connection from its port ($(followup 41002))" \
+	went_nowhere 41002
+check "and the server's conntrack holds no allow of it" not_allowed 41002
+
+setup "a SYN behind an Authentication Header to 7001" crafted ah 41003 7001
+check "control: a connection from its port follows ($(followup 41003))" \
+	[ "$(followup 41003)" = made ]
+setup "a SYN behind an Authentication Header to 7000" crafted ah 41004 7000
+check "to 7000, a connection from its port does not ($(followup 41004))" \
+	[ "$(followup 41004)" = failed ]
+check "and the server's conntrack holds no allow of it" not_allowed 41004
+
+setup "a SYN behind a 'no next header' to 7000" crafted none 41005 7000
+check "it gets no SYN-ACK ($(synacks 41005)), nor a connection from its port ($(followup 41005))" \
+	went_nowhere 41005
+setup "a SYN in two fragments, the first without it, to 7001" crafted frag 41006 7001
+check "control: a connection from its port follows ($(followup 41006))" \
+	[ "$(followup 41006)" = made ]
+setup "a SYN in two fragments, the first without it, to 7000" crafted frag 41007 7000
+check "to 7000 it gets no SYN-ACK ($(synacks 41007)), nor a connection from its port ($(followup 41007))" \
+	went_nowhere 41007
+check "and the server's conntrack holds no allow of it" not_allowed 41007
+check "after all, the server accepted nothing on 7000 ($(accepts 7000))" \
+	[ "$(accepts 7000)" -eq 0 ]
+q4=$(queued)
+check "the server's agent was asked ($q3 -> $q4 queued)" at_least 6 $((q4 - q3))
+
+kill -TERM "$SERVER_AGENT"
+check "server agent stops with status 0" wait "$SERVER_AGENT"
+check "the decision log holds the crafted SYNs to 7000 as TCP denies ($(sqlite3 "$WORK/decisions.db" "SELECT group_concat(sport) FROM decisions WHERE action = 'deny' AND proto = 'tcp' AND dport = 7000 AND sport > 41000"))" \
+	[ "$(sqlite3 "$WORK/decisions.db" "SELECT count(DISTINCT sport) FROM decisions WHERE action = 'deny' AND proto = 'tcp' AND dport = 7000 AND sport IN (41002, 41004)")" -eq 2 ]
+stop_bg
+check "rmmod sluice" sluice_unload
+check "kernel log clean" dmesg_clean
+agent_log "$NS_SERVER"
+tap_done
