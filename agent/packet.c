@@ -8,25 +8,33 @@
 
 #include "agent/packet.h"
 
-/* IPv6 extension headers we step over to find the transport header. */
+/*
+ * The IPv6 extension headers that conntrack steps over to find the flow
+ * (ipv6_skip_exthdr()), and only those: the agent judges the flow whose
+ * conntrack entry keeps the verdict, so it reads the chain as the kernel
+ * does.
+ */
 static int ipv6_is_ext(uint8_t nh)
 {
 	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
-	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT;
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_AH;
 }
 
-/* At most this many extension headers: a chain of them is attacker data. */
-#define SLUICE_IPV6_MAX_EXT	8
+/* transport_offset()'s *ports. */
+#define PORTS_NONE	0	/* a later fragment: the ports are elsewhere */
+#define PORTS_HERE	1	/* at the offset, if the protocol has them */
+#define PORTS_CUT	2	/* the copy ends before the chain does */
 
 /*
  * Returns the offset of the transport header, or -1 when the packet is not
- * IP. *proto gets the transport protocol; *ports is cleared when the
- * transport header cannot be trusted to carry ports (a later fragment).
+ * IP. *proto gets the transport protocol (or the header where the copy
+ * ended), *ports one of PORTS_*.
  */
 static long transport_offset(const uint8_t *pkt, size_t len, uint8_t *proto,
 			     int *family, int *ports)
 {
-	*ports = 1;
+	*ports = PORTS_HERE;
 	if (len < 1)
 		return -1;
 	switch (pkt[0] >> 4) {
@@ -40,45 +48,63 @@ static long transport_offset(const uint8_t *pkt, size_t len, uint8_t *proto,
 		*proto = pkt[9];
 		frag = (uint16_t)((pkt[6] & 0x1f) << 8 | pkt[7]);
 		if (frag != 0)
-			*ports = 0;
+			*ports = PORTS_NONE;
 		return (long)ihl;
 	}
 	case 6: {
 		size_t off = 40;
 		uint8_t nh;
-		int i;
 
 		if (len < 40)
 			return -1;
 		*family = AF_INET6;
 		nh = pkt[6];
-		for (i = 0; i < SLUICE_IPV6_MAX_EXT && ipv6_is_ext(nh); i++) {
+		/*
+		 * No limit on their number but the copy: conntrack has none,
+		 * and each header takes 8 bytes at least, so the copy bounds
+		 * the walk.
+		 */
+		while (ipv6_is_ext(nh)) {
+			uint8_t next;
+
 			if (off + 8 > len) {
-				*ports = 0;
+				*ports = PORTS_CUT;
 				break;
 			}
+			next = pkt[off];
 			if (nh == IPPROTO_FRAGMENT) {
 				uint16_t fo = (uint16_t)(pkt[off + 2] << 8 |
 							 pkt[off + 3]);
-				if (fo & 0xfff8)
-					*ports = 0;
-				nh = pkt[off];
-				off += 8;
-			} else {
-				uint8_t next = pkt[off];
 
-				off += ((size_t)pkt[off + 1] + 1) * 8;
+				off += 8;
 				nh = next;
+				/* What follows a later fragment is data. */
+				if (fo & 0xfff8) {
+					*ports = PORTS_NONE;
+					break;
+				}
+				continue;
 			}
+			if (nh == IPPROTO_AH)	/* RFC 4302: 4-byte words, less 2 */
+				off += ((size_t)pkt[off + 1] + 2) * 4;
+			else
+				off += ((size_t)pkt[off + 1] + 1) * 8;
+			nh = next;
 		}
-		if (ipv6_is_ext(nh))
-			*ports = 0;
 		*proto = nh;
 		return (long)off;
 	}
 	default:
 		return -1;
 	}
+}
+
+/* Does @proto carry ports in its first 4 bytes? */
+static int has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_DCCP;
 }
 
 int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f)
@@ -102,32 +128,35 @@ int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f)
 		memcpy(f->dst, pkt + 24, 16);
 	}
 
-	if (!ports || (size_t)off + 4 > len)
+	if (ports == PORTS_CUT)
+		return SLUICE_PACKET_CUT;
+	if (ports == PORTS_NONE || !has_ports(f->proto))
 		return 0;
-	switch (f->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		f->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
-		f->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
-		break;
-	default:
-		break;
-	}
+	if ((size_t)off + 4 > len)
+		return SLUICE_PACKET_CUT;
+	f->sport = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
+	f->dport = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
 	return 0;
+}
+
+long sluice_packet_transport(const uint8_t *pkt, size_t len, uint8_t *proto)
+{
+	int family, ports;
+	long off = transport_offset(pkt, len, proto, &family, &ports);
+
+	if (off < 0 || ports != PORTS_HERE || (size_t)off + 4 > len)
+		return -1;
+	return off;
 }
 
 long sluice_packet_payload(const uint8_t *pkt, size_t len)
 {
 	uint8_t proto;
-	int family, ports;
 	long off;
 	size_t hl;
 
-	off = transport_offset(pkt, len, &proto, &family, &ports);
-	if (off < 0 || !ports)
+	off = sluice_packet_transport(pkt, len, &proto);
+	if (off < 0)
 		return -1;
 	switch (proto) {
 	case IPPROTO_UDP:
@@ -152,8 +181,7 @@ int sluice_packet_tcp(const uint8_t *pkt, size_t len, uint32_t *seq, uint8_t *fl
 {
 	long pl = sluice_packet_payload(pkt, len);
 	uint8_t proto;
-	int family, ports;
-	long off = transport_offset(pkt, len, &proto, &family, &ports);
+	long off = sluice_packet_transport(pkt, len, &proto);
 	const uint8_t *th;
 
 	if (pl < 0 || off < 0 || proto != IPPROTO_TCP)

@@ -12,13 +12,29 @@
 
 #include "agent/flow.h"
 
+/* sluice_packet_parse(): the copy ends before the flow's ports. */
+#define SLUICE_PACKET_CUT	1
+
 /*
- * Fill family, proto, src, dst, sport and dport of @f from @pkt. Ports stay
- * 0 for protocols without them, for non-first fragments, and when the copy
- * ends before the transport header. Returns 0, or -1 when @pkt is not an
+ * Fill family, proto, src, dst, sport and dport of @f from @pkt. IPv6
+ * extension headers are stepped over as the kernel's conntrack does
+ * (ipv6_skip_exthdr(): hop-by-hop, routing, destination options,
+ * fragment, authentication, any number of them), so that the flow judged
+ * is the flow conntrack keeps the verdict in. Ports stay 0 for protocols
+ * without them and for non-first fragments. Returns 0; SLUICE_PACKET_CUT
+ * when the copy ends before the end of the header chain or the ports of
+ * its protocol (family and addresses are filled, the header reached is in
+ * proto): which flow it is cannot be known; or -1 when @pkt is not an
  * IPv4 or IPv6 packet at all (too short, wrong version, bad header length).
  */
 int sluice_packet_parse(const uint8_t *pkt, size_t len, struct sluice_flow *f);
+
+/*
+ * Offset of the transport header of @pkt, behind IPv6 extension headers
+ * as sluice_packet_parse() finds it, and its protocol in @proto; -1 when
+ * the copy does not hold its ports (or it has none: a later fragment).
+ */
+long sluice_packet_transport(const uint8_t *pkt, size_t len, uint8_t *proto);
 
 /* Offset of the transport payload (TCP/UDP data) in @pkt, or -1. */
 long sluice_packet_payload(const uint8_t *pkt, size_t len);

@@ -40,7 +40,8 @@ static void ipv4_copy_cut_before_ports_keeps_addresses(void **state)
 	struct sluice_flow f;
 
 	(void)state;
-	assert_int_equal(sluice_packet_parse(v4_tcp_syn, 22, &f), 0);
+	/* Addresses, but which flow it is the copy does not say. */
+	assert_int_equal(sluice_packet_parse(v4_tcp_syn, 22, &f), SLUICE_PACKET_CUT);
 	assert_int_equal(f.proto, IPPROTO_TCP);
 	assert_int_equal(f.sport, 0);
 	assert_int_equal(f.dport, 0);
@@ -110,9 +111,13 @@ static void ipv6_extension_chain_past_the_copy_has_no_ports(void **state)
 	(void)state;
 	memcpy(pkt, v6_hbh_udp, sizeof(pkt));
 	pkt[41] = 200;		/* HBH length far beyond the packet */
-	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), SLUICE_PACKET_CUT);
 	assert_int_equal(f.dport, 0);
-	assert_int_equal(sluice_packet_parse(pkt, 41, &f), 0);
+	assert_int_equal(sluice_packet_parse(pkt, 41, &f), SLUICE_PACKET_CUT);
+	assert_int_equal(f.dport, 0);
+	/* The chain whole, the copy ending in the UDP ports. */
+	assert_int_equal(sluice_packet_parse(v6_hbh_udp, 50, &f), SLUICE_PACKET_CUT);
+	assert_int_equal(f.proto, IPPROTO_UDP);
 	assert_int_equal(f.dport, 0);
 }
 
@@ -128,8 +133,132 @@ static void ipv6_endless_extension_chain_is_bounded(void **state)
 	pkt[6] = IPPROTO_DSTOPTS;
 	for (i = 0; i < 16; i++)
 		pkt[40 + i * 8] = IPPROTO_DSTOPTS;	/* next: again */
-	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), SLUICE_PACKET_CUT);
 	assert_int_equal(f.dport, 0);
+}
+
+/*
+ * fd00::1:40000 -> fd00::2:7000, a SYN behind @n destination options
+ * headers of 8 bytes (PadN) written into @pkt; returns its length.
+ */
+static size_t v6_syn_behind_dstopts(uint8_t *pkt, int n)
+{
+	size_t off = 40;
+	int i;
+
+	memcpy(pkt, v6_hbh_udp, 40);
+	pkt[6] = n ? IPPROTO_DSTOPTS : IPPROTO_TCP;
+	for (i = 0; i < n; i++, off += 8) {
+		memset(pkt + off, 0, 8);
+		pkt[off] = i + 1 < n ? IPPROTO_DSTOPTS : IPPROTO_TCP;
+		pkt[off + 2] = 1;			/* PadN */
+		pkt[off + 3] = 4;
+	}
+	memcpy(pkt + off, v4_tcp_syn + 20, 20);
+	pkt[off + 2] = 7000 >> 8;
+	pkt[off + 3] = 7000 & 0xff;
+	pkt[4] = (uint8_t)((off - 40 + 20) >> 8);
+	pkt[5] = (uint8_t)(off - 40 + 20);
+	return off + 20;
+}
+
+/*
+ * The kernel's conntrack steps over any number of extension headers
+ * (ipv6_skip_exthdr()): a parser that gave up after some number judged a
+ * SYN behind nine of them as protocol 60 without ports, and its allow
+ * became the conntrack verdict of the TCP flow to a denied port.
+ */
+static void ipv6_any_number_of_extension_headers_reaches_the_ports(void **state)
+{
+	uint8_t pkt[40 + 8 * 40 + 20];
+	struct sluice_flow f;
+	size_t len;
+	int n;
+
+	(void)state;
+	for (n = 0; n <= 40; n += 1) {
+		len = v6_syn_behind_dstopts(pkt, n);
+		assert_int_equal(sluice_packet_parse(pkt, len, &f), 0);
+		assert_int_equal(f.proto, IPPROTO_TCP);
+		assert_int_equal(f.sport, 40000);
+		assert_int_equal(f.dport, 7000);
+		assert_int_equal(sluice_packet_payload(pkt, len), (long)len);
+	}
+}
+
+/*
+ * An Authentication Header counts its length in 4-byte words, less 2
+ * (RFC 4302); conntrack steps over it to the TCP header behind.
+ */
+static void ipv6_authentication_header_is_stepped_over(void **state)
+{
+	uint8_t pkt[40 + 24 + 20];
+	struct sluice_flow f;
+
+	(void)state;
+	memcpy(pkt, v6_hbh_udp, 40);
+	pkt[5] = 24 + 20;
+	pkt[6] = IPPROTO_AH;
+	memset(pkt + 40, 0, 24);
+	pkt[40] = IPPROTO_TCP;
+	pkt[41] = 4;			/* 24 bytes: (4 + 2) * 4 */
+	memcpy(pkt + 64, v4_tcp_syn + 20, 20);
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.proto, IPPROTO_TCP);
+	assert_int_equal(f.sport, 40000);
+	assert_int_equal(f.dport, 443);
+	assert_int_equal(sluice_packet_payload(pkt, sizeof(pkt)), 84);
+	/* An AH cut by the copy: which flow it is, nobody can say. */
+	assert_int_equal(sluice_packet_parse(pkt, 60, &f), SLUICE_PACKET_CUT);
+	assert_int_equal(f.dport, 0);
+}
+
+/*
+ * A later fragment ends the chain as it does in conntrack: what follows
+ * its header is data of the middle of the packet, not headers.
+ */
+static void ipv6_later_fragment_ends_the_chain(void **state)
+{
+	uint8_t pkt[40 + 8 + 20];
+	struct sluice_flow f;
+
+	(void)state;
+	memcpy(pkt, v6_hbh_udp, 40);
+	pkt[5] = 8 + 20;
+	pkt[6] = IPPROTO_FRAGMENT;
+	memset(pkt + 40, 0, 8);
+	pkt[40] = IPPROTO_TCP;
+	memcpy(pkt + 48, v4_tcp_syn + 20, 20);
+	/* The first fragment: its TCP header is there. */
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.proto, IPPROTO_TCP);
+	assert_int_equal(f.dport, 443);
+	/* Offset 8: bytes that look like a TCP header are not one. */
+	pkt[43] = 8 << 3;
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.proto, IPPROTO_TCP);
+	assert_int_equal(f.dport, 0);
+	assert_int_equal(sluice_packet_payload(pkt, sizeof(pkt)), -1);
+	/* Even when they look like more headers. */
+	pkt[40] = IPPROTO_DSTOPTS;
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.proto, IPPROTO_DSTOPTS);
+	assert_int_equal(f.dport, 0);
+}
+
+/* "No next header" ends the chain: there is no transport to judge. */
+static void ipv6_no_next_header_has_no_ports(void **state)
+{
+	uint8_t pkt[40 + 8 + 20];
+	struct sluice_flow f;
+
+	(void)state;
+	v6_syn_behind_dstopts(pkt, 1);
+	pkt[40] = IPPROTO_NONE;
+	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
+	assert_int_equal(f.proto, IPPROTO_NONE);
+	assert_int_equal(f.dport, 0);
+	assert_int_equal(sluice_packet_payload(pkt, sizeof(pkt)), -1);
 }
 
 static void tcp_sequence_of_the_first_data_byte(void **state)
@@ -167,6 +296,10 @@ int main(void)
 		cmocka_unit_test(parses_ipv6_over_extension_headers),
 		cmocka_unit_test(ipv6_extension_chain_past_the_copy_has_no_ports),
 		cmocka_unit_test(ipv6_endless_extension_chain_is_bounded),
+		cmocka_unit_test(ipv6_any_number_of_extension_headers_reaches_the_ports),
+		cmocka_unit_test(ipv6_authentication_header_is_stepped_over),
+		cmocka_unit_test(ipv6_later_fragment_ends_the_chain),
+		cmocka_unit_test(ipv6_no_next_header_has_no_ports),
 		cmocka_unit_test(tcp_sequence_of_the_first_data_byte),
 	};
 
