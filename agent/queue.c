@@ -427,7 +427,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
 	struct nfqnl_msg_packet_hdr *ph;
 	struct sluice_packet p;
-	int verdict;
+	int verdict, rc;
 
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
 	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
@@ -462,9 +462,11 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_parse_nested(attr[NFQA_CT], ct_attr_cb, &p);
 	}
 
-	if (!p.data || sluice_packet_parse(p.data, p.len, &p.flow) < 0) {
+	rc = p.data ? sluice_packet_parse(p.data, p.len, &p.flow) : -1;
+	if (rc < 0) {
 		verdict = SLUICE_Q_PASS;	/* not IP: not ours to judge */
 	} else {
+		p.unknown_flow = rc == SLUICE_PACKET_CUT;
 		if (p.reply)
 			sluice_flow_reverse(&p.flow, p.hook);
 		verdict = q->decide(q->ctx, &p);

@@ -35,6 +35,8 @@ struct sluice_packet {
 	int reply;			/* the packet goes against the flow:
 					 * flow's src/dst are its dst/src */
 	int cut;			/* the copy ends before the packet */
+	int unknown_flow;		/* the copy ends before its ports
+					 * (SLUICE_PACKET_CUT): flow unknown */
 };
 
 /*

@@ -458,6 +458,17 @@ int sluice_verdict_decide(void *ctx, struct sluice_packet *p)
 	if (!pol)
 		return SLUICE_Q_PASS;
 
+	/*
+	 * The copy ends inside the IPv6 header chain or before the ports:
+	 * conntrack read further and keeps the verdict in the flow it found
+	 * there, which no rule here can be known to allow.
+	 */
+	if (p->unknown_flow) {
+		d = (struct sluice_decision){ .allow = 0, .rule_id = 0 };
+		record(v, f, d);
+		return SLUICE_Q_DENY;
+	}
+
 	if (is_dns(f)) {
 		pl = payload_of(p, &plen);
 		msg = pl ? dns_message(p, pl, plen, &mlen) : NULL;

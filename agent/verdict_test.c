@@ -620,6 +620,50 @@ static void a_quic_hello_given_twice_differently_is_denied(void **state)
 	assert_int_equal(datagram(fx, 0, pkt, n), SLUICE_Q_DENY);
 }
 
+/*
+ * An IPv6 SYN to 7000 behind a destination options header of 2 KiB, the
+ * copy ending inside it (as a chain longer than NFQUEUE's 65531-byte copy
+ * would): the agent cannot say which flow it is, conntrack can, and keeps
+ * the verdict in the TCP flow it finds. With only a deny of TCP 7000 and
+ * everything else allowed, it is denied; copied whole, it is read and
+ * denied by that rule, and the same SYN to 7001 allowed.
+ */
+static void a_flow_whose_ports_are_past_the_copy_is_denied(void **state)
+{
+	static uint8_t pkt[40 + 2048 + 20];
+	struct fixture *fx = *state;
+	struct sluice_packet p;
+	uint8_t *th = pkt + 40 + 2048;
+	int rc;
+
+	SKIP_WITHOUT_FIXTURE();
+	policy(fx, "INSERT INTO rules(action, proto, dst_port) VALUES ('deny', 'tcp', '7000')");
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x60;
+	pkt[4] = (2048 + 20) >> 8, pkt[5] = (2048 + 20) & 0xff;
+	pkt[6] = IPPROTO_DSTOPTS, pkt[7] = 64;
+	pkt[8] = 0xfd, pkt[23] = 1, pkt[24] = 0xfd, pkt[39] = 2;
+	pkt[40] = IPPROTO_TCP, pkt[41] = 255;	/* (255 + 1) * 8 bytes */
+	th[0] = 40000 >> 8, th[1] = 40000 & 0xff;
+	th[2] = 7001 >> 8, th[3] = 7001 & 0xff;
+	th[12] = 0x50, th[13] = SYN;
+	for (int i = 0; i < 3; i++) {
+		memset(&p, 0, sizeof(p));
+		p.id = 1, p.hook = 1;			/* LOCAL_IN */
+		p.data = pkt;
+		p.len = i < 2 ? sizeof(pkt) : 40 + 1024;
+		p.flow.uid = -1;
+		p.flow.direction = SLUICE_DIR_IN;
+		if (i == 1)
+			th[3] = 7000 & 0xff;
+		rc = sluice_packet_parse(p.data, p.len, &p.flow);
+		assert_int_equal(rc, i < 2 ? 0 : SLUICE_PACKET_CUT);
+		p.unknown_flow = rc == SLUICE_PACKET_CUT;	/* as queue.c */
+		assert_int_equal(sluice_verdict_decide(&fx->v, &p),
+				 i == 0 ? SLUICE_Q_ALLOW : SLUICE_Q_DENY);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +686,7 @@ int main(void)
 		T(a_quic_hello_over_two_initials_is_judged_when_whole),
 		T(a_quic_hello_never_finished_is_denied),
 		T(a_quic_hello_given_twice_differently_is_denied),
+		T(a_flow_whose_ports_are_past_the_copy_is_denied),
 #undef T
 	};
 

@@ -113,10 +113,12 @@ static void one_packet(uint8_t flags, const uint8_t *data, size_t len)
 	p.hook = hooks[(flags >> 5) & 3];
 	p.reply = flags & 1;
 	p.flow.uid = -1;
-	if (sluice_packet_parse(pkt, len, &p.flow) < 0) {
+	v = sluice_packet_parse(pkt, len, &p.flow);
+	if (v < 0) {
 		free(pkt);
 		return;
 	}
+	p.unknown_flow = v == SLUICE_PACKET_CUT;	/* as queue.c */
 	p.flow.direction = directions[(flags >> 5) & 3];
 	if (p.reply)
 		sluice_flow_reverse(&p.flow, p.hook);
