@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/inject.h"
+#include "agent/packet.h"
 #include "uapi/sluice.h"
 
 int sluice_inject_open(struct sluice_inject *ij, char *err, size_t errlen)
@@ -115,17 +116,17 @@ static long reply_ip(const uint8_t *pkt, size_t len, uint8_t proto,
 	return -1;
 }
 
-/* Offset of the transport header of @pkt (no extension headers), or -1. */
+/*
+ * Offset of the transport header of @pkt if it is @proto, or -1: behind
+ * IPv6 extension headers too, so that a question judged behind them is
+ * answered like one without. The reply carries none.
+ */
 static long l4_offset(const uint8_t *pkt, size_t len, uint8_t proto)
 {
-	if (len >= 20 && pkt[0] >> 4 == 4 && pkt[9] == proto) {
-		size_t ihl = (size_t)(pkt[0] & 0xf) * 4;
+	uint8_t got;
+	long off = sluice_packet_transport(pkt, len, &got);
 
-		return ihl >= 20 && ihl <= len ? (long)ihl : -1;
-	}
-	if (len >= 40 && pkt[0] >> 4 == 6 && pkt[6] == proto)
-		return 40;
-	return -1;
+	return off >= 0 && got == proto ? off : -1;
 }
 
 long sluice_build_udp(const uint8_t *pkt, size_t len, const uint8_t *payload,
