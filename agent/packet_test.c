@@ -187,6 +187,20 @@ static void ipv6_any_number_of_extension_headers_reaches_the_ports(void **state)
 }
 
 /*
+ * fd00::1:40000 -> fd00::2:443, a SYN behind one extension header @nh of
+ * @ext bytes, all zero but its next header (TCP), written into @pkt.
+ */
+static void v6_syn_behind(uint8_t *pkt, uint8_t nh, size_t ext)
+{
+	memcpy(pkt, v6_hbh_udp, 40);
+	pkt[5] = (uint8_t)(ext + 20);
+	pkt[6] = nh;
+	memset(pkt + 40, 0, ext);
+	pkt[40] = IPPROTO_TCP;
+	memcpy(pkt + 40 + ext, v4_tcp_syn + 20, 20);
+}
+
+/*
  * An Authentication Header counts its length in 4-byte words, less 2
  * (RFC 4302); conntrack steps over it to the TCP header behind.
  */
@@ -196,13 +210,8 @@ static void ipv6_authentication_header_is_stepped_over(void **state)
 	struct sluice_flow f;
 
 	(void)state;
-	memcpy(pkt, v6_hbh_udp, 40);
-	pkt[5] = 24 + 20;
-	pkt[6] = IPPROTO_AH;
-	memset(pkt + 40, 0, 24);
-	pkt[40] = IPPROTO_TCP;
+	v6_syn_behind(pkt, IPPROTO_AH, 24);
 	pkt[41] = 4;			/* 24 bytes: (4 + 2) * 4 */
-	memcpy(pkt + 64, v4_tcp_syn + 20, 20);
 	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
 	assert_int_equal(f.proto, IPPROTO_TCP);
 	assert_int_equal(f.sport, 40000);
@@ -223,12 +232,7 @@ static void ipv6_later_fragment_ends_the_chain(void **state)
 	struct sluice_flow f;
 
 	(void)state;
-	memcpy(pkt, v6_hbh_udp, 40);
-	pkt[5] = 8 + 20;
-	pkt[6] = IPPROTO_FRAGMENT;
-	memset(pkt + 40, 0, 8);
-	pkt[40] = IPPROTO_TCP;
-	memcpy(pkt + 48, v4_tcp_syn + 20, 20);
+	v6_syn_behind(pkt, IPPROTO_FRAGMENT, 8);
 	/* The first fragment: its TCP header is there. */
 	assert_int_equal(sluice_packet_parse(pkt, sizeof(pkt), &f), 0);
 	assert_int_equal(f.proto, IPPROTO_TCP);
