@@ -128,6 +128,11 @@ put("packet_fuzz", "v6-hbh-udp", bytes.fromhex("60000000") + struct.pack(">H", l
 frag = bytes([6, 0, 0, 0x10, 0, 0, 0, 1])
 put("packet_fuzz", "v6-frag-later", bytes.fromhex("60000000") + struct.pack(">H", 8 + 20) + bytes([44, 64])
     + src6 + dst6 + frag + bytes(20))
+# a SYN behind an Authentication Header (4-byte words) and two destination
+# options headers
+chain = bytes([60, 4]) + bytes(22) + bytes([60, 0, 1, 4, 0, 0, 0, 0]) + bytes([6, 0, 1, 4, 0, 0, 0, 0])
+put("packet_fuzz", "v6-ah-dstopts-tcp", bytes.fromhex("60000000") + struct.pack(">H", len(chain) + 20)
+    + bytes([51, 64]) + src6 + dst6 + chain + v4tcp[20:])
 
 # pending_fuzz: segment count - 1, options (bit i: segment i twice; bit 7:
 # each next segment early, ahead of a gap), then the first payload
