@@ -4,7 +4,7 @@
 carry them, and crafted SYNs an attacker can send from a raw socket.
 
 Usage: exthdr.py connect HOST PORT SECONDS
-       exthdr.py udp HOST PORT SIZE
+       exthdr.py udp HOST PORT SIZE [plain]
        exthdr.py dns SERVER NAME [plain]
        exthdr.py syn KIND SRC SPORT HOST PORT
 
@@ -15,7 +15,7 @@ a PadN option; exit 0 if one line comes back echoed within SECONDS.
 Prints the headers the kernel took.
 
 udp: one datagram of SIZE bytes from a socket with sticky destination
-options (big enough, the kernel sends it in fragments).
+options (big enough, the kernel sends it in fragments; "plain": without).
 
 dns: an AAAA question for NAME over UDP from a socket with sticky
 destination options ("plain": without them); prints "rcode N answers N"
@@ -171,9 +171,9 @@ def connect(host, port, secs):
     return 0 if got == b"ext\n" else 1
 
 
-def udp(host, port, size):
+def udp(host, port, size, plain):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    if "IPV6_DSTOPTS" not in sticky(s, [("IPV6_DSTOPTS", PADN8)]):
+    if not plain and "IPV6_DSTOPTS" not in sticky(s, [("IPV6_DSTOPTS", PADN8)]):
         return 2
     s.sendto(bytes(size), (host, port))
     return 0
@@ -204,8 +204,8 @@ def dns(server, name, plain):
 def main(argv):
     if len(argv) == 4 and argv[0] == "connect":
         return connect(argv[1], int(argv[2]), float(argv[3]))
-    if len(argv) == 4 and argv[0] == "udp":
-        return udp(argv[1], int(argv[2]), int(argv[3]))
+    if len(argv) in (4, 5) and argv[0] == "udp":
+        return udp(argv[1], int(argv[2]), int(argv[3]), len(argv) == 5)
     if len(argv) in (3, 4) and argv[0] == "dns":
         return dns(argv[1], argv[2], len(argv) == 4)
     if len(argv) == 6 and argv[0] == "syn":
