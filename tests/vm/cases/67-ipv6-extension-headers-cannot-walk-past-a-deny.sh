@@ -7,9 +7,10 @@
 # Real clients: a TCP connection from a socket with sticky hop-by-hop
 # options, a routing header and destination options before and after it;
 # a 3000-byte UDP datagram sent in fragments over the client's MTU of
-# 1280; a DNS question with destination options, which gets the same
-# NXDOMAIN as one without. Crafted on a raw socket by the client (the
-# attacker's own host, no agent; it keeps its kernel from resetting the
+# 1280 (the fragment header its only extension header); a DNS question
+# with destination options, which gets the same NXDOMAIN as one without.
+# Crafted on a raw socket by the client (the attacker's own host, no
+# agent; it keeps its kernel from resetting the
 # handshakes it forges): a SYN behind an Authentication Header, behind
 # nine destination options headers, behind a "no next header", and in two
 # fragments whose first lacks the TCP header; after each, a real
@@ -118,8 +119,10 @@ q1=$(queued)
 check "the server's agent was asked ($q0 -> $q1 queued)" at_least 2 $((q1 - q0))
 
 # ---- fragments --------------------------------------------------------
-setup "3000 bytes to the denied UDP 7100" ext "$NS_CLIENT" udp "$SERVER6" 7100 3000
-setup "3000 bytes to UDP 7101" ext "$NS_CLIENT" udp "$SERVER6" 7101 3000
+setup "3000 bytes to the denied UDP 7100, in fragments" \
+	ext "$NS_CLIENT" udp "$SERVER6" 7100 3000 plain
+setup "3000 bytes to UDP 7101, in fragments" \
+	ext "$NS_CLIENT" udp "$SERVER6" 7101 3000 plain
 check "control: the datagram to 7101 arrives" eventually 50 udp_count_is 7101 1
 check "the one to 7100, sent before it, does not ($(udp_count 7100))" \
 	udp_count_is 7100 0
@@ -127,16 +130,15 @@ check "both reached the server in fragments ($(seen frags))" \
 	at_least 4 "$(seen frags)"
 q2=$(queued)
 check "the server's agent was asked ($q1 -> $q2 queued)" at_least 2 $((q2 - q1))
-# Where a datagram is lost, if one is: beside it, one in fragments without
-# extension headers, one with them in one piece.
-ext "$NS_CLIENT" udp "$SERVER6" 7102 3000 plain
+# Destination options without a routing header go into every fragment
+# (Linux counts them in the unfragmentable part). Such a datagram, seen:
+# the server's conntrack reassembles it, the agent allows it, and the
+# kernel's IPv6 input then drops it as a header error (Ip6InHdrErrors)
+# after sluice let it pass; in one piece it arrives.
+ext "$NS_CLIENT" udp "$SERVER6" 7102 3000
 ext "$NS_CLIENT" udp "$SERVER6" 7103 500
 eventually 30 udp_count_is 7103 1 2>/dev/null
-diag "UDP 3000 bytes plain to 7102: $(udp_count 7102); 500 bytes with options to 7103: $(udp_count 7103)"
-for _ns in "$NS_ROUTER" "$NS_SERVER"; do
-	diag "$_ns: $(in_ns "$_ns" nstat -asz Ip6ReasmOKs Ip6ReasmFails Ip6FragCreates Ip6InDiscards Ip6InHdrErrors Ip6InDelivers Udp6InDatagrams Udp6InErrors Udp6NoPorts Udp6InCsumErrors 2>/dev/null | awk '!/^#/ { printf "%s=%s ", $1, $2 }')"
-	diag "$_ns queues: $(in_ns "$_ns" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null)"
-done
+diag "with destination options: 3000 bytes in fragments to 7102 arrived $(udp_count 7102) times, 500 bytes to 7103 $(udp_count 7103) times; server: $(in_ns "$NS_SERVER" nstat -asz Ip6InHdrErrors Ip6InDelivers Udp6InDatagrams 2>/dev/null | awk '!/^#/ { printf "%s=%s ", $1, $2 }')"
 
 # ---- DNS with destination options -------------------------------------
 check "without extension headers, a denied name gets NXDOMAIN" \
