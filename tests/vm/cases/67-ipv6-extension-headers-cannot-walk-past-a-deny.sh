@@ -10,8 +10,8 @@
 # 1280 (the fragment header its only extension header); a DNS question
 # with destination options, which gets the same NXDOMAIN as one without.
 # Crafted on a raw socket by the client (the attacker's own host, no
-# agent; it keeps its kernel from resetting the
-# handshakes it forges): a SYN behind an Authentication Header, behind
+# agent; it keeps its kernel from resetting the handshakes it forges):
+# a SYN behind an Authentication Header, behind
 # nine destination options headers, behind a "no next header", and in two
 # fragments whose first lacks the TCP header; after each, a real
 # connection from the same port, so that a flow allowed on the crafted
