@@ -488,20 +488,14 @@ spray_stop() {
 }
 # count_grows PORT SECONDS, count_stays PORT SECONDS: datagrams keep
 # reaching PORT's sink over SECONDS, or not one more does.
-count_grows() {
+_count_over() {
 	_a=$(udp_count "$1")
 	sleep "$2"
 	_b=$(udp_count "$1")
 	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -gt "$_a" ]
 }
-count_stays() {
-	_a=$(udp_count "$1")
-	sleep "$2"
-	_b=$(udp_count "$1")
-	echo "port $1: $_a -> $_b in $2 s" >&2
-	[ "$_b" -eq "$_a" ]
-}
+count_grows() { _count_over "$@" && [ "$_b" -gt "$_a" ]; }
+count_stays() { _count_over "$@" && [ "$_b" -eq "$_a" ]; }
 
 # udp_flood NS ADDR PORT COUNT [SPORT]: COUNT datagrams from ONE socket
 # (one flow): the first alone, the rest as fast as they go once its
