@@ -172,8 +172,10 @@ struct sluice_log {
 	bool thread_started;
 
 	/*
-	 * lock guards stop, retained, flush_target and last_error; the log thread naps
-	 * on wake, flush waits on flushed. Verdict threads never touch any.
+	 * lock guards stop, retained, flush_target, failing and last_error
+	 * (errors moves under it too, so that the three are read at one
+	 * instant); the log thread naps on wake, flush waits on flushed.
+	 * Verdict threads never touch any.
 	 */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -181,7 +183,8 @@ struct sluice_log {
 	bool stop;
 	bool retained;			/* the retention at open is done */
 	uint64_t flush_target;		/* write at once until done reaches it */
-	char last_error[256];
+	bool failing;			/* the latest batch was lost */
+	char last_error[256];		/* why it was, kept after a recovery */
 };
 
 
@@ -282,16 +285,25 @@ void sluice_log_stats(struct sluice_log *l, uint64_t *logged,
 		*errors = l ? atomic_load(&l->errors) : 0;
 }
 
-void sluice_log_last_error(struct sluice_log *l, char *buf, size_t len)
+int sluice_log_last_error(struct sluice_log *l, uint64_t *lost,
+			  char *buf, size_t len)
 {
-	if (!len)
-		return;
-	buf[0] = '\0';
+	int failing;
+
+	if (len)
+		buf[0] = '\0';
+	if (lost)
+		*lost = 0;
 	if (!l)
-		return;
+		return 0;
 	pthread_mutex_lock(&l->lock);
-	snprintf(buf, len, "%s", l->last_error);
+	if (len)
+		snprintf(buf, len, "%s", l->last_error);
+	if (lost)
+		*lost = atomic_load(&l->errors);
+	failing = l->failing;
 	pthread_mutex_unlock(&l->lock);
+	return failing;
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,12 +332,34 @@ static unsigned int take_records(struct sluice_log *l)
 	return taken;
 }
 
-static void note_error(struct sluice_log *l, const char *what)
+/*
+ * The records in hand are lost: counted, and @what (or the error already
+ * noted, when NULL) is why, with SQLite's own words.
+ */
+static void lose_batch(struct sluice_log *l, const char *what)
 {
 	pthread_mutex_lock(&l->lock);
-	snprintf(l->last_error, sizeof(l->last_error), "cannot %s decision log %s: %s",
-		 what, l->path, sqlite3_errmsg(l->db));
+	if (what)
+		snprintf(l->last_error, sizeof(l->last_error),
+			 "cannot %s decision log %s: %s",
+			 what, l->path, sqlite3_errmsg(l->db));
+	l->failing = true;
+	atomic_fetch_add(&l->errors, l->nbatch);
 	pthread_mutex_unlock(&l->lock);
+	l->nbatch = 0;
+}
+
+/* A batch was written: the writes work (again). */
+static void batch_written(struct sluice_log *l)
+{
+	atomic_fetch_add(&l->logged, l->nbatch);
+	l->nbatch = 0;
+	/* Only the log thread writes failing: its own read needs no lock. */
+	if (l->failing) {
+		pthread_mutex_lock(&l->lock);
+		l->failing = false;
+		pthread_mutex_unlock(&l->lock);
+	}
 }
 
 const char *sluice_log_direction_name(uint8_t dir)
@@ -501,27 +535,16 @@ static int write_batch(struct sluice_log *l)
 	rc = step_reset(l->commit);
 	if (rc != SQLITE_OK)
 		goto fail_rollback;
-	atomic_fetch_add(&l->logged, l->nbatch);
-	l->nbatch = 0;
+	batch_written(l);
 	return SQLITE_OK;
 
 fail_rollback:
-	note_error(l, "write");
+	lose_batch(l, "write");
 	step_reset(l->rollback);
-	goto lost;
-fail:
-	note_error(l, "write");
-lost:
-	atomic_fetch_add(&l->errors, l->nbatch);
-	l->nbatch = 0;
 	return rc;
-}
-
-/* Drop the records in hand, counted as errors (close gave up on a lock). */
-static void lose_batch(struct sluice_log *l)
-{
-	atomic_fetch_add(&l->errors, l->nbatch);
-	l->nbatch = 0;
+fail:
+	lose_batch(l, "write");
+	return rc;
 }
 
 int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail)
@@ -550,7 +573,12 @@ int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* Delete rows older than retention_days, then all but the newest max_rows. */
+/*
+ * Delete rows older than retention_days, then all but the newest
+ * max_rows. A failure (a lock held past the busy timeout, a full disk)
+ * loses nothing and is tried again at the next run; it is not the
+ * "last error", which says why records were lost.
+ */
 static void apply_retention(struct sluice_log *l)
 {
 	int64_t cutoff = now_ms(CLOCK_REALTIME) -
@@ -560,14 +588,11 @@ static void apply_retention(struct sluice_log *l)
 	if (!l->db)
 		return;
 	sqlite3_bind_int64(l->expire_time, 1, cutoff);
-	if (step_reset(l->expire_time) != SQLITE_OK)
-		note_error(l, "expire old rows of");
+	step_reset(l->expire_time);
 	snprintf(sql, sizeof(sql), "DELETE FROM events WHERE time < %lld", (long long)cutoff);
-	if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		note_error(l, "expire old events of");
+	sqlite3_exec(l->db, sql, NULL, NULL, NULL);
 	sqlite3_bind_int64(l->expire_rows, 1, (int64_t)(l->opt.max_rows - 1));
-	if (step_reset(l->expire_rows) != SQLITE_OK)
-		note_error(l, "trim");
+	step_reset(l->expire_rows);
 }
 
 static void publish_done(struct sluice_log *l)
@@ -607,10 +632,9 @@ static void *log_thread(void *arg)
 		if (l->nbatch && (urgent || l->nbatch == l->opt.batch_records ||
 				  now - l->batch_since_ms >= l->opt.flush_ms)) {
 			if (gave_up) {
-				lose_batch(l);
+				lose_batch(l, NULL);
 			} else if (write_batch(l) == SQLITE_BUSY && stop && now >= give_up) {
-				note_error(l, "write (locked by another program)");
-				lose_batch(l);
+				lose_batch(l, "write (locked by another program)");
 				gave_up = true;
 			}
 			publish_done(l);

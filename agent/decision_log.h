@@ -140,8 +140,18 @@ int sluice_log_event(struct sluice_log *l, const char *kind, const char *detail)
 const char *sluice_log_direction_name(uint8_t dir);
 const char *sluice_log_proto_name(uint8_t proto);
 
-/* The last write error as one sentence, "" when none happened. */
-void sluice_log_last_error(struct sluice_log *l, char *buf, size_t len);
+/*
+ * Whether the log is being written, from any thread, taken at one instant
+ * with the count of records lost (errors of sluice_log_stats(); @lost may
+ * be NULL). Returns 1 while it fails (the latest batch could not be
+ * written), 0 once a batch is written again and before any failure. @buf
+ * gets the error that lost the latest lost batch as one sentence
+ * ("cannot write decision log /x/y.db: database or disk is full"), kept
+ * after the writes work again; "" when no record was ever lost. A
+ * failure of the retention alone loses no record and is not reported.
+ */
+int sluice_log_last_error(struct sluice_log *l, uint64_t *lost,
+			  char *buf, size_t len);
 
 /*
  * Write everything still queued, stop and join the log thread, close the

@@ -2,8 +2,9 @@
 /*
  * Decision log: records reach the file (read back with the real sqlite3
  * CLI), batches are single transactions, a full ring drops and counts
- * without blocking, retention deletes by age and by count, and a bad path
- * gives one sentence naming the file.
+ * without blocking, a full disk loses batches, counts them and says why
+ * until a batch is written again, retention deletes by age and by count,
+ * and a bad path gives one sentence naming the file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +54,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	char cmd[128];
 
+	umount2(fx->dir, MNT_DETACH);	/* the full-disk test's tmpfs, if any */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -345,6 +349,110 @@ static void test_close_under_a_held_lock_counts_errors(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM decisions"), 0);
 }
 
+/*
+ * Make @dir a file system of its own, @kib large, in a mount namespace of
+ * this process (so nothing is left mounted on the host); fill it with
+ * fill_up(). Root only: the caller skips otherwise.
+ */
+static void mount_tiny_tmpfs(const char *dir, unsigned int kib)
+{
+	static int unshared;
+	char opts[32];
+
+	if (!unshared++) {
+		assert_int_equal(unshare(CLONE_NEWNS), 0);
+		assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	}
+	snprintf(opts, sizeof(opts), "size=%uk,mode=0700", kib);
+	assert_int_equal(mount("sluice-test", dir, "tmpfs", 0, opts), 0);
+}
+
+/* Write @path until the file system says ENOSPC; the bytes written. */
+static long fill_up(const char *path)
+{
+	static const char block[4096];
+	FILE *f = fopen(path, "w");
+	long total = 0;
+	size_t n;
+
+	assert_non_null(f);
+	setvbuf(f, NULL, _IONBF, 0);
+	while ((n = fwrite(block, 1, sizeof(block), f)) == sizeof(block))
+		total += (long)n;
+	assert_int_equal(errno, ENOSPC);
+	fclose(f);
+	return total + (long)n;
+}
+
+/*
+ * A full disk for real: the log on a tmpfs of its own, filled up by a file
+ * beside it. The batches are lost and counted, the error says why in
+ * SQLite's words and holds while they fail; freeing the space has the next
+ * batch written, which ends the failure and keeps the count and the text.
+ * Root only (a mount); the unit tier runs it as root, where a skip fails.
+ */
+static void test_full_disk_loses_counts_and_recovers(void **state)
+{
+	struct fixture *fx = *state;
+	struct sluice_log_options o = { .batch_records = 16, .flush_ms = 10 };
+	struct sluice_decision d = { .allow = 1, .rule_id = 5 };
+	struct sluice_flow f = v4_flow(4);
+	char err[256], filler[128], want[256];
+	uint64_t logged, dropped, errors, lost = 99;
+	struct sluice_log *l;
+	int i;
+
+	if (geteuid() != 0)
+		skip();
+	mount_tiny_tmpfs(fx->dir, 512);
+	snprintf(filler, sizeof(filler), "%s/filler", fx->dir);
+	snprintf(want, sizeof(want), "cannot write decision log %s: database or disk is full",
+		 fx->path);
+	l = sluice_log_open(fx->path, &o, err, sizeof(err));
+	assert_non_null(l);
+
+	/* Control: with room, the records are written and nothing is wrong. */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sluice_log_push(l, &f, &d), 0);
+	assert_int_equal(sluice_log_flush(l, 5000), 0);
+	assert_int_equal(sluice_log_last_error(l, &lost, err, sizeof(err)), 0);
+	assert_int_equal(lost, 0);
+	assert_string_equal(err, "");
+
+	/* The disk fills: every record of every batch is lost, and counted. */
+	assert_true(fill_up(filler) > 0);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(sluice_log_push(l, &f, &d), 0);
+	assert_int_equal(sluice_log_flush(l, 5000), 0);
+	sluice_log_stats(l, &logged, &dropped, &errors);
+	print_message("full disk: %llu logged, %llu dropped, %llu lost\n",
+		      (unsigned long long)logged, (unsigned long long)dropped,
+		      (unsigned long long)errors);
+	assert_int_equal(logged, 10);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(errors, 40);
+	assert_int_equal(sluice_log_last_error(l, &lost, err, sizeof(err)), 1);
+	assert_int_equal(lost, 40);
+	assert_string_equal(err, want);
+	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM decisions"), 10);
+
+	/* Room again: the next batch is written and the failure is over. */
+	assert_int_equal(unlink(filler), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(sluice_log_push(l, &f, &d), 0);
+	assert_int_equal(sluice_log_flush(l, 5000), 0);
+	sluice_log_stats(l, &logged, &dropped, &errors);
+	assert_int_equal(logged, 15);
+	assert_int_equal(errors, 40);
+	assert_int_equal(sluice_log_last_error(l, &lost, err, sizeof(err)), 0);
+	assert_int_equal(lost, 40);
+	assert_string_equal(err, want);		/* the last loss's reason stays */
+	sluice_log_close(l);
+	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM decisions"), 15);
+	assert_int_equal(query_int(fx->path, "SELECT hits FROM rule_hits WHERE rule_id = 5"), 15);
+	assert_int_equal(umount2(fx->dir, 0), 0);
+}
+
 static void insert_old_rows(const char *path, int n, int64_t age_ms)
 {
 	sqlite3 *db;
@@ -603,11 +711,16 @@ static void test_null_log_is_harmless(void **state)
 	struct sluice_flow f = v4_flow(6);
 	struct sluice_decision d = { .allow = 1 };
 	uint64_t logged = 1, dropped = 1, errors = 1;
+	char err[8] = "x";
 
 	(void)state;
 	assert_int_equal(sluice_log_push(NULL, &f, &d), -1);
 	sluice_log_stats(NULL, &logged, &dropped, &errors);
 	assert_int_equal(logged + dropped + errors, 0);
+	errors = 1;
+	assert_int_equal(sluice_log_last_error(NULL, &errors, err, sizeof(err)), 0);
+	assert_int_equal(errors, 0);
+	assert_string_equal(err, "");
 	sluice_log_close(NULL);
 }
 
@@ -690,6 +803,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_ring_drops_and_counts_without_blocking,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_under_a_held_lock_counts_errors,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk_loses_counts_and_recovers,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_deletes_rows_older_than_the_setting,
 						setup, teardown),
