@@ -50,6 +50,7 @@
 #include "agent/policy.h"
 #include "agent/queue.h"
 #include "agent/revoke.h"
+#include "agent/util.h"
 #include "agent/verdict.h"
 
 #define SLUICED_VERSION		"0.1.0"
@@ -82,7 +83,7 @@ struct sluiced {
 	uint32_t mark_mask;
 	atomic_uint watchdog_ms;	/* follows the module; read by every thread */
 	int fail_closed;		/* the module's fail_mode when we started */
-	char said[512];			/* the last policy error logged */
+	struct sluice_said policy_said;	/* the last policy error logged */
 
 	/* Main thread's: what the metrics file and the status file say. */
 	struct sluice_journal journal_ctx;
@@ -91,7 +92,9 @@ struct sluiced {
 	double start_time;		/* unix seconds */
 	time_t loaded_at;		/* when the policy in force was compiled */
 	uint64_t metrics_due_ms;	/* next metrics write, monotonic */
-	char metrics_said[320];		/* the last metrics error logged */
+	struct sluice_said metrics_said;	/* the last metrics error logged */
+	struct sluice_said log_said;	/* the decision log's, while it fails */
+	uint64_t log_lost_said;		/* its lost records when last said */
 
 	/* One verdict thread per queue. */
 	struct verdict_thread {
@@ -427,14 +430,16 @@ static void policy_in_force(struct sluiced *d, char *out, size_t outlen)
 static void write_status(struct sluiced *d)
 {
 	const struct sluice_policy *pol = sluice_policy_loader_current(&d->loader);
-	char tmp[PATH_MAX], in_force[PATH_MAX + 700];
-	uint64_t logged = 0, dropped = 0, errors = 0;
+	char tmp[PATH_MAX], in_force[PATH_MAX + 700], log_error[256];
+	uint64_t logged = 0, dropped = 0, failed = 0;
 	FILE *f;
 
 	if (!d->status_path)
 		return;
-	if (d->log)
-		sluice_log_stats(d->log, &logged, &dropped, &errors);
+	sluice_log_stats(d->log, &logged, &dropped, NULL);
+	/* The error while the writes fail; "" once a batch is written. */
+	if (!sluice_log_last_error(d->log, &failed, log_error, sizeof(log_error)))
+		log_error[0] = '\0';
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->status_path);
 	f = fopen(tmp, "w");
 	if (!f)
@@ -464,6 +469,8 @@ static void write_status(struct sluiced *d)
 		(unsigned long long)atomic_load(&d->verdict.named));
 	fprintf(f, "decisions_logged=%llu\n", (unsigned long long)logged);
 	fprintf(f, "decisions_dropped=%llu\n", (unsigned long long)dropped);
+	fprintf(f, "decisions_failed=%llu\n", (unsigned long long)failed);
+	fprintf(f, "log_error=%s\n", log_error);
 	if (fclose(f) == 0)
 		rename(tmp, d->status_path);
 }
@@ -520,12 +527,37 @@ static void write_metrics(struct sluiced *d, bool up)
 	m.nfq_n = n > 0 ? (unsigned int)n : 0;
 
 	if (sluice_metrics_write(d->metrics_path, &m, err, sizeof(err)) < 0) {
-		if (strcmp(err, d->metrics_said))
+		if (sluice_said_news(&d->metrics_said, err))
 			say("%s; the metrics stay as they were", err);
-		snprintf(d->metrics_said, sizeof(d->metrics_said), "%s", err);
 	} else {
-		d->metrics_said[0] = '\0';
+		sluice_said_clear(&d->metrics_said);
 	}
+}
+
+/*
+ * The decision log's writes, said as they fail and as they work again:
+ * one line when records start to be lost (and one per new error while
+ * they are), one when a batch is written again with the count lost
+ * meanwhile; a disk full for an hour is two lines. A failure that came
+ * and went between two looks is said all the same: its records are
+ * counted. Main thread; the log thread only takes the log's lock.
+ */
+static void say_log_health(struct sluiced *d)
+{
+	char err[256];
+	uint64_t lost;
+	int failing;
+
+	failing = sluice_log_last_error(d->log, &lost, err, sizeof(err));
+	if ((failing || lost != d->log_lost_said) &&
+	    sluice_said_news(&d->log_said, err))
+		say("%s; decisions go on, the records are counted as lost in sluice_log_failed_records_total",
+		    err);
+	if (!failing && sluice_said_clear(&d->log_said))
+		say("decision log %s is written again; %llu records were lost meanwhile",
+		    d->log_db_path, (unsigned long long)(lost - d->log_lost_said));
+	if (!failing)
+		d->log_lost_said = lost;
 }
 
 /*
@@ -602,19 +634,20 @@ static void reload(struct sluiced *d, int force)
 	rc = sluice_policy_loader_poll(&d->loader, force, &retired);
 	if (rc == SLUICE_RELOAD_FAILED) {
 		/* A file that cannot be opened fails every poll: say it once. */
-		if (force || strcmp(d->said, d->loader.error)) {
-			/* Counted once per new error, as it is said. */
-			if (strcmp(d->said, d->loader.error))
-				d->reload_failures++;
+		int news = sluice_said_news(&d->policy_said, d->loader.error);
+
+		/* Counted once per new error, as it is said. */
+		if (news)
+			d->reload_failures++;
+		if (force || news) {
 			say("%s; the %s stays in force", d->loader.error,
 			    d->loader.source == SLUICE_POLICY_FROM_DATABASE ? "previous policy" :
 			    d->loader.source == SLUICE_POLICY_FROM_LAST_GOOD ? "last good copy" :
 			    "built-in default policy");
-			snprintf(d->said, sizeof(d->said), "%s", d->loader.error);
 			sluice_log_event(d->log, "refused", d->loader.error);
 		}
 	} else if (rc == SLUICE_RELOAD_SWAPPED) {
-		d->said[0] = '\0';
+		sluice_said_clear(&d->policy_said);
 		d->reloads++;
 		d->loaded_at = time(NULL);
 		read_policy_settings(d);
@@ -955,7 +988,7 @@ int main(int argc, char **argv)
 		policy_in_force(&d, in_force, sizeof(in_force));
 		say("WARNING: the policy database is not in force; enforcing the %s; watching %s for a fix",
 		    in_force, d.db_path);
-		snprintf(d.said, sizeof(d.said), "%s", d.loader.error);
+		sluice_said_news(&d.policy_said, d.loader.error);
 	} else if (d.loader.save_error[0]) {
 		say("%s", d.loader.save_error);
 	}
@@ -1060,6 +1093,7 @@ int main(int argc, char **argv)
 		if (atomic_load(&d.displaced))
 			break;
 		reload(&d, 0);
+		say_log_health(&d);
 		/* Counters in the status file move about once a second. */
 		if (++polls % (1000 / RELOAD_POLL_MS) == 0)
 			write_status(&d);
@@ -1078,6 +1112,7 @@ int main(int argc, char **argv)
 	if (d.log) {
 		sluice_log_event(d.log, "stop", NULL);
 		sluice_log_flush(d.log, 1000);
+		say_log_health(&d);
 	}
 	/* The file stays, saying the agent stopped (metrics.h). */
 	write_metrics(&d, false);

@@ -6,10 +6,13 @@
  * of the test: the unit's WatchdogSec must be fed while the verdict loop
  * runs, module or not, or systemd kills an agent that serves its queue and
  * restarts it in a loop (seen after "dpkg -i" configured the agent before
- * the module package).
+ * the module package). And what it says, on stderr and in its status
+ * file, when its decision log's disk is full and when it has room again.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -20,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -197,11 +202,211 @@ static void bad_metrics_and_journal_options_are_one_sentence(void **state)
 	assert_non_null(strstr(out, "--journal"));
 }
 
+/* The value of @key in the status file @path into @out; 0, or -1 when absent. */
+static int status_value(const char *path, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+	char line[1024];
+	int found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != '=')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, outlen, "%s", line + klen + 1);
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static long long status_number(const char *path, const char *key)
+{
+	char v[64];
+
+	return status_value(path, key, v, sizeof(v)) ? -1 : atoll(v);
+}
+
+/* Wait up to @ms until @key of the status file @path is @want. */
+static int status_reaches(const char *path, const char *key, long long want, int ms)
+{
+	uint64_t end = mono_ms() + (uint64_t)ms;
+
+	while (status_number(path, key) != want && mono_ms() < end)
+		usleep(50000);
+	return status_number(path, key) == want;
+}
+
+/* Lines of @path that contain @needle; the last one into @line. */
+static int count_lines(const char *path, const char *needle, char *line, size_t len)
+{
+	char buf[1024];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f)) {
+		if (!strstr(buf, needle))
+			continue;
+		n++;
+		snprintf(line, len, "%s", buf);
+	}
+	fclose(f);
+	return n;
+}
+
+/* @n datagrams to 127.0.0.1:9999, each from a port of its own: @n new flows. */
+static void send_flows(int n)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET,
+		.sin_port = htons(9999),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		assert_true(fd >= 0);
+		assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+		close(fd);
+	}
+}
+
+/* Write @path until the file system says ENOSPC. */
+static void fill_up(const char *path)
+{
+	static const char block[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	while ((n = write(fd, block, sizeof(block))) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+}
+
+/*
+ * The decision log on a tmpfs of 1 MB, in network and mount namespaces of
+ * the test's own (entered here, left at the end), where an iptables rule
+ * queues every UDP datagram to 127.0.0.1:9999 to the agent. With room, the
+ * flows are logged and nothing is said (the control); the disk filled, 50
+ * flows over five batches are decided, lost and counted, and stderr says
+ * it in ONE line with SQLite's error; the room back, the next flows are
+ * written and ONE line says so with the count lost. The status file says
+ * the same: decisions_failed and log_error, empty again at the end.
+ */
+static void full_log_disk_is_said_once_and_its_end_too(void **state)
+{
+	const char *bin = getenv("SLUICED") ? getenv("SLUICED") : "agent/sluiced";
+	char dir[] = "/tmp/sluiced-test.XXXXXX", tmpfs[64], db[128], logdb[128];
+	char status[128], out[128], filler[128], want[512], line[1024], v[512];
+	int net0, mnt0, status_rc, i;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();		/* namespaces, a mount, iptables and NFQUEUE */
+	assert_non_null(mkdtemp(dir));
+	snprintf(tmpfs, sizeof(tmpfs), "%s/log", dir);
+	snprintf(db, sizeof(db), "%s/policy.db", dir);
+	snprintf(logdb, sizeof(logdb), "%s/decisions.db", tmpfs);
+	snprintf(status, sizeof(status), "%s/status", dir);
+	snprintf(out, sizeof(out), "%s/sluiced.out", dir);
+	snprintf(filler, sizeof(filler), "%s/filler", tmpfs);
+	assert_int_equal(mkdir(tmpfs, 0700), 0);
+
+	net0 = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	mnt0 = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	assert_true(net0 >= 0 && mnt0 >= 0);
+	assert_int_equal(unshare(CLONE_NEWNET | CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	assert_int_equal(mount("sluice-test", tmpfs, "tmpfs", 0, "size=1m,mode=0700"), 0);
+	assert_int_equal(system("ip link set lo up"), 0);
+	assert_int_equal(system("iptables -w -A OUTPUT -o lo -p udp -d 127.0.0.1 --dport 9999 -j NFQUEUE --queue-num 0"), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0)
+			_exit(126);
+		execl(bin, bin, "--db", db, "--log-db", logdb, "--queue", "0",
+		      "--status-file", status, (char *)NULL);
+		_exit(127);
+	}
+	/* A sanitizer build on a busy machine takes a while to start. */
+	assert_true(status_reaches(status, "decisions_failed", 0, 30000));
+
+	/* Control: room on the disk, the flows logged, nothing said. */
+	send_flows(20);
+	assert_true(status_reaches(status, "decisions_logged", 20, 10000));
+	assert_int_equal(status_value(status, "log_error", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(count_lines(out, "decision log", line, sizeof(line)), 0);
+
+	/* The disk is full: five batches' flows decided, lost, counted. */
+	fill_up(filler);
+	for (i = 0; i < 5; i++) {
+		send_flows(10);
+		usleep(400000);		/* past flush_ms: a batch each */
+	}
+	assert_true(status_reaches(status, "decisions_failed", 50, 10000));
+	assert_int_equal(status_number(status, "decisions_logged"), 20);
+	assert_int_equal(status_number(status, "decisions_dropped"), 0);
+	assert_int_equal(status_number(status, "decided_allow"), 70);
+	snprintf(want, sizeof(want), "cannot write decision log %s: database or disk is full", logdb);
+	assert_int_equal(status_value(status, "log_error", v, sizeof(v)), 0);
+	assert_string_equal(v, want);
+	usleep(500000);		/* a few more looks of the main loop */
+	assert_int_equal(count_lines(out, "cannot write decision log", line, sizeof(line)), 1);
+	snprintf(want, sizeof(want), "sluiced: cannot write decision log %s: database or disk is full; decisions go on, the records are counted as lost in sluice_log_failed_records_total\n",
+		 logdb);
+	assert_string_equal(line, want);
+	assert_int_equal(count_lines(out, "written again", line, sizeof(line)), 0);
+
+	/* Room again: the next flows are written, and that is said once. */
+	assert_int_equal(unlink(filler), 0);
+	send_flows(10);
+	assert_true(status_reaches(status, "decisions_logged", 30, 10000));
+	assert_true(status_value(status, "log_error", v, sizeof(v)) == 0 && !v[0]);
+	assert_int_equal(status_number(status, "decisions_failed"), 50);
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &status_rc, 0), pid);
+	assert_true(WIFEXITED(status_rc));
+	assert_int_equal(WEXITSTATUS(status_rc), 0);
+	assert_int_equal(count_lines(out, "cannot write decision log", line, sizeof(line)), 1);
+	assert_int_equal(count_lines(out, "written again", line, sizeof(line)), 1);
+	snprintf(want, sizeof(want), "sluiced: decision log %s is written again; 50 records were lost meanwhile\n",
+		 logdb);
+	assert_string_equal(line, want);
+
+	assert_int_equal(umount2(tmpfs, 0), 0);
+	assert_int_equal(setns(net0, CLONE_NEWNET), 0);
+	assert_int_equal(setns(mnt0, CLONE_NEWNS), 0);
+	close(net0);
+	close(mnt0);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(watchdog_is_fed_without_the_module),
 		cmocka_unit_test(bad_metrics_and_journal_options_are_one_sentence),
+		cmocka_unit_test(full_log_disk_is_said_once_and_its_end_too),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
