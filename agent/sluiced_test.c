@@ -258,6 +258,29 @@ static int count_lines(const char *path, const char *needle, char *line, size_t 
 	return n;
 }
 
+/*
+ * What `sluicectl status` says of the agent's status file @status (the
+ * module's state from a stand-in file beside it): 1 when it warns that the
+ * decision log is not written, 0 when not. SLUICECTL overrides its path.
+ */
+static int sluicectl_warns_log_not_written(const char *dir, const char *status)
+{
+	const char *bin = getenv("SLUICECTL") ? getenv("SLUICECTL") : "agent/sluicectl";
+	char cmd[512], out[8192];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "printf 'mode no-agent\\nfail_mode open\\n' > %s/proc && "
+		 "SLUICE_PROC=%s/proc SLUICE_STATUS_FILE=%s %s status", dir, dir, status, bin);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "\n  decisions_failed: "));
+	return strstr(out, "\nwarning: decisions go on but are not logged (") != NULL;
+}
+
 /* @n datagrams to 127.0.0.1:9999, each from a port of its own: @n new flows. */
 static void send_flows(int n)
 {
@@ -299,7 +322,8 @@ static void fill_up(const char *path)
  * flows over five batches are decided, lost and counted, and stderr says
  * it in ONE line with SQLite's error; the room back, the next flows are
  * written and ONE line says so with the count lost. The status file says
- * the same: decisions_failed and log_error, empty again at the end.
+ * the same: decisions_failed and log_error, empty again at the end; and
+ * sluicectl status warns while it fails, and not before or after.
  */
 static void full_log_disk_is_said_once_and_its_end_too(void **state)
 {
@@ -350,6 +374,7 @@ static void full_log_disk_is_said_once_and_its_end_too(void **state)
 	assert_int_equal(status_value(status, "log_error", v, sizeof(v)), 0);
 	assert_string_equal(v, "");
 	assert_int_equal(count_lines(out, "decision log", line, sizeof(line)), 0);
+	assert_int_equal(sluicectl_warns_log_not_written(dir, status), 0);
 
 	/* The disk is full: five batches' flows decided, lost, counted. */
 	fill_up(filler);
@@ -370,6 +395,7 @@ static void full_log_disk_is_said_once_and_its_end_too(void **state)
 		 logdb);
 	assert_string_equal(line, want);
 	assert_int_equal(count_lines(out, "written again", line, sizeof(line)), 0);
+	assert_int_equal(sluicectl_warns_log_not_written(dir, status), 1);
 
 	/* Room again: the next flows are written, and that is said once. */
 	assert_int_equal(unlink(filler), 0);
@@ -377,6 +403,7 @@ static void full_log_disk_is_said_once_and_its_end_too(void **state)
 	assert_true(status_reaches(status, "decisions_logged", 30, 10000));
 	assert_true(status_value(status, "log_error", v, sizeof(v)) == 0 && !v[0]);
 	assert_int_equal(status_number(status, "decisions_failed"), 50);
+	assert_int_equal(sluicectl_warns_log_not_written(dir, status), 0);
 
 	assert_int_equal(kill(pid, SIGTERM), 0);
 	assert_int_equal(waitpid(pid, &status_rc, 0), pid);

@@ -592,6 +592,26 @@ void sluice_print_clean(FILE *f, const char *str)
 	}
 }
 
+/*
+ * The agent's decision log cannot be written (log_error of its status
+ * file): decisions go on, their records are lost, counted in
+ * decisions_failed. Nothing while the last batch was written.
+ */
+static void sluice_log_error_print_text(FILE *f,
+					const struct sluice_agent_status *agent)
+{
+	const char *lerr = sluice_agent_status_get(agent, "log_error");
+	const char *lost = sluice_agent_status_get(agent, "decisions_failed");
+
+	if (!lerr || !lerr[0])
+		return;
+	fprintf(f, "\nwarning: decisions go on but are not logged (");
+	sluice_print_clean(f, lost ? lost : "?");
+	fprintf(f, " records lost so far): ");
+	sluice_print_clean(f, lerr);
+	fputc('\n', f);
+}
+
 void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 			      const char *source_name,
 			      const struct sluice_agent_status *agent,
@@ -666,6 +686,7 @@ void sluice_status_print_text(FILE *f, const struct sluice_status *st,
 		sluice_print_clean(f, perr);
 		fputc('\n', f);
 	}
+	sluice_log_error_print_text(f, agent);
 }
 
 /* ---- JSON ---- */

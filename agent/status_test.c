@@ -337,6 +337,61 @@ static void text_status_shows_mode_counters_and_policy_error(void **state)
 	sluice_agent_status_free(&as);
 }
 
+/*
+ * The agent's decision log cannot be written: text and JSON say it, with
+ * the count lost; once a batch is written again (log_error empty), the
+ * text has no warning and the count stays.
+ */
+static void status_says_a_decision_log_that_cannot_be_written(void **state)
+{
+	static const char failing[] =
+		"decisions_logged=20\ndecisions_failed=50\n"
+		"log_error=cannot write decision log /x/d.db: database or disk is full\n";
+	static const char written[] =
+		"decisions_logged=30\ndecisions_failed=50\nlog_error=\n";
+	struct sluice_agent_status as;
+	struct sluice_status st;
+	char err[256], *buf;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse("mode enforcing\nfail_mode open\n", &st, err), 0);
+	assert_int_equal(sluice_agent_status_parse(failing, sizeof(failing) - 1, &as), 0);
+	f = open_memstream(&buf, &len);
+	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "\n  decisions_failed: 50\n"));
+	assert_non_null(strstr(buf, "\n  log_error: cannot write decision log /x/d.db: database or disk is full\n"));
+	assert_non_null(strstr(buf, "\nwarning: decisions go on but are not logged (50 records lost so far): cannot write decision log /x/d.db: database or disk is full\n"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	sluice_status_print_json(f, &st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	if (json_tool_accepts(buf) != 0)
+		fail_msg("invalid JSON:\n%s", buf);
+	assert_non_null(strstr(buf, "\"decisions_failed\": 50"));
+	assert_non_null(strstr(buf, "\"log_error\": \"cannot write decision log /x/d.db: database or disk is full\""));
+	free(buf);
+	sluice_agent_status_free(&as);
+
+	/* Control: written again, no warning; the count of the lost stays. */
+	assert_int_equal(sluice_agent_status_parse(written, sizeof(written) - 1, &as), 0);
+	f = open_memstream(&buf, &len);
+	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "\n  decisions_failed: 50\n"));
+	assert_non_null(strstr(buf, "\n  log_error: (none)\n"));
+	assert_null(strstr(buf, "not logged"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	sluice_status_print_json(f, &st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"log_error\": \"\""));
+	free(buf);
+	sluice_agent_status_free(&as);
+}
+
 static void policy_state_names_what_is_in_force(void **state)
 {
 	static const struct {
@@ -636,6 +691,7 @@ int main(void)
 		cmocka_unit_test(json_strings_are_escaped_and_valid_utf8),
 		cmocka_unit_test(json_status_is_valid_for_every_shape),
 		cmocka_unit_test(text_status_shows_mode_counters_and_policy_error),
+		cmocka_unit_test(status_says_a_decision_log_that_cannot_be_written),
 		cmocka_unit_test(policy_state_names_what_is_in_force),
 		cmocka_unit_test(queues_show_depth_and_drops),
 		cmocka_unit_test(sluicectl_help_and_version_exit_zero),
