@@ -13,6 +13,8 @@
  *	policy_error=
  *	policy_loaded_at=2024-05-01T10:00:00Z
  *	decisions_logged=3456
+ *	decisions_failed=0	(records lost: their batch could not be written)
+ *	log_error=		(why, while the decision log cannot be written)
  *
  *	policy_source=last-good
  *	policy_in_force=last good copy /var/lib/sluice/policy.db.last-good
