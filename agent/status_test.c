@@ -337,6 +337,26 @@ static void text_status_shows_mode_counters_and_policy_error(void **state)
 	sluice_agent_status_free(&as);
 }
 
+/* What sluicectl status prints (@json or text) for the agent status file @agent. */
+static char *status_output(const struct sluice_status *st, const char *agent, int json)
+{
+	struct sluice_agent_status as;
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	assert_int_equal(sluice_agent_status_parse(agent, strlen(agent), &as), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	if (json)
+		sluice_status_print_json(f, st, "/proc/net/sluice", &as, NULL);
+	else
+		sluice_status_print_text(f, st, "/proc/net/sluice", &as, NULL);
+	fclose(f);
+	sluice_agent_status_free(&as);
+	return buf;
+}
+
 /*
  * The agent's decision log cannot be written: text and JSON say it, with
  * the count lost; once a batch is written again (log_error empty), the
@@ -349,47 +369,32 @@ static void status_says_a_decision_log_that_cannot_be_written(void **state)
 		"log_error=cannot write decision log /x/d.db: database or disk is full\n";
 	static const char written[] =
 		"decisions_logged=30\ndecisions_failed=50\nlog_error=\n";
-	struct sluice_agent_status as;
 	struct sluice_status st;
 	char err[256], *buf;
-	size_t len;
-	FILE *f;
 
 	(void)state;
 	assert_int_equal(parse("mode enforcing\nfail_mode open\n", &st, err), 0);
-	assert_int_equal(sluice_agent_status_parse(failing, sizeof(failing) - 1, &as), 0);
-	f = open_memstream(&buf, &len);
-	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
-	fclose(f);
+	buf = status_output(&st, failing, 0);
 	assert_non_null(strstr(buf, "\n  decisions_failed: 50\n"));
 	assert_non_null(strstr(buf, "\n  log_error: cannot write decision log /x/d.db: database or disk is full\n"));
 	assert_non_null(strstr(buf, "\nwarning: decisions go on but are not logged (50 records lost so far): cannot write decision log /x/d.db: database or disk is full\n"));
 	free(buf);
-	f = open_memstream(&buf, &len);
-	sluice_status_print_json(f, &st, "/proc/net/sluice", &as, NULL);
-	fclose(f);
+	buf = status_output(&st, failing, 1);
 	if (json_tool_accepts(buf) != 0)
 		fail_msg("invalid JSON:\n%s", buf);
 	assert_non_null(strstr(buf, "\"decisions_failed\": 50"));
 	assert_non_null(strstr(buf, "\"log_error\": \"cannot write decision log /x/d.db: database or disk is full\""));
 	free(buf);
-	sluice_agent_status_free(&as);
 
 	/* Control: written again, no warning; the count of the lost stays. */
-	assert_int_equal(sluice_agent_status_parse(written, sizeof(written) - 1, &as), 0);
-	f = open_memstream(&buf, &len);
-	sluice_status_print_text(f, &st, "/proc/net/sluice", &as, NULL);
-	fclose(f);
+	buf = status_output(&st, written, 0);
 	assert_non_null(strstr(buf, "\n  decisions_failed: 50\n"));
 	assert_non_null(strstr(buf, "\n  log_error: (none)\n"));
 	assert_null(strstr(buf, "not logged"));
 	free(buf);
-	f = open_memstream(&buf, &len);
-	sluice_status_print_json(f, &st, "/proc/net/sluice", &as, NULL);
-	fclose(f);
+	buf = status_output(&st, written, 1);
 	assert_non_null(strstr(buf, "\"log_error\": \"\""));
 	free(buf);
-	sluice_agent_status_free(&as);
 }
 
 static void policy_state_names_what_is_in_force(void **state)
