@@ -102,6 +102,32 @@ for log in tests/unit/kernel-logs/*.dmesg; do
 	fi
 done
 
+# The OOM killer's report of a kill in a memory cgroup (a real one, from
+# the soak's oom events) is no trouble; the same report of a machine-wide
+# OOM is, and so is a WARNING right after it, or a report cut short.
+oom=tests/unit/kernel-logs/memcg-oom.txt
+if [ "$(grep -c 'Call Trace:' "$oom")" -eq 1 ] && ! kernel_trouble <"$oom" >/dev/null; then
+	ok "an OOM kill confined to a memory cgroup matches nothing"
+else
+	not_ok "an OOM kill confined to a memory cgroup matches nothing"
+fi
+if sed 's/CONSTRAINT_MEMCG/CONSTRAINT_NONE/' "$oom" | kernel_trouble >/dev/null; then
+	ok "the same report of a machine-wide OOM matches"
+else
+	not_ok "the same report of a machine-wide OOM matches"
+fi
+if { cat "$oom"; echo "[  999.000001] WARNING: CPU: 0 PID: 1 at kmod/hooks.c:1 x+0x0/0x1"; } |
+	kernel_trouble >/dev/null; then
+	ok "a WARNING after a cgroup's OOM kill matches"
+else
+	not_ok "a WARNING after a cgroup's OOM kill matches"
+fi
+if grep -v 'Killed process' "$oom" | kernel_trouble >/dev/null; then
+	ok "a cgroup's OOM report cut short matches"
+else
+	not_ok "a cgroup's OOM report cut short matches"
+fi
+
 echo "[==========] $((passed + failed)) test(s) run."
 echo "[  PASSED  ] $passed test(s)."
 [ "$failed" -eq 0 ] || echo "[  FAILED  ] $failed test(s)."

@@ -27,6 +27,11 @@
 #   hung task     "INFO: task X:N blocked for more than 120 seconds."
 #   debug objects "ODEBUG: free active (active state 0) object type: ..."
 #   kmemleak      "kmemleak: 2 new suspected memory leaks"
+# What it lets pass: the OOM killer's report of a kill confined to a
+# memory cgroup ("oom-kill:constraint=CONSTRAINT_MEMCG", from "... invoked
+# oom-killer:" to "Killed process"), whose stack dump would match "Call
+# Trace": a cgroup's limit doing its job (the soak's oom events) is no
+# kernel trouble. An OOM of the whole machine still is.
 KERNEL_TROUBLE='Oops|BUG:|kernel BUG at|WARNING:|INFO:|Kernel panic|KASAN|UBSAN|KFENCE|ODEBUG|general protection|Call Trace|(^|[^A-Za-z_])RIP:|refcount_t|list_(add|del) corruption|soft lockup|hard LOCKUP|hung_task|blocked for more than|circular locking|recursive locking|inconsistent lock state|suspicious RCU|invalid context|detected stall|suspected memory leak'
 
 # kernel_trouble <LOG: the lines of LOG that report trouble (at most 20).
@@ -43,5 +48,22 @@ kernel_trouble_unstamped() {
 	_kernel_trouble ''
 }
 _kernel_trouble() {
-	tr -d '\r' | grep -E "$1($KERNEL_TROUBLE)" | head -n 20 | grep .
+	tr -d '\r' | memcg_oom_out | grep -E "$1($KERNEL_TROUBLE)" |
+		head -n 20 | grep .
+}
+# memcg_oom_out: the log without the OOM killer's reports of kills
+# confined to a memory cgroup; any other report (or one cut short) stays.
+memcg_oom_out() {
+	awk '/invoked oom-killer:/ { n = 0; memcg = 0; inside = 1 }
+	     inside {
+		b[++n] = $0
+		if ($0 ~ /oom-kill:constraint=CONSTRAINT_MEMCG,/) memcg = 1
+		if ($0 !~ /Killed process/) next
+		inside = 0
+		if (memcg) next
+		for (i = 1; i <= n; i++) print b[i]
+		next
+	     }
+	     { print }
+	     END { if (inside) for (i = 1; i <= n; i++) print b[i] }'
 }
