@@ -5,6 +5,7 @@ turn, over and over until the file STOP exists; or one burst of them.
 
 Usage: flows.py STOP COUNTS TARGET...
        flows.py --burst N TARGET...
+       flows.py --stream STOP COUNTS HOST:PORT...
 
 A TARGET is HOST:PORT (an HTTP request over a new TCP connection; IPv6
 as [ADDR]:PORT), tcp:HOST:PORT (a TCP handshake, then close: for servers
@@ -32,6 +33,15 @@ tell which of its events cost it.
 
 --burst makes N requests at once, one thread each, spread over the
 targets, and prints "OK FAILED RETRANS" once they are all over.
+
+--stream keeps one TCP connection to each HOST:PORT (an echo server:
+connects.py --echo) open until STOP exists, sending a numbered 1 KB chunk
+on each every 50 ms and reading it back. COUNTS is rewritten as "ECHOED
+BROKEN RETRANS LONGEST": the chunks that came back intact, 1 once a
+connection broke (reset, closed, a chunk not back within 10 s, or back
+changed; said on stderr with its time, and the stream ends), the packets
+the connections sent again so far (tcpi_total_retrans), and the longest
+wait for a chunk in milliseconds.
 """
 import os
 import random
@@ -48,6 +58,11 @@ DNS_NAME = b"\x02ok\x04test\x00"
 DNS_TRIES = 3
 
 
+def retransmits(s):
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
+
+
 def fetch(host, port):
     """The number of packets this connection sent again."""
     with socket.create_connection((host, port), timeout=5) as s:
@@ -58,17 +73,16 @@ def fetch(host, port):
             if not chunk:
                 break
             reply += chunk
-        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+        again = retransmits(s)
     if not reply.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
         raise OSError("bad reply %r" % reply[:40])
-    return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
+    return again
 
 
 def handshake(host, port):
     """The number of packets the handshake sent again."""
     with socket.create_connection((host, port), timeout=5) as s:
-        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
-    return struct.unpack_from("I", info, TOTAL_RETRANS)[0]
+        return retransmits(s)
 
 
 def ask(host):
@@ -136,12 +150,60 @@ def burst(n, targets):
     return "%d %d %d" % (n - failed, failed, retrans)
 
 
+def write_counts(counts, *fields):
+    with open(counts + ".tmp", "w") as f:
+        f.write(" ".join("%d" % x for x in fields) + "\n")
+    os.replace(counts + ".tmp", counts)
+
+
+def stream(stop, counts, targets):
+    socks = []
+    for host, port in targets:
+        s = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+        s.settimeout(10)
+        socks.append(s)
+    echoed = broken = n = 0
+    longest = 0.0
+    try:
+        while not os.path.exists(stop):
+            for s in socks:
+                chunk = struct.pack(">Q", n).ljust(1024, b"s")
+                n += 1
+                start = time.monotonic()
+                s.sendall(chunk)
+                back = b""
+                while len(back) < len(chunk):
+                    got = s.recv(len(chunk) - len(back))
+                    if not got:
+                        raise OSError("closed by the server")
+                    back += got
+                if back != chunk:
+                    raise OSError("chunk %d came back changed" % n)
+                longest = max(longest, time.monotonic() - start)
+                echoed += 1
+            write_counts(counts, echoed, broken, sum(map(retransmits, socks)),
+                         longest * 1000)
+            time.sleep(0.05)
+    except OSError as e:
+        broken = 1
+        print("%.3f stream broken: %s" % (time.monotonic(), e),
+              file=sys.stderr, flush=True)
+    write_counts(counts, echoed, broken, sum(map(retransmits, socks)),
+                 longest * 1000)
+    for s in socks:
+        s.close()
+
+
 def parse_targets(targets):
     return [t.split(":", 1) if t.startswith(("dns:", "tcp:"))
             else t.rsplit(":", 1) for t in targets]
 
 
 def main():
+    if sys.argv[1] == "--stream":
+        stream(sys.argv[2], sys.argv[3],
+               [t.rsplit(":", 1) for t in sys.argv[4:]])
+        return
     if sys.argv[1] == "--burst":
         n, targets = int(sys.argv[2]), sys.argv[3:]
     else:
@@ -159,9 +221,7 @@ def main():
             else:
                 ok += 1
                 retrans += again > 0
-            with open(counts + ".tmp", "w") as f:
-                f.write("%d %d %d\n" % (ok, failed, retrans))
-            os.replace(counts + ".tmp", counts)
+            write_counts(counts, ok, failed, retrans)
 
 
 if __name__ == "__main__":
