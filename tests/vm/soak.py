@@ -16,14 +16,22 @@ writes one reply a line ("ok ..." or "no ..."):
   value FILE KEY          KEY's value in FILE ("key=value" or "key value"
                           lines: the agent's status file, its metrics)
   above FILE KEY N TENTHS until KEY's value in FILE is above N
+  lines FILE N TENTHS TEXT
+                          until more than N lines of FILE hold TEXT;
+                          replies how many do
   exe PID                 where /proc/PID/exe points
   install SRC DST TAG     SRC copied to DST.new with TAG appended (a
                           different file that runs the same), renamed over
                           DST: a package manager's upgrade
   sql DB STATEMENTS       the statements on DB (5 s for SQLite's lock)
+  query DB SELECT         the first column of SELECT's rows, "|" between
   fill PATH               PATH written until its file system is full;
                           replies the bytes written
   unlink PATH
+  ctdrops NS              packets conntrack dropped in namespace NS (its
+                          table full, or none could be made) and entries
+                          it evicted early, "ok DROP EARLY_DROP", from
+                          /proc/net/stat/nf_conntrack of a process in NS
   burst N TARGET...       flows.py's burst; losses go to stderr
   run ARGV...             runs ARGV; "ok" if it exits 0
 Runs in the namespace whose flows the bursts and "run" concern.
@@ -79,6 +87,20 @@ def above(path, key, n, tenths):
     return until(int(tenths), test) or "no %s" % value(path, key)
 
 
+def lines(path, n, tenths, text):
+    def count():
+        try:
+            with open(path, errors="replace") as f:
+                return sum(text in line for line in f)
+        except OSError:
+            return 0
+
+    def test():
+        c = count()
+        return "ok %d" % c if c > int(n) else None
+    return until(int(tenths), test) or "no %d" % count()
+
+
 def install(src, dst, tag):
     with open(src, "rb") as f, open(dst + ".new", "wb") as g:
         shutil.copyfileobj(f, g)
@@ -97,6 +119,14 @@ def sql(db, statements):
     return "ok"
 
 
+def query(db, select):
+    c = sqlite3.connect(db, timeout=5)
+    try:
+        return "ok " + "|".join(str(row[0]) for row in c.execute(select))
+    finally:
+        c.close()
+
+
 def fill(path):
     n = 0
     block = b"\0" * 65536
@@ -108,6 +138,23 @@ def fill(path):
             if e.errno != errno.ENOSPC:
                 raise
     return "ok %d" % n
+
+
+def ctdrops(ns):
+    want = os.stat("/run/netns/" + ns).st_ino
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat("/proc/%s/ns/net" % pid).st_ino != want:
+                continue
+            with open("/proc/%s/net/stat/nf_conntrack" % pid) as f:
+                names = f.readline().split()
+                rows = [dict(zip(names, (int(x, 16) for x in line.split())))
+                        for line in f]
+        except OSError:
+            continue    # gone meanwhile
+        return "ok %d %d" % (sum(r["drop"] for r in rows),
+                             sum(r["early_drop"] for r in rows))
+    return "no process in " + ns
 
 
 def handle(words, line):
@@ -122,14 +169,20 @@ def handle(words, line):
         return "no" if v is None else "ok %s" % v
     if cmd == "above":
         return above(*words[1:5])
+    if cmd == "lines":
+        return lines(words[1], words[2], words[3], line.split(None, 4)[4].rstrip("\n"))
     if cmd == "exe":
         return "ok %s" % os.readlink("/proc/%s/exe" % words[1])
     if cmd == "install":
         return install(*words[1:4])
     if cmd == "sql":
         return sql(words[1], line.split(None, 2)[2])
+    if cmd == "query":
+        return query(words[1], line.split(None, 2)[2])
     if cmd == "fill":
         return fill(words[1])
+    if cmd == "ctdrops":
+        return ctdrops(words[1])
     if cmd == "unlink":
         os.unlink(words[1])
         return "ok"
