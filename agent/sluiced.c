@@ -314,14 +314,54 @@ static unsigned int beat_interval(const struct sluiced *d)
 	return interval < 5 ? 5 : interval;
 }
 
+/*
+ * What held up the beats the module heard too late (more than the
+ * watchdog apart: it took us for hung and failed new flows over in the
+ * meantime), said at most once a minute: the verdict loop (the beats wait
+ * for it), the call into the module, or neither (the scheduler ran us
+ * late: a starved machine). Heartbeat thread only.
+ */
+struct late_beats {
+	uint64_t last;		/* when the module last heard a beat */
+	uint64_t stalled;	/* the verdict loop's longest stall since */
+	uint64_t said;		/* when a late beat was last said */
+	unsigned int unsaid;	/* late beats since, not said */
+};
+
+static void beat_heard(struct sluiced *d, struct late_beats *lb,
+		       uint64_t sent, uint64_t heard)
+{
+	uint64_t gap = heard - lb->last;
+
+	if (lb->last && gap > watchdog_of(d)) {
+		if (lb->said && heard - lb->said < 60000) {
+			lb->unsaid++;
+		} else {
+			say("the module heard us %llu ms after the last heartbeat (watchdog %u ms) and failed new flows %s meanwhile; the verdict loop stalled up to %llu ms, the heartbeat took %llu ms to send%s (%u more late since the last such line)",
+			    (unsigned long long)gap, watchdog_of(d),
+			    atomic_load(&d->fail_open) ? "open" : "closed",
+			    (unsigned long long)lb->stalled,
+			    (unsigned long long)(heard - sent),
+			    lb->stalled > watchdog_of(d) / 2 || heard - sent > watchdog_of(d) / 2 ?
+			    "" : ": this machine ran us late", lb->unsaid);
+			lb->said = heard;
+			lb->unsaid = 0;
+		}
+	}
+	lb->last = heard;
+	lb->stalled = 0;
+}
+
 static void *heartbeat_thread(void *arg)
 {
 	struct sluiced *d = arg;
+	struct late_beats lb = { 0 };
 	struct sluice_config cfg;
 	char err[256];
 	int waiting_said = 0;
 
 	while (!atomic_load(&d->stop_heartbeat)) {
+		uint64_t sent, stalled;
 		int rc;
 
 		/*
@@ -329,7 +369,10 @@ static void *heartbeat_thread(void *arg)
 		 * systemd and to the module; one that moves is alive for
 		 * systemd whether or not a module is there to tell.
 		 */
-		if (verdict_stalled_ms(d) > watchdog_of(d) / 2 + verdict_poll_ms(d)) {
+		stalled = verdict_stalled_ms(d);
+		if (stalled > lb.stalled)
+			lb.stalled = stalled;
+		if (stalled > watchdog_of(d) / 2 + verdict_poll_ms(d)) {
 			sleep_ms(beat_interval(d));
 			continue;
 		}
@@ -358,6 +401,9 @@ static void *heartbeat_thread(void *arg)
 				sleep_ms(250);
 				continue;
 			}
+			/* Registering is the first beat the module hears. */
+			lb.last = now_ms();
+			lb.stalled = 0;
 		}
 
 		if (atomic_exchange(&d->forget_denied, 0) &&
@@ -367,6 +413,7 @@ static void *heartbeat_thread(void *arg)
 			continue;
 		}
 		say_want_identity(d);
+		sent = now_ms();
 		rc = sluice_ctl_heartbeat_config(d->ctl, &cfg);
 		if (rc == -ENOENT) {
 			ctl_lost(d, "the sluice module went away");
@@ -382,6 +429,7 @@ static void *heartbeat_thread(void *arg)
 		} else if (rc) {
 			say("heartbeat failed: %s", sluice_ctl_error(d->ctl));
 		} else {
+			beat_heard(d, &lb, sent, now_ms());
 			follow_config(d, &cfg);
 		}
 		sleep_ms(beat_interval(d));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A hung agent (SIGSTOP) keeps its sockets open, so only the heartbeat
 # deadline can tell. New connections work again after watchdog_ms; after
-# SIGCONT the agent beats again and enforcement resumes.
+# SIGCONT the agent beats again, enforcement resumes, and the agent says
+# that the module heard it late (once; not before the hang).
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/vm/agent.sh
@@ -16,6 +17,9 @@ policy_init "$WORK/policy.db" \
 setup "sluiced enforcing" agent_start "$NS_CLIENT" "$WORK/policy.db"
 check "port 8081 denied while the agent is live" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
+late_said() { grep -c "the module heard us .* failed new flows open" "$WORK/sluiced.$NS_CLIENT.log"; }
+check "its beats were on time so far: it said none was late" \
+	[ "$(late_said)" -eq 0 ]
 
 syn_mark "$NS_CLIENT"
 kill -STOP "$AGENT_PID"
@@ -28,6 +32,8 @@ check "after SIGCONT the agent is enforcing again" \
 	wait_mode "$NS_CLIENT" enforcing 20
 check "and new connections to 8081 are denied again" \
 	refused "$NS_CLIENT" "http://$SERVER4:8081/"
+check "the agent said the module heard it late, and how late" \
+	[ "$(late_said)" -eq 1 ]
 check "SIGTERM stops the agent with status 0" agent_stop
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
