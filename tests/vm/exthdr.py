@@ -29,7 +29,8 @@ syn: a SYN from SRC:SPORT to HOST:PORT written whole on a raw socket
          the SYN's bytes after it
   frag   in two fragments, the first carrying only a destination
          options header, the second the TCP header
-It prints "synacks N" (SYN-ACKs back from HOST:PORT within 2 s; each is
+It prints "refused N" (packets the sender's own kernel refused at once,
+as a drop at its OUTPUT hook makes sendto fail), "synacks N" (SYN-ACKs back from HOST:PORT within 2 s; each is
 answered with the ACK that ends the handshake), then makes a real
 connection from the same SPORT and prints "followup made" or
 "followup failed": a flow decided on the crafted SYN is the flow of
@@ -101,8 +102,14 @@ def syn(kind, src, sport, dst, dport):
     seq = 1000
     sniff = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP)
     raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    refused = 0
     for pkt in crafted(kind, src, sport, dst, dport, seq):
-        raw.sendto(pkt, (dst, 0))
+        try:
+            raw.sendto(pkt, (dst, 0))
+        except OSError as e:    # dropped at the sender's own OUTPUT hook
+            print("sendto: %s" % e, file=sys.stderr)
+            refused += 1
+    print("refused %d" % refused, flush=True)
     synacks = 0
     end = time.monotonic() + 2
     while time.monotonic() < end:

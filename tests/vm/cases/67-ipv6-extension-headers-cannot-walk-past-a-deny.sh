@@ -25,34 +25,9 @@
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/vm/agent.sh
 . "$(dirname "$0")/../agent.sh"
+# shellcheck source=tests/vm/exthdr.sh
+. "$(dirname "$0")/../exthdr.sh"
 
-ext() {
-	_ns=$1
-	shift
-	in_ns "$_ns" python3 "$REPO/tests/vm/exthdr.py" "$@"
-}
-# seen COMMENT: packets the server's nft rule COMMENT counted.
-seen() {
-	in_ns "$NS_SERVER" nft list chain ip6 seen pre 2>/dev/null | awk -v c="\"$1\"" '
-		$NF == c { for (i = 1; i < NF; i++) if ($i == "packets") n = $(i + 1) }
-		END { print n + 0 }'
-}
-# at_least N VALUE [WHAT]
-at_least() {
-	echo "${3:-value} $2, at least $1 wanted" >&2
-	[ "$2" -ge "$1" ]
-}
-# crafted KIND SPORT PORT: exthdr.py syn from the client to the server;
-# synacks SPORT and followup SPORT read what it printed.
-crafted() {
-	ext "$NS_CLIENT" syn "$1" "$CLIENT6" "$2" "$SERVER6" "$3" >"$WORK/syn.$2"
-	cat "$WORK/syn.$2" >&2
-}
-synacks() { awk '$1 == "synacks" { print $2 }' "$WORK/syn.$1"; }
-followup() { awk '$1 == "followup" { print $2 }' "$WORK/syn.$1"; }
-# went_nowhere SPORT: no SYN-ACK came back to it, and the real
-# connection from its port failed too.
-went_nowhere() { [ "$(synacks "$1")" -eq 0 ] && [ "$(followup "$1")" = failed ]; }
 # dns_rcode NAME [plain]: "rcode N answers N" or "timeout" for an AAAA
 # question from the client to the server's dnsmasq.
 dns_is() {
@@ -61,11 +36,6 @@ dns_is() {
 	[ "$_got" = "$2" ]
 }
 queued() { sluice_stat "$NS_SERVER" queued; }
-not_allowed() {
-	_v=$(ct_verdict "$NS_SERVER" "$1")
-	echo "server's flow from port $1: $_v" >&2
-	[ "$_v" != allow ]
-}
 
 topo_up
 dmesg_mark
@@ -107,12 +77,12 @@ setup "dnsmasq answers" eventually 50 dns_is ok7.test "rcode 0 answers 1" plain
 q0=$(queued)
 check "control: TCP to 7001 with hop-by-hop, routing and destination options works" \
 	ext "$NS_CLIENT" connect "$SERVER6" 7001 3
-check "the server saw its SYN carry them ($(seen ext-syn-7001))" \
-	at_least 1 "$(seen ext-syn-7001)"
+check "the server saw its SYN carry them ($(seen "$NS_SERVER" ext-syn-7001))" \
+	at_least 1 "$(seen "$NS_SERVER" ext-syn-7001)"
 check "TCP to the denied 7000 with the same headers is refused" \
 	sh -c "! ip netns exec $NS_CLIENT python3 $REPO/tests/vm/exthdr.py connect $SERVER6 7000 2"
-check "though the server saw its SYN carry them ($(seen ext-syn-7000))" \
-	at_least 1 "$(seen ext-syn-7000)"
+check "though the server saw its SYN carry them ($(seen "$NS_SERVER" ext-syn-7000))" \
+	at_least 1 "$(seen "$NS_SERVER" ext-syn-7000)"
 check "the server accepted none on 7000 ($(accepts 7000))" [ "$(accepts 7000)" -eq 0 ]
 check "and one on 7001 ($(accepts 7001))" [ "$(accepts 7001)" -eq 1 ]
 q1=$(queued)
@@ -126,8 +96,8 @@ setup "3000 bytes to UDP 7101, in fragments" \
 check "control: the datagram to 7101 arrives" eventually 50 udp_count_is 7101 1
 check "the one to 7100, sent before it, does not ($(udp_count 7100))" \
 	udp_count_is 7100 0
-check "both reached the server in fragments ($(seen frags))" \
-	at_least 4 "$(seen frags)"
+check "both reached the server in fragments ($(seen "$NS_SERVER" frags))" \
+	at_least 4 "$(seen "$NS_SERVER" frags)"
 q2=$(queued)
 check "the server's agent was asked ($q1 -> $q2 queued)" at_least 2 $((q2 - q1))
 # Destination options without a routing header go into every fragment
@@ -147,26 +117,18 @@ check "with destination options, a denied name gets the same NXDOMAIN" \
 	dns_is x.blocked7.test "rcode 3 answers 0"
 check "control: with destination options, an allowed name is answered" \
 	dns_is ok7.test "rcode 0 answers 1"
-check "the server saw both questions carry them ($(seen ext-dns))" \
-	at_least 2 "$(seen ext-dns)"
+check "the server saw both questions carry them ($(seen "$NS_SERVER" ext-dns))" \
+	at_least 2 "$(seen "$NS_SERVER" ext-dns)"
 
 # ---- crafted SYNs ------------------------------------------------------
-setup "the client keeps its kernel from resetting forged handshakes" \
-	in_ns "$NS_CLIENT" nft -f - <<'NFT'
-table ip6 attacker {
-	chain out {
-		type filter hook output priority 0;
-		tcp flags & rst == rst drop
-	}
-}
-NFT
+setup "the client keeps its kernel from resetting forged handshakes" attacker_up
 q3=$(queued)
 setup "a SYN behind nine destination options headers to 7001" crafted dst9 41001 7001
 check "control: it gets its SYN-ACK ($(synacks 41001))" at_least 1 "$(synacks 41001)"
 setup "a SYN behind nine destination options headers to 7000" crafted dst9 41002 7000
 check "to the denied 7000 it gets none ($(synacks 41002)), nor does a connection from its port ($(followup 41002))" \
 	went_nowhere 41002
-check "and the server's conntrack holds no allow of it" not_allowed 41002
+check "and the server's conntrack holds no allow of it" not_allowed "$NS_SERVER" 41002
 
 setup "a SYN behind an Authentication Header to 7001" crafted ah 41003 7001
 check "control: a connection from its port follows ($(followup 41003))" \
@@ -174,7 +136,7 @@ check "control: a connection from its port follows ($(followup 41003))" \
 setup "a SYN behind an Authentication Header to 7000" crafted ah 41004 7000
 check "to 7000, a connection from its port does not ($(followup 41004))" \
 	[ "$(followup 41004)" = failed ]
-check "and the server's conntrack holds no allow of it" not_allowed 41004
+check "and the server's conntrack holds no allow of it" not_allowed "$NS_SERVER" 41004
 
 setup "a SYN behind a 'no next header' to 7000" crafted none 41005 7000
 check "it gets no SYN-ACK ($(synacks 41005)), nor a connection from its port ($(followup 41005))" \
@@ -187,7 +149,7 @@ check "control: to 7001 no SYN-ACK either ($(synacks 41006)), but a connection f
 setup "a SYN in two fragments, the first without it, to 7000" crafted frag 41007 7000
 check "to 7000 it gets no SYN-ACK ($(synacks 41007)), nor a connection from its port ($(followup 41007))" \
 	went_nowhere 41007
-check "and the server's conntrack holds no allow of it" not_allowed 41007
+check "and the server's conntrack holds no allow of it" not_allowed "$NS_SERVER" 41007
 check "after all, the server accepted nothing on 7000 ($(accepts 7000))" \
 	[ "$(accepts 7000)" -eq 0 ]
 q4=$(queued)
