@@ -30,8 +30,9 @@ syn: a SYN from SRC:SPORT to HOST:PORT written whole on a raw socket
   frag   in two fragments, the first carrying only a destination
          options header, the second the TCP header
 It prints "refused N" (packets the sender's own kernel refused at once,
-as a drop at its OUTPUT hook makes sendto fail), "synacks N" (SYN-ACKs back from HOST:PORT within 2 s; each is
-answered with the ACK that ends the handshake), then makes a real
+as a drop at its OUTPUT hook makes sendto fail), "synacks N" (SYN-ACKs
+back from HOST:PORT within 2 s; each is answered with the ACK that ends
+the handshake), then makes a real
 connection from the same SPORT and prints "followup made" or
 "followup failed": a flow decided on the crafted SYN is the flow of
 that connection too.
