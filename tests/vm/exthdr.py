@@ -33,7 +33,8 @@ It prints "refused N" (packets the sender's own kernel refused at once,
 as a drop at its OUTPUT hook makes sendto fail), "synacks N" (SYN-ACKs
 back from HOST:PORT within 2 s; each is answered with the ACK that ends
 the handshake), then makes a real
-connection from the same SPORT and prints "followup made" or
+connection from the same SPORT (at the unix time in ms it prints as
+"followup_at MS") and prints "followup made" or
 "followup failed": a flow decided on the crafted SYN is the flow of
 that connection too.
 """
@@ -128,6 +129,7 @@ def syn(kind, src, sport, dst, dport):
                        tcp_seg(src, dst, sport, dport, seq + 1, their + 1,
                                0x10)), (dst, 0))
     print("synacks %d" % synacks, flush=True)
+    print("followup_at %d" % (time.time() * 1000), flush=True)
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(2)
