@@ -79,6 +79,25 @@ allows_to() {
 		AND proto = 'tcp' AND dport = $2 AND sport BETWEEN $3 AND $3 + 9"
 }
 
+# marked_connect SPORT PORT: "made" or "failed (why)" for a connection
+# from the client to the server's PORT, from a socket with sluice's own
+# mark, made by a process whose capabilities lack CAP_NET_ADMIN.
+marked_connect() {
+	in_ns "$NS_CLIENT" setpriv --bounding-set=-net_admin python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(2)
+try:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, int(sys.argv[1], 0))
+    s.bind((sys.argv[2], int(sys.argv[3])))
+    s.connect((sys.argv[4], int(sys.argv[5])))
+    s.sendall(b"marked\n")
+    print("made" if s.recv(100) == b"marked\n" else "failed (no echo)")
+except OSError as e:
+    print("failed (%s)" % e)' "$(awk '$2 == "SLUICE_OWN_MARK" { print $3 }' \
+		"$REPO/uapi/sluice.h" | tr -d U)" "$CLIENT6" "$1" "$SERVER6" "$2"
+}
+
 # forged_syns BASE JUDGE WHERE: the forged SYNs from ports BASE+1 to
 # BASE+7, judged by the agent in the namespace JUDGE (at its WHERE hook),
 # whose nft counters (seen_up) see them before it does.
@@ -202,11 +221,14 @@ check "control: a real connection from the client to 7001 works" \
 	new_flow "$NS_CLIENT" "$SERVER6" 7001
 check "and to the denied 7000 does not" no_new_flow "$NS_CLIENT" "$SERVER6" 7000
 forged_syns 43000 "$NS_CLIENT" OUTPUT
-check "OUTPUT: SIGTERM stops the client's agent with status 0" agent_stop
-decided "$WORK/client-decisions.db" 43000 OUTPUT
-
 check "after all, the server accepted nothing on 7000 ($(accepts 7000))" \
 	[ "$(accepts 7000)" -eq 0 ]
+# Not closed yet: the hooks let by every packet carrying SLUICE_OWN_MARK,
+# and since Linux 5.17 CAP_NET_RAW (what a raw socket needs) is enough to
+# set a socket's mark; reported, shown here without CAP_NET_ADMIN.
+diag "OUTPUT: a TCP connection to the denied 7000 from a socket marked with sluice's own mark by a process without CAP_NET_ADMIN: $(marked_connect 44000 7000)"
+check "OUTPUT: SIGTERM stops the client's agent with status 0" agent_stop
+decided "$WORK/client-decisions.db" 43000 OUTPUT
 stop_bg
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
