@@ -33,6 +33,22 @@ table ip6 attacker {
 }
 NFT
 }
+# raw_fragments_leave: the client's fragments leave as they are sent,
+# as from a host without conntrack. Otherwise its own conntrack, which
+# sluice.ko turns on in every namespace, holds a later fragment at OUTPUT
+# until the first completes it, and a first fragment without the
+# transport header never does (RFC 8200: it is let by as it is, and
+# never reassembled): the fragmented SYN's second half never left.
+raw_fragments_leave() {
+	in_ns "$NS_CLIENT" nft -f - <<'NFT'
+table ip6 unreassembled {
+	chain out {
+		type filter hook output priority -450;
+		ip6 nexthdr 44 notrack
+	}
+}
+NFT
+}
 # crafted KIND SPORT PORT: exthdr.py syn from the client to the server;
 # synacks SPORT and followup SPORT read what it printed.
 crafted() {

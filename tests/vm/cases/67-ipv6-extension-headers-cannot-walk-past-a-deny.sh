@@ -122,6 +122,7 @@ check "the server saw both questions carry them ($(seen "$NS_SERVER" ext-dns))" 
 
 # ---- crafted SYNs ------------------------------------------------------
 setup "the client keeps its kernel from resetting forged handshakes" attacker_up
+setup "the client's fragments leave as it sends them" raw_fragments_leave
 q3=$(queued)
 setup "a SYN behind nine destination options headers to 7001" crafted dst9 41001 7001
 check "control: it gets its SYN-ACK ($(synacks 41001))" at_least 1 "$(synacks 41001)"
@@ -143,12 +144,15 @@ check "it gets no SYN-ACK ($(synacks 41005)), nor a connection from its port ($(
 	went_nowhere 41005
 # The kernel discards a first fragment without the transport header
 # (RFC 8200) before any hook sees it: no SYN-ACK even where allowed.
+f0=$(seen "$NS_SERVER" frags)
 setup "a SYN in two fragments, the first without it, to 7001" crafted frag 41006 7001
 check "control: to 7001 no SYN-ACK either ($(synacks 41006)), but a connection from its port follows ($(followup 41006))" \
 	[ "$(followup 41006)" = made ]
 setup "a SYN in two fragments, the first without it, to 7000" crafted frag 41007 7000
 check "to 7000 it gets no SYN-ACK ($(synacks 41007)), nor a connection from its port ($(followup 41007))" \
 	went_nowhere 41007
+check "though the server got both fragments of each ($f0 -> $(seen "$NS_SERVER" frags))" \
+	at_least 4 $(($(seen "$NS_SERVER" frags) - f0))
 check "and the server's conntrack holds no allow of it" not_allowed "$NS_SERVER" 41007
 check "after all, the server accepted nothing on 7000 ($(accepts 7000))" \
 	[ "$(accepts 7000)" -eq 0 ]

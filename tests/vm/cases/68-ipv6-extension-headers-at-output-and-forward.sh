@@ -27,11 +27,12 @@
 . "$(dirname "$0")/../exthdr.sh"
 
 # seen_rules PORT: nft rules counting the forged packets to PORT by the
-# bytes that make them what they are, read before any reassembly.
+# bytes that make them what they are, read before any reassembly (nft's
+# own transport header stops at an AH: its port is read as bytes too).
 seen_rules() {
 	cat <<NFT
 ip6 saddr $CLIENT6 @nh,48,8 60 @nh,832,8 6 meta l4proto tcp tcp dport $1 counter comment "dst9-$1"
-ip6 saddr $CLIENT6 @nh,48,8 51 meta l4proto tcp tcp dport $1 counter comment "ah-$1"
+ip6 saddr $CLIENT6 @nh,48,8 51 @nh,320,8 6 @nh,528,16 $1 counter comment "ah-$1"
 ip6 saddr $CLIENT6 @nh,48,8 44 @nh,400,16 $1 counter comment "frag-$1"
 NFT
 }
@@ -199,6 +200,7 @@ setup "nft counters in the router, before reassembly" seen_up "$NS_ROUTER" prero
 setup "nft counters in the server, before reassembly" seen_up "$NS_SERVER" prerouting
 policy_init "$WORK/router.db" "
 INSERT INTO rules(action, direction, proto, dst_port) VALUES ('deny', 'forward', 'tcp', '7000');"
+setup "the client's fragments leave as it sends them" raw_fragments_leave
 setup "the router's agent enforcing" agent_start "$NS_ROUTER" "$WORK/router.db" \
 	--log-db "$WORK/router-decisions.db"
 check "control: a real forwarded connection to 7001 works" \
@@ -211,6 +213,8 @@ check "sluicectl set hooks in,out in the router: it judges no forwarded flow now
 	in_ns "$NS_ROUTER" "$SLUICECTL" set hooks in,out
 
 # ---- OUTPUT: the sender's own agent ------------------------------------
+setup "the client's own conntrack holds its fragments again" \
+	in_ns "$NS_CLIENT" nft delete table ip6 unreassembled
 setup "nft counters in the client, at OUTPUT before conntrack" seen_up "$NS_CLIENT" output
 setup "fresh nft counters in the server" seen_up "$NS_SERVER" prerouting
 policy_init "$WORK/client.db" "
