@@ -142,8 +142,10 @@ check "and the server's conntrack holds no allow of it" not_allowed "$NS_SERVER"
 setup "a SYN behind a 'no next header' to 7000" crafted none 41005 7000
 check "it gets no SYN-ACK ($(synacks 41005)), nor a connection from its port ($(followup 41005))" \
 	went_nowhere 41005
-# The kernel discards a first fragment without the transport header
-# (RFC 8200) before any hook sees it: no SYN-ACK even where allowed.
+# The kernel never reassembles a first fragment without the transport
+# header (RFC 8200): conntrack lets it by alone, untracked, and IPv6 input
+# discards it; the second waits for a first that never comes. No SYN-ACK
+# even where allowed.
 f0=$(seen "$NS_SERVER" frags)
 setup "a SYN in two fragments, the first without it, to 7001" crafted frag 41006 7001
 check "control: to 7001 no SYN-ACK either ($(synacks 41006)), but a connection from its port follows ($(followup 41006))" \
