@@ -33,19 +33,20 @@ table ip6 attacker {
 }
 NFT
 }
-# raw_fragments_leave: the client's fragments leave as they are sent,
-# as from a host without conntrack. Otherwise its own conntrack, which
-# sluice.ko turns on in every namespace, holds a later fragment at OUTPUT
-# until the first completes it, and a first fragment without the
-# transport header never does (RFC 8200: it is let by as it is, and
-# never reassembled): the fragmented SYN's second half never left.
-raw_fragments_leave() {
+# fragments_pass NS HOOK: NS passes the client's fragments on as they
+# are, from HOOK (output, prerouting) on, as a host without conntrack
+# would. Otherwise conntrack, which sluice.ko turns on in every
+# namespace, holds a later fragment until the first completes it, and a
+# first fragment without the transport header never does (RFC 8200: it
+# is let by alone, never reassembled): the second half of the forged SYN
+# would never reach the host whose agent is under test.
+fragments_pass() {
 	modprobe nft_ct || return 1	# notrack; no autoload in the guest
-	in_ns "$NS_CLIENT" nft -f - <<'NFT'
+	in_ns "$1" nft -f - <<NFT
 table ip6 unreassembled {
-	chain out {
-		type filter hook output priority -450;
-		ip6 nexthdr 44 notrack
+	chain c {
+		type filter hook $2 priority -450;
+		ip6 saddr $CLIENT6 ip6 nexthdr 44 notrack
 	}
 }
 NFT

@@ -122,7 +122,8 @@ check "the server saw both questions carry them ($(seen "$NS_SERVER" ext-dns))" 
 
 # ---- crafted SYNs ------------------------------------------------------
 setup "the client keeps its kernel from resetting forged handshakes" attacker_up
-setup "the client's fragments leave as it sends them" raw_fragments_leave
+setup "the client's fragments leave as it sends them" fragments_pass "$NS_CLIENT" output
+setup "the router forwards them as they come" fragments_pass "$NS_ROUTER" prerouting
 q3=$(queued)
 setup "a SYN behind nine destination options headers to 7001" crafted dst9 41001 7001
 check "control: it gets its SYN-ACK ($(synacks 41001))" at_least 1 "$(synacks 41001)"
