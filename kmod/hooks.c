@@ -15,6 +15,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/file.h>
+#include <net/inet_sock.h>
 #include <net/ipv6.h>
 #include <net/ndisc.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -233,13 +235,16 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 
 	sluice_count(sn, SLUICE_STAT_SEEN);
 
-	if (skb->mark == SLUICE_OWN_MARK) {
-		/* The agent's own packet, untracked by sluice_own_hook. */
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct && ctinfo == IP_CT_UNTRACKED && skb->mark == SLUICE_OWN_MARK) {
+		/*
+		 * The agent's own packet, untracked by sluice_own_hook (on its
+		 * way out, or back in over loopback). A packet that only
+		 * carries the mark is tracked, and judged below.
+		 */
 		sluice_count(sn, SLUICE_STAT_OWN);
 		return NF_ACCEPT;
 	}
-
-	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct)	/* untracked or invalid: nowhere to keep a verdict */
 		return sluice_untracked(sn, skb, state->pf);
 
@@ -291,15 +296,35 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 }
 
 /*
- * Before conntrack: the agent's own packets (SLUICE_OWN_MARK, which only
- * CAP_NET_ADMIN can set) leave untracked, as the raw table's NOTRACK would
- * do, so that a DNS sinkhole answer creates no entry for the client's next
- * query to ride.
+ * Whether @skb leaves from a socket opened by a holder of CAP_NET_ADMIN
+ * over @net, as the agent's are. The mark alone proves nothing: since
+ * Linux 5.17, CAP_NET_RAW is enough to set SO_MARK. The opener's
+ * credentials are read from the socket's file, as xt_owner reads them.
+ */
+static bool sluice_sent_by_admin(const struct sk_buff *skb,
+				 const struct net *net)
+{
+	const struct sock *sk = skb_to_full_sk(skb);
+	const struct file *file;
+
+	if (!sk || !sk->sk_socket || !net_eq(net, sock_net(sk)))
+		return false;
+	file = READ_ONCE(sk->sk_socket->file);
+	return file && file_ns_capable(file, net->user_ns, CAP_NET_ADMIN);
+}
+
+/*
+ * Before conntrack: the agent's own packets (SLUICE_OWN_MARK, from a
+ * socket opened with CAP_NET_ADMIN) leave untracked, as the raw table's
+ * NOTRACK would do, so that a DNS sinkhole answer creates no entry for the
+ * client's next query to ride. Anyone else's marked packet is tracked and
+ * judged like any other.
  */
 static unsigned int sluice_own_hook(void *priv, struct sk_buff *skb,
 				    const struct nf_hook_state *state)
 {
-	if (skb->mark == SLUICE_OWN_MARK && !skb_nfct(skb))
+	if (skb->mark == SLUICE_OWN_MARK && !skb_nfct(skb) &&
+	    sluice_sent_by_admin(skb, state->net))
 		nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
 	return NF_ACCEPT;
 }

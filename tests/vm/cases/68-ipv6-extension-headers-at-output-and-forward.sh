@@ -21,6 +21,7 @@
 #
 #   client (attacker; its    --- router (its sluiced at   --- server (echo
 #   sluiced at OUTPUT, second)     FORWARD, first part)         on 7000, 7001)
+# shellcheck disable=SC2317 # helpers run through check and setup
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/vm/agent.sh
@@ -232,12 +233,26 @@ check "and to the denied 7000 does not" no_new_flow "$NS_CLIENT" "$SERVER6" 7000
 forged_syns 43000 "$NS_CLIENT" OUTPUT
 check "after all, the server accepted nothing on 7000 ($(accepts 7000))" \
 	[ "$(accepts 7000)" -eq 0 ]
-# Not closed yet: the hooks let by every packet carrying SLUICE_OWN_MARK,
-# and since Linux 5.17 CAP_NET_RAW (what a raw socket needs) is enough to
-# set a socket's mark; reported, shown here without CAP_NET_ADMIN.
-diag "OUTPUT: a TCP connection to the denied 7000 from a socket marked with sluice's own mark by a process without CAP_NET_ADMIN: $(marked_connect 44000 7000)"
+# Since Linux 5.17 CAP_NET_RAW (what a raw socket needs) is enough to set
+# a socket's mark: the module takes a marked packet for the agent's own
+# only from a socket opened with CAP_NET_ADMIN (the old module let every
+# marked one by: "made").
+marked_refused() { [ "$(marked_connect 44000 7000)" = "failed (timed out)" ]; }
+check "OUTPUT: a socket marked with sluice's own mark by a process without CAP_NET_ADMIN does not reach the denied 7000" \
+	marked_refused
+marked_allowed() { [ "$(marked_connect 44010 7001)" = made ]; }
+check "control: the same marked socket reaches 7001 (the mark was set, the flow judged and allowed)" \
+	marked_allowed
 check "OUTPUT: SIGTERM stops the client's agent with status 0" agent_stop
 decided "$WORK/client-decisions.db" 43000 OUTPUT
+marked_judged() {
+	[ "$(sqlite3 "$WORK/client-decisions.db" "SELECT count(DISTINCT sport)
+		FROM decisions WHERE proto = 'tcp' AND ((sport = 44000 AND
+		dport = 7000 AND action = 'deny') OR (sport = 44010 AND
+		dport = 7001 AND action = 'allow'))")" -eq 2 ]
+}
+check "OUTPUT: the client's agent judged both marked flows (a deny to 7000, an allow to 7001)" \
+	marked_judged
 stop_bg
 check "rmmod sluice" sluice_unload
 check "kernel log clean" dmesg_clean
