@@ -16,6 +16,8 @@ writes one reply a line ("ok ..." or "no ..."):
   value FILE KEY          KEY's value in FILE ("key=value" or "key value"
                           lines: the agent's status file, its metrics)
   above FILE KEY N TENTHS until KEY's value in FILE is above N
+  drained TENTHS          until no packet waits in this namespace's
+                          nfnetlink queues (queue_total 0)
   lines FILE N TENTHS TEXT
                           until more than N lines of FILE hold TEXT;
                           replies how many do
@@ -101,6 +103,14 @@ def lines(path, n, tenths, text):
     return until(int(tenths), test) or "no %d" % count()
 
 
+def drained(tenths):
+    def test():
+        with open("/proc/net/netfilter/nfnetlink_queue") as f:
+            waiting = sum(int(line.split()[2]) for line in f)
+        return "ok" if waiting == 0 else None
+    return until(int(tenths), test) or "no, packets still queued"
+
+
 def install(src, dst, tag):
     with open(src, "rb") as f, open(dst + ".new", "wb") as g:
         shutil.copyfileobj(f, g)
@@ -167,6 +177,8 @@ def handle(words, line):
     if cmd == "value":
         v = value(words[1], words[2])
         return "no" if v is None else "ok %s" % v
+    if cmd == "drained":
+        return drained(words[1])
     if cmd == "above":
         return above(*words[1:5])
     if cmd == "lines":
