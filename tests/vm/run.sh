@@ -23,6 +23,8 @@
 #   SLUICE_SOAK_SECONDS     how long a soak case runs (its own default)
 #   SLUICE_SOAK_EVENTS      the kinds of event a soak applies (its default: all)
 #   SLUICE_SOAK_MIN_EVENTS  how many events a soak must fit (its own default)
+#   SLUICE_SOAK_SEED        a soak's seed, printed by a run: replays its events
+#   SLUICE_SEED             case 73's seed, printed by a run: repeats its policy
 #   SLUICE_VM_CASE_DIR      where the cases are, in the repository (default
 #                           tests/vm/cases; tests/bench/vm.sh runs its own)
 #   SLUICE_BENCH_*, SLUICE_DEMO_*  passed on to the guest's cases as they are
@@ -133,6 +135,8 @@ SLUICE_VM_SLOW='${SLUICE_VM_SLOW:-1}'
 SLUICE_SOAK_SECONDS='${SLUICE_SOAK_SECONDS:-}'
 SLUICE_SOAK_EVENTS='${SLUICE_SOAK_EVENTS:-}'
 SLUICE_SOAK_MIN_EVENTS='${SLUICE_SOAK_MIN_EVENTS:-}'
+SLUICE_SOAK_SEED='${SLUICE_SOAK_SEED:-}'
+SLUICE_SEED='${SLUICE_SEED:-}'
 ENV
 env | grep '^SLUICE_\(BENCH\|DEMO\)_[A-Z_]*=[0-9A-Za-z._-]*$' >>"$RES/env"
 

@@ -7,7 +7,8 @@
 # it, each from its own source port. For every flow, explain's action
 # must be what happened (made, or refused or timed out within 2 s),
 # and explain's rule (or default action) that of the decision log's
-# row of the flow. Both outcomes must occur, counted.
+# row of the flow. Both outcomes must occur, counted: two rules before
+# the random ones allow one flow and deny another.
 #
 #   client 10.91.1.2-3 (sluiced) --- router --- server 10.91.2.2-5
 #   both sides: TCP and UDP echo on ports 7000-7007 (tests/vm/probe.py)
@@ -53,7 +54,6 @@ for _ in range(r.randint(20, 40)):
         r.randint(1, 200), r.choice(["allow", "deny"]),
         r.choice(["in", "out", "any", "any", "forward"]),
         q(proto), q(src), q(dst), q(port), r.random() < 0.85))
-open(work + "/policy.sql", "w").write("\n".join(sql) + "\n")
 out, inb = [], []
 for i in range(56):
     proto = r.choice(["tcp", "udp"])
@@ -63,6 +63,17 @@ for i in range(56):
     else:
         inb.append((proto, r.choice(server), 20000 + i, r.choice(client),
                     r.choice(ports[:8])))
+# Both outcomes must occur, whatever the draw (about one seed in 18
+# gave a policy that decides all 56 flows alike): two rules before all
+# others, one allowing a flow and one denying another that differs.
+flows = [("out",) + f for f in out] + [("in",) + f for f in inb]
+a = r.choice(flows)
+d = r.choice([f for f in flows if f[:3] + f[4:] != a[:3] + a[4:]])
+for action, (direction, proto, src, _, dst, port) in (("allow", a), ("deny", d)):
+    sql.append("INSERT INTO rules(priority, action, direction, proto, src, dst,"
+               " dst_port) VALUES (0, '%s', '%s', '%s', '%s/32', '%s/32', '%s');"
+               % (action, direction, proto, src, dst, port))
+open(work + "/policy.sql", "w").write("\n".join(sql) + "\n")
 for name, flows in (("out", out), ("in", inb)):
     with open("%s/flows.%s" % (work, name), "w") as f:
         for fl in flows:
