@@ -223,6 +223,24 @@ static unsigned int sluice_queue(struct sluice_net *sn, struct nf_conn *ct,
 	return verdict;
 }
 
+/*
+ * Whether @skb leaves from a socket opened by a holder of CAP_NET_ADMIN
+ * over @net, as the agent's are. The mark alone proves nothing: since
+ * Linux 5.17, CAP_NET_RAW is enough to set SO_MARK. The opener's
+ * credentials are read from the socket's file, as xt_owner reads them.
+ */
+static bool sluice_sent_by_admin(const struct sk_buff *skb,
+				 const struct net *net)
+{
+	const struct sock *sk = skb_to_full_sk(skb);
+	const struct file *file;
+
+	if (!sk || !sk->sk_socket || !net_eq(net, sock_net(sk)))
+		return false;
+	file = READ_ONCE(sk->sk_socket->file);
+	return file && file_ns_capable(file, net->user_ns, CAP_NET_ADMIN);
+}
+
 static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 				const struct nf_hook_state *state)
 {
@@ -236,11 +254,15 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 	sluice_count(sn, SLUICE_STAT_SEEN);
 
 	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct && ctinfo == IP_CT_UNTRACKED && skb->mark == SLUICE_OWN_MARK) {
+	if (!ct && ctinfo == IP_CT_UNTRACKED && skb->mark == SLUICE_OWN_MARK &&
+	    (state->hook != NF_INET_LOCAL_OUT ||
+	     sluice_sent_by_admin(skb, state->net))) {
 		/*
 		 * The agent's own packet, untracked by sluice_own_hook (on its
 		 * way out, or back in over loopback). A packet that only
-		 * carries the mark is tracked, and judged below.
+		 * carries the mark is tracked, and judged below; one the raw
+		 * table's NOTRACK untracked is asked for its socket again on
+		 * its way out, and goes as untracked if it is not the agent's.
 		 */
 		sluice_count(sn, SLUICE_STAT_OWN);
 		return NF_ACCEPT;
@@ -293,24 +315,6 @@ static unsigned int sluice_hook(void *priv, struct sk_buff *skb,
 		sluice_count(sn, SLUICE_STAT_FAILED_CLOSED);
 		return NF_DROP;
 	}
-}
-
-/*
- * Whether @skb leaves from a socket opened by a holder of CAP_NET_ADMIN
- * over @net, as the agent's are. The mark alone proves nothing: since
- * Linux 5.17, CAP_NET_RAW is enough to set SO_MARK. The opener's
- * credentials are read from the socket's file, as xt_owner reads them.
- */
-static bool sluice_sent_by_admin(const struct sk_buff *skb,
-				 const struct net *net)
-{
-	const struct sock *sk = skb_to_full_sk(skb);
-	const struct file *file;
-
-	if (!sk || !sk->sk_socket || !net_eq(net, sock_net(sk)))
-		return false;
-	file = READ_ONCE(sk->sk_socket->file);
-	return file && file_ns_capable(file, net->user_ns, CAP_NET_ADMIN);
 }
 
 /*
