@@ -34,6 +34,12 @@ writes one reply a line ("ok ..." or "no ..."):
                           table full, or none could be made) and entries
                           it evicted early, "ok DROP EARLY_DROP", from
                           /proc/net/stat/nf_conntrack of a process in NS
+  nfqdrops                packets this namespace's nfnetlink queues
+                          dropped (queue full, or the agent's socket
+                          full): each agent's queue instance counts its
+                          own and goes with the agent, so every instance
+                          seen is remembered (by queue and port id) with
+                          its last count, and the sum over all replied
   burst N TARGET...       flows.py's burst; losses go to stderr
   run ARGV...             runs ARGV; "ok" if it exits 0
 Runs in the namespace whose flows the bursts and "run" concern.
@@ -167,6 +173,17 @@ def ctdrops(ns):
     return "no process in " + ns
 
 
+NFQ_SEEN = {}
+
+
+def nfqdrops():
+    with open("/proc/net/netfilter/nfnetlink_queue") as f:
+        for line in f:
+            w = line.split()
+            NFQ_SEEN[(w[0], w[1])] = int(w[5]) + int(w[6])
+    return "ok %d" % sum(NFQ_SEEN.values())
+
+
 def handle(words, line):
     cmd = words[0]
     if cmd == "sleep":
@@ -193,6 +210,8 @@ def handle(words, line):
         return query(words[1], line.split(None, 2)[2])
     if cmd == "fill":
         return fill(words[1])
+    if cmd == "nfqdrops":
+        return nfqdrops()
     if cmd == "ctdrops":
         return ctdrops(words[1])
     if cmd == "unlink":

@@ -600,7 +600,11 @@ while read -r kind param <&3; do
 	[ "${up%.*}" -lt "$end" ] || break
 	t0=$up
 	oom_note=
+	# Each agent's queue counts its drops and goes with it: read
+	# before the event can end one, and after it started another.
+	hand nfqdrops
 	"ev_$kind" "$param"
+	hand nfqdrops
 	read_uptime
 	echo "$t0 $up $kind $oom_note" >>"$WORK/events"
 done 3<"$WORK/schedule"
@@ -633,7 +637,8 @@ dns=$(($(load_count dns 1) + $(load_count dns 2)))
 dns_failed=$(load_count dns 2)
 dns_retried=$(load_count dns 3)
 lost=$(lost_by_kind | sort | awk '{ printf "%s %d, ", $1, $2 }' | sed 's/, $//')
-nfq=$(nfq_lost "$NS_CLIENT")
+hand nfqdrops
+nfq=${reply#ok }
 hand_value "/proc/$AGENT_PID/net/sluice" failed_open
 failed_open=$reply
 hand_value "/proc/$AGENT_PID/net/sluice" failed_closed
