@@ -9,9 +9,10 @@
 # make dkms       add and build the module with DKMS for KREL
 # make lifecycle  systemd VM tier: install, restart, upgrade, stop, start
 # make vm-debug   the VM cases in a KASAN + lockdep + kmemleak kernel
-# make soak       the chaos soak (case 90) in the stock kernel's VM,
+# make soak       the chaos soak (cases 90, 91) in the stock kernel's VM,
 #                 SOAK_SECONDS long (300); make test runs it short in the
 #                 debug kernel
+# make soak-debug the same in the debug kernel, SOAK_DEBUG_SECONDS (1200)
 # make bench      every benchmark; writes docs/BENCHMARKS.md and its plots
 # make demo       sluice at work in the VM, in about a minute: deny list,
 #                 traffic, sluicectl status, log and explain
@@ -49,7 +50,7 @@ AGENT_LIB := $(filter-out $(AGENT_MAINS) $(AGENT_TESTS) $(AGENT_GEN), \
 		$(wildcard agent/*.c)) $(AGENT_GEN)
 AGENT_HDRS := $(wildcard agent/*.h) uapi/sluice.h
 
-.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug soak deb dkms lifecycle fuzz demo
+.PHONY: all module agent deps test check install clean bench unit kunit vm vm-debug soak soak-debug deb dkms lifecycle fuzz demo
 
 all: module agent
 
@@ -167,6 +168,16 @@ soak: all $(VM_TOOLS)
 	SLUICE_SOAK_SECONDS=$(SOAK_SECONDS) \
 	SLUICE_VM_CASE_TIMEOUT=$$(($(SOAK_SECONDS) + 600)) \
 		sh tests/vm/run.sh "$(KREL)"
+
+# The same two soaks in the debug kernel (KASAN, lockdep, kmemleak), which
+# fits some twelve events a minute: the bar's 200 events in twenty.
+SOAK_DEBUG_SECONDS ?= 1200
+SOAK_DEBUG_MIN_EVENTS ?= 200
+soak-debug: agent $(VM_TOOLS)
+	SLUICE_VM_TIER=soak-debug SLUICE_SOAK_SECONDS=$(SOAK_DEBUG_SECONDS) \
+	SLUICE_SOAK_MIN_EVENTS=$(SOAK_DEBUG_MIN_EVENTS) \
+	SLUICE_VM_CASE_TIMEOUT=$$(($(SOAK_DEBUG_SECONDS) + 900)) \
+		sh tests/vm/debug.sh '9[01]-*'
 
 test: all $(UNIT_BINS) build/tsan/sluiced $(VM_TOOLS)
 	KREL="$(KREL)" KDIR="$(KDIR)" sh tests/run-all.sh $(UNIT_BINS) $(UNIT_SCRIPTS)
