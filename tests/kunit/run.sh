@@ -172,7 +172,7 @@ EOF
 "$obj/usr/gen_init_cpio" "$scratch/initramfs.list" >"$scratch/initramfs.cpio" ||
 	die "gen_init_cpio failed"
 
-# Software emulation only: KVM hangs on these machines. kunit.enable=1
+# The machine of every VM tier (tests/vm/machine.sh). kunit.enable=1
 # because the kernel leaves KUNIT_DEFAULT_ENABLED off (the VM tier's boots
 # run no suite). panic_on_warn and
 # oops=panic turn any WARN or oops into a panic, panic=-1 reboots at once and
@@ -181,7 +181,10 @@ t0=$(now)
 echo "[kunit] booting the kunit kernel under qemu"
 console=$scratch/console.log
 qrc=0
-timeout -k 10 "$qemu_timeout" qemu-system-x86_64 -accel tcg -m 1G -smp 1 \
+# shellcheck source=tests/vm/machine.sh
+. tests/vm/machine.sh
+# shellcheck disable=SC2086 # VM_MACHINE is words
+timeout -k 10 "$qemu_timeout" qemu-system-x86_64 $VM_MACHINE -m 1G \
 	-nodefaults -no-reboot -display none -monitor none \
 	-serial "file:$console" \
 	-kernel "$obj/arch/x86/boot/bzImage" \

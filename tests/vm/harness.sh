@@ -28,6 +28,7 @@
 # "$TIER: N passed, N failed" and the exit status).
 
 . tests/vm/trouble.sh
+. tests/vm/machine.sh
 
 passed=0
 failed=0
@@ -126,7 +127,7 @@ VM_APPEND="$VM_APPEND softlockup_panic=1 quiet loglevel=4"
 
 # vm_boot KERNEL INITRD MEM TIMEOUT APPEND QEMU-ARGS...: boots KERNEL with
 # VM_APPEND and APPEND (later words win) under qemu, software emulation
-# (KVM hangs on these machines), two CPUs, no network card, the serial
+# (tests/vm/machine.sh), no network card, the serial
 # console in $RUN/console.log, the shares of QEMU-ARGS (-virtfs ...);
 # at most TIMEOUT seconds. qrc: qemu's exit status (124 or 137: timed out).
 vm_boot() {
@@ -134,10 +135,10 @@ vm_boot() {
 	shift 5
 	echo "$TIER: booting $_kernel (timeout ${_tmo}s)"
 	_t0=$(date +%s)
+	# shellcheck disable=SC2086 # VM_MACHINE is words
 	timeout -k 10 "$_tmo" qemu-system-x86_64 \
 		-nodefaults -display none -no-reboot -monitor none \
-		-machine pc -accel tcg,thread=multi -cpu "${SLUICE_VM_CPU:-max}" \
-		-smp 2 -m "$_mem" \
+		$VM_MACHINE -m "$_mem" \
 		-kernel "$_kernel" -initrd "$_initrd" -append "$_append" \
 		-serial "file:$RUN/console.log" \
 		"$@" </dev/null >"$RUN/qemu.log" 2>&1
