@@ -160,7 +160,7 @@ vm-debug: agent $(VM_TOOLS)
 # VM, at the full rate of its bar (200 events in five minutes), every kind
 # of event, SOAK_SECONDS long in fail-open mode, then as long in fail-closed
 # mode (case 91). The debug kernel (KASAN, lockdep, kmemleak) fits a
-# quarter of that rate: make test runs two minutes of fail-open there, and
+# quarter of that rate: make test runs three minutes of fail-open there, and
 # a minute and a half of fail-closed in the stock kernel.
 SOAK_SECONDS ?= 300
 soak: all $(VM_TOOLS)
