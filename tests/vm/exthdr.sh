@@ -9,13 +9,6 @@ ext() {
 	shift
 	in_ns "$_ns" python3 "$REPO/tests/vm/exthdr.py" "$@"
 }
-# seen NS COMMENT [TABLE]: packets that NS's nft rule COMMENT (in table
-# ip6 TABLE, by default seen) counted.
-seen() {
-	in_ns "$1" nft list table ip6 "${3:-seen}" 2>/dev/null | awk -v c="\"$2\"" '
-		$NF == c { for (i = 1; i < NF; i++) if ($i == "packets") n = $(i + 1) }
-		END { print n + 0 }'
-}
 # at_least N VALUE [WHAT]
 at_least() {
 	echo "${3:-value} $2, at least $1 wanted" >&2

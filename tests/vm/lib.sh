@@ -640,6 +640,14 @@ talk_whole() {
 	return 1
 }
 
+# seen NS COMMENT [TABLE [FAMILY]]: packets that NS's nft rule COMMENT (in
+# table FAMILY TABLE, by default ip6 seen) counted.
+seen() {
+	in_ns "$1" nft list table "${4:-ip6}" "${3:-seen}" 2>/dev/null | awk -v c="\"$2\"" '
+		$NF == c { for (i = 1; i < NF; i++) if ($i == "packets") n = $(i + 1) }
+		END { print n + 0 }'
+}
+
 # ct_verdict NS SPORT: sluice's verdict in the conntrack mark of NS's TCP
 # flow from local port SPORT (default mark_mask): unset, allow, deny,
 # unvetted, or "none" when NS has no such flow.

@@ -49,7 +49,9 @@ bridge_up() {
 }
 
 # broadcast PORT: N datagrams from A to 10.93.0.255:PORT, each from a
-# socket of its own (a new flow each).
+# socket of its own on a source port of its own (a new flow each: two
+# ephemeral ports drawn at random coincide in about 1 call in 150, and the
+# second datagram then joins the first one's conntrack entry).
 broadcast() {
 	in_ns "$NS_A" python3 -c '
 import socket, sys, time
@@ -57,6 +59,7 @@ port, n = int(sys.argv[1]), int(sys.argv[2])
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.bind(("10.93.0.1", 40000 + i))
     s.sendto(b"b%d" % i, ("10.93.0.255", port))
     s.close()
     time.sleep(0.02)' "$1" "$N"

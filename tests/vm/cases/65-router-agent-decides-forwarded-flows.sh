@@ -69,14 +69,44 @@ check "each message and echo fast-accepted by the router ($f0 -> $f1, $((e1 - e0
 	[ $((f1 - f0)) -ge $((2 * (e1 - e0))) ]
 
 # ---- the FORWARD hook is what decides: off, then on again ---------------
+# The router's own packets pass its in and out hooks whatever the case does
+# (a check that wanted none saw 4 in a CI run, 2 in another). An nft table,
+# ahead of every hook of sluice, counts them and the forwarded packets to
+# 7001; read around sluice's counter, the router's own packets bound what
+# its hooks may have seen.
+own_count() {
+	echo $(($(seen "$NS_ROUTER" in own inet) + $(seen "$NS_ROUTER" out own inet)))
+}
+# count_up: the table (nf_tables is not loaded on demand in the guest).
+count_up() {
+	modprobe nf_tables || return 1
+	in_ns "$NS_ROUTER" nft -f - <<'NFT'
+table inet own {
+	chain own_in { type filter hook input priority -350; counter comment "in"; }
+	chain own_out { type filter hook output priority -350; counter comment "out"; }
+	chain forwarded {
+		type filter hook forward priority -350;
+		tcp dport 7001 counter comment "fwd-7001";
+	}
+}
+NFT
+}
+setup "an nft table counts the router's own and forwarded packets" count_up
 check "sluicectl set hooks in,out in the router" \
 	in_ns "$NS_ROUTER" "$SLUICECTL" set hooks in,out
+n0=$(own_count)
 s0=$(sluice_stat "$NS_ROUTER" seen)
+f0=$(seen "$NS_ROUTER" fwd-7001 own inet)
 check "without the FORWARD hook, a forwarded flow to 7001 passes" \
 	new_flow "$NS_CLIENT" "$SERVER4" 7001
 passed=$((passed + 1))
-check "and the router's hooks saw none of it ($s0 -> $(sluice_stat "$NS_ROUTER" seen))" \
-	[ "$(sluice_stat "$NS_ROUTER" seen)" -eq "$s0" ]
+s1=$(sluice_stat "$NS_ROUTER" seen)
+f1=$(seen "$NS_ROUTER" fwd-7001 own inet)
+n1=$(own_count)
+check "the router forwarded it ($f0 -> $f1 packets to 7001)" \
+	[ $((f1 - f0)) -ge 3 ]
+check "and its hooks saw none of it: $((s1 - s0)) seen, $((n1 - n0)) of the router's own in and out" \
+	[ $((s1 - s0)) -le $((n1 - n0)) ]
 check "sluicectl set hooks in,out,forward in the router" \
 	in_ns "$NS_ROUTER" "$SLUICECTL" set hooks in,out,forward
 check "with it again, 7001 is refused" \
