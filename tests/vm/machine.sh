@@ -10,7 +10,7 @@
 # jiffies go on (read through qemu's gdbstub), a wakeup lost in the
 # kernel. 2 of 60 boots hung so (4 of 26 with the gdbstub on); with the
 # "max" model alone 2 of 30, with two CPUs alone 1 of 30; with both, as
-# here, 0 of 90.
+# here, 0 of 90, counted with the gdbstub on.
 # SLUICE_VM_CPU overrides the CPU model.
 # shellcheck disable=SC2034 # the sourcing scripts use it
 VM_MACHINE="-machine pc -accel tcg,thread=multi -cpu ${SLUICE_VM_CPU:-max} -smp 2"
